@@ -1,0 +1,130 @@
+// The extern "C" entry points: argument plumbing around src/plan, every body inside guard().
+#include <cstring>
+
+#include "../src/plan/plan.hpp"
+#include "../src/plan/struct_copy.hpp"
+#include "capi_guard.hpp"
+
+using mhc::fail;
+using mhc::guard;
+
+namespace {
+
+const mhc_plan_s& deref(mhc_plan_t plan) {
+  if (plan == nullptr) fail(MHC_STATUS_BAD_PARAM_NULL_POINTER, "plan is NULL: expected a plan from mhc_plan_select");
+  return *plan;
+}
+
+template <typename T>
+T* out_ptr(T* p, const char* name) {
+  if (p == nullptr) fail(MHC_STATUS_BAD_PARAM_NULL_POINTER, "{} is NULL: expected an output pointer", name);
+  return p;
+}
+
+}  // namespace
+
+extern "C" {
+
+MHC_API uint32_t mhc_get_version(void) { return MHC_VERSION; }
+MHC_API const char* mhc_get_version_string(void) { return MHC_VERSION_STRING_INTERNAL; }
+MHC_API uint32_t mhc_get_abi_version(void) { return MHC_ABI_VERSION; }
+
+MHC_API mhc_status_t mhc_check_abi(uint32_t abi_version) {
+  return guard(__func__, [&] {
+    if (abi_version != MHC_ABI_VERSION)
+      fail(MHC_STATUS_BAD_PARAM_ABI_MISMATCH,
+           "abi_version = {}: the caller was built against ABI {}, this libmhc {} has ABI {}", abi_version,
+           abi_version, MHC_VERSION_STRING_INTERNAL, MHC_ABI_VERSION);
+  });
+}
+
+MHC_API mhc_status_t mhc_cuda_device_count(int32_t* count) {
+  return guard(__func__, [&] { *out_ptr(count, "count") = mhc::cuda_device_count(); });
+}
+
+MHC_API mhc_status_t mhc_desc_init(mhc_desc_t* desc, mhc_op_t op) {
+  return guard(__func__, [&] {
+    const mhc_desc_t init = MHC_DESC_INIT;
+    *out_ptr(desc, "desc") = init;
+    desc->op = op;
+  });
+}
+
+MHC_API mhc_status_t mhc_preference_init(mhc_preference_t* pref) {
+  return guard(__func__, [&] {
+    const mhc_preference_t init = MHC_PREFERENCE_INIT;
+    *out_ptr(pref, "pref") = init;
+  });
+}
+
+MHC_API mhc_status_t mhc_args_init(mhc_args_t* args) {
+  return guard(__func__, [&] {
+    std::memset(out_ptr(args, "args"), 0, sizeof(mhc_args_t));
+    args->struct_size = sizeof(mhc_args_t);
+  });
+}
+
+MHC_API const char* mhc_sku_name(mhc_sku_t sku) {
+  try {
+    const mhc::Sku* s = mhc::find_sku(sku);
+    return s ? s->name : nullptr;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+MHC_API mhc_status_t mhc_plan_select(const mhc_desc_t* desc, const mhc_preference_t* pref, mhc_plan_t* plan) {
+  if (plan != nullptr) *plan = nullptr;
+  return guard(__func__, [&] {
+    out_ptr(plan, "plan");
+    *plan = mhc::select_plan(desc, pref);
+  });
+}
+
+MHC_API mhc_status_t mhc_plan_can_implement(mhc_plan_t plan, const mhc_args_t* args) {
+  return guard(__func__, [&] {
+    const mhc_plan_s& p = deref(plan);
+    mhc_args_t a;
+    mhc::copy_struct_in(&a, args, "args", sizeof(mhc_args_t));
+    mhc::check_args(p, a);
+  });
+}
+
+MHC_API mhc_status_t mhc_plan_workspace_size(mhc_plan_t plan, size_t* bytes) {
+  return guard(__func__, [&] {
+    const mhc_plan_s& p = deref(plan);
+    *out_ptr(bytes, "bytes") = p.workspace_bytes;
+  });
+}
+
+MHC_API mhc_status_t mhc_plan_run(mhc_plan_t plan, void* stream, void* workspace, size_t workspace_bytes,
+                                  const mhc_args_t* args) {
+  return guard(__func__, [&] { mhc::run_plan(deref(plan), stream, workspace, workspace_bytes, args); });
+}
+
+MHC_API mhc_status_t mhc_plan_get_sku(mhc_plan_t plan, mhc_sku_t* sku) {
+  return guard(__func__, [&] {
+    const mhc_plan_s& p = deref(plan);
+    *out_ptr(sku, "sku") = p.sku->id;
+  });
+}
+
+MHC_API mhc_status_t mhc_plan_get_precision_guarantee(mhc_plan_t plan, mhc_precision_guarantee_t* guarantee) {
+  return guard(__func__, [&] {
+    const mhc_plan_s& p = deref(plan);
+    mhc::copy_struct_out(guarantee, p.guarantee, "guarantee", sizeof(mhc_precision_guarantee_t));
+  });
+}
+
+MHC_API mhc_status_t mhc_plan_get_desc(mhc_plan_t plan, mhc_desc_t* desc) {
+  return guard(__func__, [&] {
+    const mhc_plan_s& p = deref(plan);
+    mhc::copy_struct_out(desc, p.problem.desc, "desc", sizeof(mhc_desc_t));
+  });
+}
+
+MHC_API mhc_status_t mhc_plan_destroy(mhc_plan_t plan) {
+  return guard(__func__, [&] { mhc::destroy_plan(plan); });
+}
+
+}  // extern "C"

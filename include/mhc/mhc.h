@@ -1,0 +1,270 @@
+/*
+ * libmhc: manifold-constrained hyper-connections (DeepSeek-V4 mHC), stable C ABI.
+ *
+ * Plain C99. No CUDA headers: a stream is a `void*` holding a cudaStream_t (NULL = the legacy
+ * default stream). Every function returns an mhc_status_t; outputs go through out-pointers.
+ * No C enum crosses the ABI: every enumerated value is an int32_t/uint32_t typedef plus #defines,
+ * so a value from a newer library is never undefined behaviour in an older binding.
+ *
+ * Lifecycle: mhc_desc_init -> mhc_plan_select -> mhc_plan_can_implement ->
+ *            mhc_plan_workspace_size -> mhc_plan_run (many times) -> mhc_plan_destroy.
+ * The exact semantics of every op are in docs/numerics.md (the MATH.md contract).
+ */
+#ifndef MHC_MHC_H_
+#define MHC_MHC_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  if defined(MHC_BUILDING_LIBRARY)
+#    define MHC_API __declspec(dllexport)
+#  else
+#    define MHC_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define MHC_API __attribute__((visibility("default")))
+#else
+#  define MHC_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Versioning. The ABI version changes only on an incompatible change (it is the SONAME major).
+ * ------------------------------------------------------------------------------------------- */
+#define MHC_VERSION_MAJOR 0
+#define MHC_VERSION_MINOR 1
+#define MHC_VERSION_PATCH 0
+#define MHC_VERSION (MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH)
+#define MHC_ABI_VERSION 1
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes: category * 1000 + detail (cuDNN 9 style). MHC_STATUS_CATEGORY(s) gives the
+ * category of any code, also of codes a newer library adds inside a known category.
+ * ------------------------------------------------------------------------------------------- */
+typedef int32_t mhc_status_t;
+#define MHC_STATUS_CATEGORY(s) (((s) / 1000) * 1000)
+
+#define MHC_STATUS_SUCCESS                        0
+
+#define MHC_STATUS_BAD_PARAM                      2000
+#define MHC_STATUS_BAD_PARAM_NULL_POINTER         2001 /* a required pointer is NULL            */
+#define MHC_STATUS_BAD_PARAM_STRUCT_SIZE          2002 /* struct_size too small, or a non-zero  */
+                                                       /* tail this library does not know       */
+#define MHC_STATUS_BAD_PARAM_SHAPE                2003 /* T, n, C or S out of range             */
+#define MHC_STATUS_BAD_PARAM_VALUE                2004 /* eps, repeat, post_mult, flags         */
+#define MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM         2005 /* unknown op, dtype, backend, sku       */
+#define MHC_STATUS_BAD_PARAM_MISALIGNED           2006 /* pointer misaligned for the SKU        */
+#define MHC_STATUS_BAD_PARAM_WORKSPACE            2007 /* workspace too small or misaligned     */
+#define MHC_STATUS_BAD_PARAM_MEMORY_SPACE         2008 /* host pointer to a CUDA SKU or reverse */
+#define MHC_STATUS_BAD_PARAM_ABI_MISMATCH         2009 /* mhc_check_abi: header != library      */
+
+#define MHC_STATUS_NOT_SUPPORTED                  3000 /* no SKU implements the problem         */
+#define MHC_STATUS_NOT_SUPPORTED_NO_DEVICE        3001 /* backend CUDA asked, no usable device  */
+#define MHC_STATUS_NOT_SUPPORTED_SKU              3002 /* the forced SKU cannot implement it    */
+#define MHC_STATUS_NOT_SUPPORTED_GUARANTEE        3003 /* required guarantees not available     */
+#define MHC_STATUS_NOT_SUPPORTED_WORKSPACE_CAP    3004 /* every SKU needs more than the cap     */
+
+#define MHC_STATUS_INTERNAL                       4000
+#define MHC_STATUS_INTERNAL_HOST_ALLOC_FAILED     4001
+#define MHC_STATUS_INTERNAL_DEVICE_ALLOC_FAILED   4002
+
+#define MHC_STATUS_EXECUTION_FAILED               5000
+#define MHC_STATUS_EXECUTION_FAILED_CUDA          5001 /* a CUDA runtime call failed            */
+#define MHC_STATUS_EXECUTION_FAILED_LAUNCH        5002 /* a kernel launch failed                */
+
+/* ---------------------------------------------------------------------------------------------
+ * Enumerations (int32_t values; unknown values are rejected with BAD_PARAM_UNKNOWN_ENUM).
+ * ------------------------------------------------------------------------------------------- */
+typedef int32_t mhc_op_t;
+/* Family A: dynamic (DeepSeek-V4) hyper-connections, bf16 residual. */
+#define MHC_OP_PRENORM_GEMM   1  /* A1: D = A w(fn)^T, Q = sum A^2, split-K partials or reduced */
+#define MHC_OP_PRE_FUSE       2  /* A2: RMS, gates, Sinkhorn, layer_input from (D, Q)           */
+#define MHC_OP_PRE            3  /* A3: A1 then A2                                              */
+#define MHC_OP_POST           4  /* A4: out = post X + comb^T R                                 */
+#define MHC_OP_HEAD           5  /* A5: final-layer pre mix, N = n                              */
+#define MHC_OP_EXPAND         6  /* A6: R[t,i,:] = E[t,:]                                       */
+/* 7: reserved for the fused post -> next pre (A7). */
+/* Family B: static hyper-connections (HyperConnectionPlan, Tier 1). */
+#define MHC_OP_STATIC_PRE     16 /* B1: layer_input = RMSNorm(sum_i s_pre[i] x_i) * w           */
+#define MHC_OP_STATIC_POST    17 /* B2: out = M x + s_post F                                    */
+#define MHC_OP_STATIC_LAYER   18 /* B3: B2(B1) with F = B1's output                             */
+/* 64 and up: reserved for backward ops. */
+
+typedef int32_t mhc_dtype_t;
+#define MHC_DTYPE_BF16 1
+#define MHC_DTYPE_FP32 2
+#define MHC_DTYPE_TF32 3 /* a math precision / weight precision, never a storage dtype */
+#define MHC_DTYPE_FP64 4 /* a math precision / accumulator (the host backend)        */
+
+typedef uint32_t mhc_backend_mask_t;
+#define MHC_BACKEND_CUDA 0x1u
+#define MHC_BACKEND_HOST 0x2u
+#define MHC_BACKEND_ANY  0x3u /* CUDA when a device is present, else the host backend */
+
+/* Guarantees a plan makes (mhc_precision_guarantee_t.flags) and a caller may require. */
+typedef uint32_t mhc_guarantee_flags_t;
+#define MHC_GUARANTEE_DETERMINISTIC   0x1u /* two runs on the same inputs: bit-identical     */
+#define MHC_GUARANTEE_BIT_STABLE      0x2u /* bit-identical across plans/processes, same GPU */
+#define MHC_GUARANTEE_BATCH_INVARIANT 0x4u /* a token's row does not depend on T             */
+#define MHC_GUARANTEE_NO_ATOMICS      0x8u /* no atomic read-modify-write in any reduction   */
+
+/* mhc_desc_t.flags */
+#define MHC_DESC_FLAG_SPLIT_PARTIALS  0x1u /* A1: write partials [S,T,N]/[S,T];               */
+                                           /* A2: read partials [S,T,N]/[S,T] (else reduced)  */
+
+/* Kernel SKUs: stable ids. (backend/arch << 16) | (op << 8) | variant. */
+typedef uint32_t mhc_sku_t;
+#define MHC_SKU_NONE 0u /* in mhc_preference_t.forced_sku: let select choose */
+#define MHC_SKU_HOST_PRENORM_GEMM 0x00010100u
+#define MHC_SKU_HOST_PRE_FUSE     0x00010200u
+#define MHC_SKU_HOST_PRE          0x00010300u
+#define MHC_SKU_HOST_POST         0x00010400u
+#define MHC_SKU_HOST_HEAD         0x00010500u
+#define MHC_SKU_HOST_EXPAND       0x00010600u
+#define MHC_SKU_HOST_STATIC_PRE   0x00011000u
+#define MHC_SKU_HOST_STATIC_POST  0x00011100u
+#define MHC_SKU_HOST_STATIC_LAYER 0x00011200u
+
+/* ---------------------------------------------------------------------------------------------
+ * Descriptor: the problem. Fill it with mhc_desc_init (or MHC_DESC_INIT), then set op and dims.
+ * struct_size rule (Linux copy_struct_from_user): a smaller struct from an older caller is
+ * zero-extended; bytes past this library's struct must be zero, else BAD_PARAM_STRUCT_SIZE.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct mhc_desc {
+  uint32_t    struct_size;      /* sizeof(mhc_desc_t)                                        */
+  mhc_op_t    op;               /* MHC_OP_*                                                  */
+  int64_t     tokens;           /* T (family A) or B (family B), >= 1                        */
+  int64_t     hidden;           /* C, >= 1                                                   */
+  int32_t     n;                /* streams: 1..8 (family A), 1..32 (family B)                */
+  int32_t     num_splits;       /* S: A1/A3 split-K count (0 = default policy), A2 partials  */
+  mhc_dtype_t act_dtype;        /* residual dtype: BF16 (family A); FP32 or BF16 (family B)  */
+  mhc_dtype_t weight_precision; /* A1/A3/A5 fn precision: TF32 (default) or FP32             */
+  int32_t     sinkhorn_repeat;  /* A: sinkhorn_repeat; B: sinkhorn_iters. 1..1000, default 20 */
+  uint32_t    flags;            /* MHC_DESC_FLAG_*                                           */
+  float       rms_eps;          /* A: 1e-6                                                   */
+  float       pre_eps;          /* A: 1e-6                                                   */
+  float       sinkhorn_eps;     /* A: 1e-6                                                   */
+  float       post_mult;        /* A: 2.0                                                    */
+  float       static_eps;       /* B: 1e-5, the RMS eps and the Sinkhorn guard               */
+  uint32_t    reserved0;        /* must be 0                                                 */
+} mhc_desc_t;
+
+#define MHC_DESC_INIT                                                                        \
+  { (uint32_t)sizeof(mhc_desc_t), 0, 0, 0, 4, 0, MHC_DTYPE_BF16, MHC_DTYPE_TF32, 20, 0u,      \
+    1e-6f, 1e-6f, 1e-6f, 2.0f, 1e-5f, 0u }
+
+/* Preference: which backends, how much workspace, what must be guaranteed, a forced SKU. */
+typedef struct mhc_preference {
+  uint32_t              struct_size;         /* sizeof(mhc_preference_t)                      */
+  mhc_backend_mask_t    backends;            /* MHC_BACKEND_*; default ANY                    */
+  uint64_t              max_workspace_bytes; /* cap on mhc_plan_workspace_size; default none  */
+  mhc_guarantee_flags_t required;            /* MHC_GUARANTEE_* the plan must make            */
+  mhc_sku_t             forced_sku;          /* MHC_SKU_NONE or the SKU to use                */
+} mhc_preference_t;
+
+#define MHC_PREFERENCE_INIT \
+  { (uint32_t)sizeof(mhc_preference_t), MHC_BACKEND_ANY, UINT64_MAX, 0u, MHC_SKU_NONE }
+
+typedef struct mhc_precision_guarantee {
+  uint32_t              struct_size;    /* set by the caller: sizeof(mhc_precision_guarantee_t) */
+  mhc_dtype_t           math_precision; /* TF32, FP32 or FP64: the products                     */
+  mhc_dtype_t           accumulator;    /* FP32 or FP64                                         */
+  mhc_guarantee_flags_t flags;          /* MHC_GUARANTEE_*                                      */
+} mhc_precision_guarantee_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * Tensors of one run. Which fields an op reads or writes is listed per op in docs/c_abi.md.
+ * All tensors are contiguous row-major. Unused fields must be NULL. struct_size as above.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct mhc_args {
+  uint32_t    struct_size;       /* sizeof(mhc_args_t)                                         */
+  uint32_t    reserved0;         /* must be 0                                                  */
+  /* inputs */
+  const void* residual;          /* R [T,n,C] (A1-A5; family B: x [B,n,C])                     */
+  const void* fn;                /* fp32 [N,K] (A1, A3); fn_head [n,K] (A5)                    */
+  const void* scale;             /* fp32 [3] (A2, A3); scale_head [1] (A5)                     */
+  const void* base;              /* fp32 [N] (A2, A3); base_head [n] (A5)                      */
+  const void* gemm_out;          /* A2: D fp32 [T,N] or [S,T,N]                                */
+  const void* sqrsum;            /* A2: Q fp32 [T] or [S,T]                                    */
+  const void* layer_output;      /* A4: X bf16 [T,C]; B2: F [B,C] in act_dtype                 */
+  const void* post_mix;          /* A4: fp32 [T,n]                                             */
+  const void* comb_mix;          /* A4: fp32 [T,n,n]                                           */
+  const void* embedding;         /* A6: E bf16 [T,C]                                           */
+  const void* norm_weight;       /* B1, B3: bf16 [C]                                           */
+  const void* h_pre;             /* B: fp32 [n]                                                */
+  const void* h_post;            /* B2, B3: fp32 [n]                                           */
+  const void* h_res;             /* B2, B3: fp32 [n,n]                                         */
+  /* outputs */
+  void*       out_gemm;          /* A1: D [S,T,N] or [T,N]; A3 (optional): reduced D [T,N]     */
+  void*       out_sqrsum;        /* A1: Q [S,T] or [T];     A3 (optional): reduced Q [T]       */
+  void*       out_post_mix;      /* A2, A3: fp32 [T,n]                                         */
+  void*       out_comb_mix;      /* A2, A3: fp32 [T,n,n]                                       */
+  void*       out_layer_input;   /* A2, A3: bf16 [T,C]; A5: y bf16 [T,C]; B1: [B,C] act_dtype  */
+  void*       out_residual;      /* A4: bf16 [T,n,C]; A6: bf16 [T,n,C]; B2, B3: [B,n,C]        */
+  void*       out_rms;           /* B1 (optional): fp32 [B]                                    */
+} mhc_args_t;
+
+#define MHC_ARGS_INIT { (uint32_t)sizeof(mhc_args_t), 0u }
+
+typedef struct mhc_plan_s* mhc_plan_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * Library
+ * ------------------------------------------------------------------------------------------- */
+MHC_API uint32_t     mhc_get_version(void);        /* MHC_VERSION of the loaded library      */
+MHC_API const char*  mhc_get_version_string(void); /* "0.1.0"                                */
+MHC_API uint32_t     mhc_get_abi_version(void);    /* MHC_ABI_VERSION of the loaded library  */
+/* Bindings call mhc_check_abi(MHC_ABI_VERSION) once: BAD_PARAM_ABI_MISMATCH if they differ. */
+MHC_API mhc_status_t mhc_check_abi(uint32_t abi_version);
+
+MHC_API const char*  mhc_status_string(mhc_status_t status); /* static; never NULL */
+/* The calling thread's message for its last failed call. Copies at most cap-1 bytes plus a
+ * NUL into buf (buf may be NULL when cap is 0) and returns the full length, without the NUL. */
+MHC_API size_t       mhc_get_last_error(char* buf, size_t cap);
+
+/* Number of usable CUDA devices (0 on a machine without a driver or GPU; never an error). */
+MHC_API mhc_status_t mhc_cuda_device_count(int32_t* count);
+
+/* Fill defaults (MATH.md) for op; sets struct_size. */
+MHC_API mhc_status_t mhc_desc_init(mhc_desc_t* desc, mhc_op_t op);
+MHC_API mhc_status_t mhc_preference_init(mhc_preference_t* pref);
+MHC_API mhc_status_t mhc_args_init(mhc_args_t* args);
+
+/* Static name of a SKU ("host_fp64_pre", "sm90_..."), or NULL for an unknown id. */
+MHC_API const char*  mhc_sku_name(mhc_sku_t sku);
+
+/* ---------------------------------------------------------------------------------------------
+ * Plans. A plan is immutable after select; every function below may be called on one plan
+ * from several threads at once. run is stream-ordered, allocates nothing, never synchronizes
+ * and can be captured in a CUDA graph (CUDA SKUs); host SKUs run on the calling thread.
+ * ------------------------------------------------------------------------------------------- */
+/* Validate desc, pick a SKU under pref (NULL = MHC_PREFERENCE_INIT), allocate the plan's
+ * scratch on the current CUDA device (CUDA SKUs). *plan is NULL on failure. */
+MHC_API mhc_status_t mhc_plan_select(const mhc_desc_t* desc, const mhc_preference_t* pref,
+                                     mhc_plan_t* plan);
+/* Pure: validate args against the plan (pointers, alignment, memory space). */
+MHC_API mhc_status_t mhc_plan_can_implement(mhc_plan_t plan, const mhc_args_t* args);
+/* Bytes of workspace a run may use: a pure function of the plan. */
+MHC_API mhc_status_t mhc_plan_workspace_size(mhc_plan_t plan, size_t* bytes);
+/* Validate (as can_implement) and run. workspace may be NULL: the plan then uses its own
+ * scratch, and such runs of one plan must be ordered on one stream. With a caller workspace of
+ * at least mhc_plan_workspace_size bytes (256-byte aligned) runs are fully reentrant. */
+MHC_API mhc_status_t mhc_plan_run(mhc_plan_t plan, void* stream, void* workspace,
+                                  size_t workspace_bytes, const mhc_args_t* args);
+MHC_API mhc_status_t mhc_plan_get_sku(mhc_plan_t plan, mhc_sku_t* sku);
+MHC_API mhc_status_t mhc_plan_get_precision_guarantee(mhc_plan_t plan,
+                                                      mhc_precision_guarantee_t* guarantee);
+/* The validated descriptor with defaults resolved (num_splits as the plan will run it). */
+MHC_API mhc_status_t mhc_plan_get_desc(mhc_plan_t plan, mhc_desc_t* desc);
+/* Waits for this plan's in-flight work on its scratch, then frees it. NULL is a no-op. */
+MHC_API mhc_status_t mhc_plan_destroy(mhc_plan_t plan);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MHC_MHC_H_ */

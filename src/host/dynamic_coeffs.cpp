@@ -1,0 +1,79 @@
+#include "dynamic_coeffs.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "numeric.hpp"
+
+namespace mhc::host {
+
+double dot_weight(const uint16_t* a, const float* w, int64_t k0, int64_t k1, bool tf32) {
+  double acc = 0.0;
+  for (int64_t k = k0; k < k1; ++k)
+    acc += num::bf16_to_double(a[k]) * static_cast<double>(tf32 ? num::round_tf32(w[k]) : w[k]);
+  return acc;
+}
+
+double sum_squares(const uint16_t* a, int64_t k0, int64_t k1) {
+  double acc = 0.0;
+  for (int64_t k = k0; k < k1; ++k) {
+    const double v = num::bf16_to_double(a[k]);
+    acc += v * v;
+  }
+  return acc;
+}
+
+TokenCoeffs dynamic_coeffs(const Problem& p, const double* D, double Q, const float* scale, const float* base) {
+  const mhc_desc_t& d = p.desc;
+  const int n = p.n;
+  const double r = 1.0 / std::sqrt(Q / static_cast<double>(p.K) + d.rms_eps);
+  TokenCoeffs c;
+  c.pre.resize(n);
+  for (int i = 0; i < n; ++i) c.pre[i] = num::sigmoid(D[i] * r * scale[0] + base[i]) + d.pre_eps;
+  if (d.op == MHC_OP_HEAD) return c;
+
+  c.post.resize(n);
+  for (int i = 0; i < n; ++i) c.post[i] = d.post_mult * num::sigmoid(D[n + i] * r * scale[1] + base[n + i]);
+
+  std::vector<double>& m = c.comb;
+  m.resize(static_cast<size_t>(n) * n);
+  for (int j = 0; j < n * n; ++j) m[j] = D[2 * n + j] * r * scale[2] + base[2 * n + j];
+  const double eps = d.sinkhorn_eps;
+  for (int j = 0; j < n; ++j) {  // row softmax, max-subtracted, then + eps
+    double* row = &m[static_cast<size_t>(j) * n];
+    const double mx = *std::max_element(row, row + n);
+    double sum = 0.0;
+    for (int k = 0; k < n; ++k) sum += (row[k] = std::exp(row[k] - mx));
+    for (int k = 0; k < n; ++k) row[k] = row[k] / sum + eps;
+  }
+  auto normalize_cols = [&] {
+    for (int k = 0; k < n; ++k) {
+      double s = 0.0;
+      for (int j = 0; j < n; ++j) s += m[static_cast<size_t>(j) * n + k];
+      for (int j = 0; j < n; ++j) m[static_cast<size_t>(j) * n + k] /= s + eps;
+    }
+  };
+  auto normalize_rows = [&] {
+    for (int j = 0; j < n; ++j) {
+      double s = 0.0;
+      for (int k = 0; k < n; ++k) s += m[static_cast<size_t>(j) * n + k];
+      for (int k = 0; k < n; ++k) m[static_cast<size_t>(j) * n + k] /= s + eps;
+    }
+  };
+  normalize_cols();
+  for (int it = 1; it < d.sinkhorn_repeat; ++it) {
+    normalize_rows();
+    normalize_cols();
+  }
+  return c;
+}
+
+void apply_pre_mix(const Problem& p, const uint16_t* r, const double* pre, uint16_t* y) {
+  for (int64_t x = 0; x < p.C; ++x) {
+    double acc = 0.0;
+    for (int i = 0; i < p.n; ++i) acc += pre[i] * num::bf16_to_double(r[i * p.C + x]);
+    y[x] = num::double_to_bf16(acc);
+  }
+}
+
+}  // namespace mhc::host

@@ -1,0 +1,27 @@
+// Family A per-token coefficient math in fp64 (MATH.md A2): RMS, gates, Sinkhorn.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "../plan/problem.hpp"
+
+namespace mhc::host {
+
+struct TokenCoeffs {
+  std::vector<double> pre;   // [n]
+  std::vector<double> post;  // [n]
+  std::vector<double> comb;  // [n*n], row-major c[j][k]
+};
+
+// D: the token's N raw GEMM outputs, Q its square-sum (both already summed over splits).
+TokenCoeffs dynamic_coeffs(const Problem& p, const double* D, double Q, const float* scale, const float* base);
+
+// sum_{k in [k0,k1)} A[k] * w(fn[k]) and sum A[k]^2 for one token row and one fn row.
+double dot_weight(const uint16_t* a_row, const float* fn_row, int64_t k0, int64_t k1, bool tf32);
+double sum_squares(const uint16_t* a_row, int64_t k0, int64_t k1);
+
+// y[x] = bf16(sum_i pre[i] * R[i, x]) for one token.
+void apply_pre_mix(const Problem& p, const uint16_t* r_token, const double* pre, uint16_t* y);
+
+}  // namespace mhc::host

@@ -1,0 +1,63 @@
+// can_implement: the concrete tensors against the plan. Pure: no launches, no writes.
+#include <cstdint>
+#include <cstring>
+
+#include "error.hpp"
+#include "plan.hpp"
+#include "tensors.hpp"
+
+namespace mhc {
+
+void check_args(const mhc_plan_s& plan, const mhc_args_t& a) {
+  if (a.reserved0 != 0) fail(MHC_STATUS_BAD_PARAM_VALUE, "args->reserved0 = {}: expected 0", a.reserved0);
+  const Problem& p = plan.problem;
+  const auto specs = tensor_specs(p);
+  const bool cuda = plan.sku->backend == MHC_BACKEND_CUDA;
+
+  for (const ArgField& f : all_arg_fields()) {
+    bool used = false;
+    for (const TensorSpec& s : specs) used |= s.offset == f.offset;
+    const void* ptr = *reinterpret_cast<const void* const*>(reinterpret_cast<const char*>(&a) + f.offset);
+    if (!used && ptr != nullptr)
+      fail(MHC_STATUS_BAD_PARAM_VALUE, "{} is set, but op {} does not use it (expected NULL)", f.name,
+           op_name(p.desc.op));
+  }
+  for (const TensorSpec& s : specs) {
+    const void* ptr = s.get(a);
+    if (ptr == nullptr) {
+      if (!s.required) continue;
+      fail(MHC_STATUS_BAD_PARAM_NULL_POINTER, "{} is NULL: op {} needs it ({} {} elements)", s.name,
+           op_name(p.desc.op), s.elements, s.dtype == MHC_DTYPE_BF16 ? "bf16" : "fp32");
+    }
+    const size_t natural = s.dtype == MHC_DTYPE_BF16 ? 2 : 4;
+    const size_t align = plan.sku->alignment > natural ? plan.sku->alignment : natural;
+    if (reinterpret_cast<uintptr_t>(ptr) % align != 0)
+      fail(MHC_STATUS_BAD_PARAM_MISALIGNED, "{} = {}: SKU {} needs {}-byte aligned pointers", s.name, ptr,
+           plan.sku->name, align);
+    const MemSpace space = memory_space(ptr);
+    if (cuda && space == MemSpace::kHost)
+      fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE, "{} = {} is host memory: SKU {} runs on the GPU and needs device memory",
+           s.name, ptr, plan.sku->name);
+    if (!cuda && space == MemSpace::kDevice) {
+      fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE,
+           "{} = {} is CUDA device memory: SKU {} runs on the host and needs host memory", s.name, ptr,
+           plan.sku->name);
+    }
+  }
+  // Outputs must not overlap inputs or each other (a run could read what it already wrote).
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].role != Role::kOutput || specs[i].get(a) == nullptr) continue;
+    const auto* o0 = static_cast<const char*>(specs[i].get(a));
+    const auto* o1 = o0 + specs[i].bytes();
+    for (size_t j = 0; j < specs.size(); ++j) {
+      if (j == i || specs[j].get(a) == nullptr) continue;
+      const auto* b0 = static_cast<const char*>(specs[j].get(a));
+      const auto* b1 = b0 + specs[j].bytes();
+      if (o0 < b1 && b0 < o1)
+        fail(MHC_STATUS_BAD_PARAM_VALUE, "{} overlaps {}: outputs may not alias inputs or other outputs",
+             specs[i].name, specs[j].name);
+    }
+  }
+}
+
+}  // namespace mhc

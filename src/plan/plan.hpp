@@ -1,0 +1,31 @@
+// The plan object behind mhc_plan_t: immutable after select.
+#pragma once
+
+#include <cstddef>
+
+#include "device.hpp"
+#include "mhc/mhc.h"
+#include "problem.hpp"
+#include "sku.hpp"
+
+struct mhc_plan_s {
+  mhc::Problem problem;
+  const mhc::Sku* sku;
+  mhc::DeviceInfo device;          // CUDA SKUs: the device the plan was made on
+  mhc_precision_guarantee_t guarantee;
+  size_t workspace_bytes;
+  void* scratch;                   // the plan's own workspace (CUDA SKUs), workspace_bytes long
+};
+
+namespace mhc {
+
+constexpr size_t kWorkspaceAlignment = 256;
+
+mhc_plan_s* select_plan(const mhc_desc_t* desc, const mhc_preference_t* pref);
+void destroy_plan(mhc_plan_s* plan) noexcept;
+// Throws mhc::Error for the first problem found; writes nothing.
+void check_args(const mhc_plan_s& plan, const mhc_args_t& args);
+void run_plan(const mhc_plan_s& plan, void* stream, void* workspace, size_t workspace_bytes,
+              const mhc_args_t* args);
+
+}  // namespace mhc

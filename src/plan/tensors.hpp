@@ -1,0 +1,40 @@
+// Which mhc_args_t fields an op reads and writes, with their dtype and element count: the one
+// table that can_implement, the backends' tests and the benchmark share.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "mhc/mhc.h"
+#include "problem.hpp"
+
+namespace mhc {
+
+enum class Role { kInput, kOutput };
+
+struct TensorSpec {
+  const char* name;    // the mhc_args_t field, for messages ("args->residual")
+  size_t offset;       // offsetof(mhc_args_t, field)
+  mhc_dtype_t dtype;   // storage dtype: BF16 or FP32
+  int64_t elements;
+  Role role;
+  bool required;
+
+  size_t bytes() const { return static_cast<size_t>(elements) * (dtype == MHC_DTYPE_BF16 ? 2 : 4); }
+  const void* get(const mhc_args_t& a) const {
+    return *reinterpret_cast<const void* const*>(reinterpret_cast<const char*>(&a) + offset);
+  }
+};
+
+// Every tensor of the problem's op, inputs first. Fields not listed must be NULL.
+std::vector<TensorSpec> tensor_specs(const Problem& p);
+
+// The mhc_args_t pointer fields, for the "unused fields must be NULL" check.
+struct ArgField {
+  const char* name;
+  size_t offset;
+};
+const std::vector<ArgField>& all_arg_fields();
+
+}  // namespace mhc
