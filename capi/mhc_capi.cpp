@@ -44,9 +44,14 @@ MHC_API mhc_status_t mhc_cuda_device_count(int32_t* count) {
 
 MHC_API mhc_status_t mhc_desc_init(mhc_desc_t* desc, mhc_op_t op) {
   return guard(__func__, [&] {
-    const mhc_desc_t init = MHC_DESC_INIT;
-    *out_ptr(desc, "desc") = init;
-    desc->op = op;
+    out_ptr(desc, "desc");
+    if (!mhc::op_is_known(op))
+      fail(MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM,
+           "op = {}: expected one of MHC_OP_PRENORM_GEMM(1) .. MHC_OP_EXPAND(6), "
+           "MHC_OP_STATIC_PRE(16) .. MHC_OP_STATIC_LAYER(18)", op);
+    mhc_desc_t init = MHC_DESC_INIT;
+    init.op = op;
+    *desc = init;
   });
 }
 

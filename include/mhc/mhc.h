@@ -169,6 +169,9 @@ typedef struct mhc_preference {
 #define MHC_PREFERENCE_INIT \
   { (uint32_t)sizeof(mhc_preference_t), MHC_BACKEND_ANY, UINT64_MAX, 0u, MHC_SKU_NONE }
 
+/* Written by the library (as mhc_desc_t is by mhc_plan_get_desc). The caller sets struct_size;
+ * the library writes the fields both know, keeps struct_size, and zeroes the bytes from the end
+ * of its own struct up to struct_size (the fields of a newer header read as 0). */
 typedef struct mhc_precision_guarantee {
   uint32_t              struct_size;    /* set by the caller: sizeof(mhc_precision_guarantee_t) */
   mhc_dtype_t           math_precision; /* TF32, FP32 or FP64: the products                     */
@@ -208,7 +211,11 @@ typedef struct mhc_args {
   void*       out_rms;           /* B1 (optional): fp32 [B]                                    */
 } mhc_args_t;
 
-#define MHC_ARGS_INIT { (uint32_t)sizeof(mhc_args_t), 0u }
+/* Every field spelled out: C99 -Wextra warns about a partial initializer list. */
+#define MHC_ARGS_INIT                                                                        \
+  { (uint32_t)sizeof(mhc_args_t), 0u,                                                        \
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,      \
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 typedef struct mhc_plan_s* mhc_plan_t;
 
@@ -229,7 +236,8 @@ MHC_API size_t       mhc_get_last_error(char* buf, size_t cap);
 /* Number of usable CUDA devices (0 on a machine without a driver or GPU; never an error). */
 MHC_API mhc_status_t mhc_cuda_device_count(int32_t* count);
 
-/* Fill defaults (MATH.md) for op; sets struct_size. */
+/* Fill defaults (MATH.md) for op; sets struct_size. An unknown op: BAD_PARAM_UNKNOWN_ENUM and
+ * *desc is left as it was. */
 MHC_API mhc_status_t mhc_desc_init(mhc_desc_t* desc, mhc_op_t op);
 MHC_API mhc_status_t mhc_preference_init(mhc_preference_t* pref);
 MHC_API mhc_status_t mhc_args_init(mhc_args_t* args);

@@ -11,6 +11,10 @@ namespace {
 
 constexpr int64_t kMaxElements = int64_t{1} << 46;  // keeps every byte count far from overflow
 
+bool dtype_is_known(mhc_dtype_t t) {
+  return t == MHC_DTYPE_BF16 || t == MHC_DTYPE_FP32 || t == MHC_DTYPE_TF32 || t == MHC_DTYPE_FP64;
+}
+
 void check_eps(float v, const char* field, const char* op) {
   if (!(v > 0.0f) || !std::isfinite(v))
     fail(MHC_STATUS_BAD_PARAM_VALUE, "desc->{} = {}: expected a finite value > 0 (op {})", field, v, op);
@@ -84,14 +88,15 @@ Problem make_problem(const mhc_desc_t* user, bool batch_invariant) {
     fail(MHC_STATUS_BAD_PARAM_SHAPE, "desc->tokens * n * hidden = {} * {} * {}: too large (limit 2^46 elements)",
          d.tokens, d.n, d.hidden);
 
+  // An unknown dtype is UNKNOWN_ENUM; a known one this field does not take is VALUE.
   if (d.act_dtype != MHC_DTYPE_BF16 && d.act_dtype != MHC_DTYPE_FP32)
-    fail(MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "desc->act_dtype = {}: expected MHC_DTYPE_BF16(1) or MHC_DTYPE_FP32(2)",
-         d.act_dtype);
+    fail(dtype_is_known(d.act_dtype) ? MHC_STATUS_BAD_PARAM_VALUE : MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM,
+         "desc->act_dtype = {}: expected a storage dtype, MHC_DTYPE_BF16(1) or MHC_DTYPE_FP32(2)", d.act_dtype);
   if (dyn && d.act_dtype != MHC_DTYPE_BF16)
     fail(MHC_STATUS_BAD_PARAM_VALUE, "desc->act_dtype = {}: op {} takes a bf16 residual (MHC_DTYPE_BF16)",
          d.act_dtype, op);
   if (d.weight_precision != MHC_DTYPE_TF32 && d.weight_precision != MHC_DTYPE_FP32)
-    fail(MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM,
+    fail(dtype_is_known(d.weight_precision) ? MHC_STATUS_BAD_PARAM_VALUE : MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM,
          "desc->weight_precision = {}: expected MHC_DTYPE_TF32(3) or MHC_DTYPE_FP32(2)", d.weight_precision);
   if (d.flags & ~MHC_DESC_FLAG_SPLIT_PARTIALS)
     fail(MHC_STATUS_BAD_PARAM_VALUE, "desc->flags = {:#x}: unknown bits (expected MHC_DESC_FLAG_*)", d.flags);

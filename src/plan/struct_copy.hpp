@@ -33,7 +33,8 @@ void copy_struct_in(T* dst, const T* src, const char* name, size_t min_size) {
   dst->struct_size = static_cast<uint32_t>(sizeof(T));
 }
 
-// Writes *src to a caller struct of caller-declared size (only the bytes both know).
+// Writes *src to a caller struct of caller-declared size: the bytes both know, then zeros up to
+// the caller's size (fields of a newer header that this library does not know read as 0).
 template <typename T>
 void copy_struct_out(T* dst, const T& src, const char* name, size_t min_size) {
   if (dst == nullptr) fail(MHC_STATUS_BAD_PARAM_NULL_POINTER, "{} is NULL: expected an output pointer", name);
@@ -42,8 +43,10 @@ void copy_struct_out(T* dst, const T& src, const char* name, size_t min_size) {
   if (size < min_size)
     fail(MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "{}->struct_size = {}: expected at least {} (set it to sizeof)",
          name, size, min_size);
-  std::memcpy(dst, &src, size < sizeof(T) ? size : sizeof(T));
-  std::memcpy(dst, &size, sizeof size);  // keep the caller's struct_size
+  auto* bytes = reinterpret_cast<unsigned char*>(dst);
+  std::memcpy(bytes, &src, size < sizeof(T) ? size : sizeof(T));
+  if (size > sizeof(T)) std::memset(bytes + sizeof(T), 0, size - sizeof(T));
+  std::memcpy(bytes, &size, sizeof size);  // keep the caller's struct_size
 }
 
 }  // namespace mhc
