@@ -1,0 +1,204 @@
+// The versioned ABI structs: pinned layouts, init macros == init functions, and the struct_size
+// rule (smaller: rejected; larger with a zero tail: accepted; larger with a non-zero tail:
+// rejected) for every struct the library reads, and for the ones it writes.
+#include <cstddef>
+#include <type_traits>
+
+#include "op_buffers.hpp"
+
+using namespace mhc_test;
+
+// The layout is the ABI: any change here is an incompatible change (MHC_ABI_VERSION).
+static_assert(sizeof(mhc_desc_t) == 72, "mhc_desc_t layout");
+static_assert(offsetof(mhc_desc_t, tokens) == 8 && offsetof(mhc_desc_t, hidden) == 16, "mhc_desc_t layout");
+static_assert(offsetof(mhc_desc_t, n) == 24 && offsetof(mhc_desc_t, flags) == 44, "mhc_desc_t layout");
+static_assert(offsetof(mhc_desc_t, rms_eps) == 48 && offsetof(mhc_desc_t, reserved0) == 68, "mhc_desc_t layout");
+static_assert(sizeof(mhc_preference_t) == 24, "mhc_preference_t layout");
+static_assert(offsetof(mhc_preference_t, max_workspace_bytes) == 8, "mhc_preference_t layout");
+static_assert(offsetof(mhc_preference_t, forced_sku) == 20, "mhc_preference_t layout");
+static_assert(sizeof(mhc_precision_guarantee_t) == 16, "mhc_precision_guarantee_t layout");
+static_assert(sizeof(mhc_args_t) == 8 + 21 * sizeof(void*), "mhc_args_t layout");
+static_assert(offsetof(mhc_args_t, residual) == 8, "mhc_args_t layout");
+static_assert(offsetof(mhc_args_t, out_gemm) == 8 + 14 * sizeof(void*), "mhc_args_t layout");
+static_assert(offsetof(mhc_args_t, out_rms) == 8 + 20 * sizeof(void*), "mhc_args_t layout");
+static_assert(std::is_same<mhc_status_t, int32_t>::value && std::is_same<mhc_op_t, int32_t>::value &&
+                  std::is_same<mhc_dtype_t, int32_t>::value && std::is_same<mhc_sku_t, uint32_t>::value &&
+                  std::is_same<mhc_backend_mask_t, uint32_t>::value &&
+                  std::is_same<mhc_guarantee_flags_t, uint32_t>::value,
+              "no C enum crosses the ABI");
+
+namespace {
+
+// A struct followed by `extra` bytes, as a newer caller would pass it.
+template <typename T>
+struct Grown {
+  T s;
+  unsigned char tail[32];
+};
+
+mhc_plan_t select_ok(const mhc_desc_t* d, const mhc_preference_t* p) {
+  mhc_plan_t plan = nullptr;
+  REQUIRE_OK(mhc_plan_select(d, p, &plan));
+  return plan;
+}
+
+}  // namespace
+
+TEST_CASE("structs: init macros equal the init functions", "[structs]") {
+  const mhc_desc_t macro_desc = MHC_DESC_INIT;
+  mhc_desc_t fn_desc;
+  std::memset(&fn_desc, 0x5a, sizeof fn_desc);
+  REQUIRE_OK(mhc_desc_init(&fn_desc, MHC_OP_PRE));
+  CHECK(fn_desc.op == MHC_OP_PRE);
+  fn_desc.op = macro_desc.op;
+  CHECK(std::memcmp(&macro_desc, &fn_desc, sizeof fn_desc) == 0);
+  // MATH.md defaults.
+  CHECK(macro_desc.struct_size == sizeof(mhc_desc_t));
+  CHECK(macro_desc.n == 4);
+  CHECK(macro_desc.num_splits == 0);
+  CHECK(macro_desc.act_dtype == MHC_DTYPE_BF16);
+  CHECK(macro_desc.weight_precision == MHC_DTYPE_TF32);
+  CHECK(macro_desc.sinkhorn_repeat == 20);
+  CHECK(macro_desc.flags == 0u);
+  CHECK(macro_desc.rms_eps == 1e-6f);
+  CHECK(macro_desc.pre_eps == 1e-6f);
+  CHECK(macro_desc.sinkhorn_eps == 1e-6f);
+  CHECK(macro_desc.post_mult == 2.0f);
+  CHECK(macro_desc.static_eps == 1e-5f);
+  CHECK(macro_desc.reserved0 == 0u);
+
+  const mhc_preference_t macro_pref = MHC_PREFERENCE_INIT;
+  mhc_preference_t fn_pref;
+  std::memset(&fn_pref, 0x5a, sizeof fn_pref);
+  REQUIRE_OK(mhc_preference_init(&fn_pref));
+  CHECK(std::memcmp(&macro_pref, &fn_pref, sizeof fn_pref) == 0);
+  CHECK(fn_pref.struct_size == sizeof(mhc_preference_t));
+  CHECK(fn_pref.backends == MHC_BACKEND_ANY);
+  CHECK(fn_pref.max_workspace_bytes == UINT64_MAX);
+  CHECK(fn_pref.required == 0u);
+  CHECK(fn_pref.forced_sku == MHC_SKU_NONE);
+
+  const mhc_args_t macro_args = MHC_ARGS_INIT;
+  mhc_args_t fn_args;
+  std::memset(&fn_args, 0x5a, sizeof fn_args);
+  REQUIRE_OK(mhc_args_init(&fn_args));
+  CHECK(std::memcmp(&macro_args, &fn_args, sizeof fn_args) == 0);
+  mhc_args_t zero;
+  std::memset(&zero, 0, sizeof zero);
+  zero.struct_size = sizeof zero;
+  CHECK(std::memcmp(&zero, &fn_args, sizeof fn_args) == 0);
+}
+
+TEST_CASE("structs: desc struct_size", "[structs]") {
+  const mhc_preference_t pref = host_only();
+  for (uint32_t size : {0u, 4u, 8u, static_cast<uint32_t>(offsetof(mhc_desc_t, reserved0)),
+                        static_cast<uint32_t>(sizeof(mhc_desc_t) - 1)}) {
+    INFO("struct_size " << size);
+    mhc_desc_t d = make_desc(MHC_OP_PRE, 2, 4, 72);
+    d.struct_size = size;
+    mhc_plan_t plan = reinterpret_cast<mhc_plan_t>(&d);
+    REQUIRE_STATUS(mhc_plan_select(&d, &pref, &plan), MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "desc->struct_size");
+    CHECK(plan == nullptr);
+  }
+  Grown<mhc_desc_t> g;
+  std::memset(&g, 0, sizeof g);
+  g.s = make_desc(MHC_OP_PRE, 2, 4, 72);
+  g.s.struct_size = sizeof g;
+  mhc_plan_t plan = select_ok(&g.s, &pref);  // a zero tail is accepted
+  const mhc_desc_t got = plan_desc(plan);
+  CHECK(got.struct_size == sizeof(mhc_desc_t));
+  CHECK(got.tokens == 2);
+  REQUIRE_OK(mhc_plan_destroy(plan));
+  for (size_t i : {size_t{0}, size_t{17}, sizeof g.tail - 1}) {
+    INFO("non-zero tail byte " << i);
+    g.tail[i] = 1;
+    plan = reinterpret_cast<mhc_plan_t>(&g);
+    REQUIRE_STATUS(mhc_plan_select(&g.s, &pref, &plan), MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "desc->struct_size");
+    CHECK(plan == nullptr);
+    g.tail[i] = 0;
+  }
+  g.tail[20] = 1;  // a non-zero byte past struct_size is not the library's business
+  g.s.struct_size = sizeof(mhc_desc_t) + 8;
+  plan = select_ok(&g.s, &pref);
+  REQUIRE_OK(mhc_plan_destroy(plan));
+}
+
+TEST_CASE("structs: preference struct_size", "[structs]") {
+  const mhc_desc_t d = make_desc(MHC_OP_POST, 2, 4, 72);
+  for (uint32_t size : {0u, 4u, 16u, static_cast<uint32_t>(sizeof(mhc_preference_t) - 4)}) {
+    INFO("struct_size " << size);
+    mhc_preference_t p = host_only();
+    p.struct_size = size;
+    mhc_plan_t plan = reinterpret_cast<mhc_plan_t>(&p);
+    REQUIRE_STATUS(mhc_plan_select(&d, &p, &plan), MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "pref->struct_size");
+    CHECK(plan == nullptr);
+  }
+  Grown<mhc_preference_t> g;
+  std::memset(&g, 0, sizeof g);
+  g.s = host_only();
+  g.s.struct_size = sizeof g;
+  REQUIRE_OK(mhc_plan_destroy(select_ok(&d, &g.s)));
+  g.tail[5] = 0x80;
+  mhc_plan_t plan = nullptr;
+  REQUIRE_STATUS(mhc_plan_select(&d, &g.s, &plan), MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "pref->struct_size");
+}
+
+TEST_CASE("structs: args struct_size with a zero tail is accepted", "[structs]") {
+  const mhc_desc_t d = make_desc(MHC_OP_EXPAND, 2, 3, 40);
+  mhc_plan_t plan = select_ok(&d, nullptr);
+  OpCase c = make_case(d);
+  Grown<mhc_args_t> g;
+  std::memset(&g, 0, sizeof g);
+  g.s = c.args();
+  g.s.struct_size = sizeof g;
+  REQUIRE_OK(mhc_plan_can_implement(plan, &g.s));
+  REQUIRE_OK(mhc_plan_run(plan, nullptr, nullptr, 0, &g.s));
+  CHECK(OpCase::poisoned_elements(c.at("out_residual")) == 0);
+  REQUIRE_OK(mhc_plan_destroy(plan));
+}
+
+TEST_CASE("structs: the structs the library writes", "[structs]") {
+  const mhc_desc_t d = make_desc(MHC_OP_PRE, 2, 4, 72);
+  mhc_plan_t plan = select_ok(&d, nullptr);
+
+  // Too small: rejected, untouched.
+  for (uint32_t size : {0u, 4u, static_cast<uint32_t>(sizeof(mhc_precision_guarantee_t) - 4)}) {
+    mhc_precision_guarantee_t g;
+    std::memset(&g, 0x33, sizeof g);
+    g.struct_size = size;
+    const mhc_precision_guarantee_t g0 = g;
+    REQUIRE_STATUS(mhc_plan_get_precision_guarantee(plan, &g), MHC_STATUS_BAD_PARAM_STRUCT_SIZE,
+                   "guarantee->struct_size");
+    CHECK(std::memcmp(&g, &g0, sizeof g) == 0);
+  }
+  for (uint32_t size : {0u, 8u, static_cast<uint32_t>(sizeof(mhc_desc_t) - 4)}) {
+    mhc_desc_t out;
+    std::memset(&out, 0x33, sizeof out);
+    out.struct_size = size;
+    const mhc_desc_t out0 = out;
+    REQUIRE_STATUS(mhc_plan_get_desc(plan, &out), MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "desc->struct_size");
+    CHECK(std::memcmp(&out, &out0, sizeof out) == 0);
+  }
+
+  // Larger (a newer caller): the known part is written, the caller's struct_size kept, and the
+  // fields this library does not know read as zero; nothing past struct_size is written.
+  Grown<mhc_precision_guarantee_t> gg;
+  std::memset(&gg, 0x44, sizeof gg);
+  gg.s.struct_size = sizeof(mhc_precision_guarantee_t) + 16;
+  REQUIRE_OK(mhc_plan_get_precision_guarantee(plan, &gg.s));
+  CHECK(gg.s.struct_size == sizeof(mhc_precision_guarantee_t) + 16);
+  CHECK(gg.s.math_precision == MHC_DTYPE_FP64);
+  for (size_t i = 0; i < 16; ++i) CHECK(gg.tail[i] == 0);
+  for (size_t i = 16; i < sizeof gg.tail; ++i) CHECK(gg.tail[i] == 0x44);
+
+  Grown<mhc_desc_t> gd;
+  std::memset(&gd, 0x44, sizeof gd);
+  gd.s.struct_size = sizeof(mhc_desc_t) + 8;
+  REQUIRE_OK(mhc_plan_get_desc(plan, &gd.s));
+  CHECK(gd.s.struct_size == sizeof(mhc_desc_t) + 8);
+  CHECK(gd.s.tokens == 2);
+  CHECK(gd.s.num_splits == 5);
+  for (size_t i = 0; i < 8; ++i) CHECK(gd.tail[i] == 0);
+  for (size_t i = 8; i < sizeof gd.tail; ++i) CHECK(gd.tail[i] == 0x44);
+  REQUIRE_OK(mhc_plan_destroy(plan));
+}
