@@ -128,6 +128,17 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_HOST_STATIC_PRE   0x00011000u
 #define MHC_SKU_HOST_STATIC_POST  0x00011100u
 #define MHC_SKU_HOST_STATIC_LAYER 0x00011200u
+/* CUDA, portable (sm_80 and newer): tf32 mma.sync GEMM, 16-byte bandwidth kernels. */
+#define MHC_SKU_SM80_PRENORM_GEMM 0x00500100u
+#define MHC_SKU_SM80_PRE_FUSE     0x00500200u
+#define MHC_SKU_SM80_PRE          0x00500300u
+#define MHC_SKU_SM80_POST         0x00500400u
+#define MHC_SKU_SM80_HEAD         0x00500500u
+#define MHC_SKU_SM80_EXPAND       0x00500600u
+/* CUDA, Hopper (sm_90): the same kernels chained with programmatic dependent launch. */
+#define MHC_SKU_SM90_PRENORM_GEMM 0x00900100u
+#define MHC_SKU_SM90_PRE          0x00900300u
+#define MHC_SKU_SM90_HEAD         0x00900500u
 
 /* ---------------------------------------------------------------------------------------------
  * Descriptor: the problem. Fill it with mhc_desc_init (or MHC_DESC_INIT), then set op and dims.

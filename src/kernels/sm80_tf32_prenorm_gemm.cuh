@@ -1,0 +1,43 @@
+// A1: D[s,t,j] = sum_{k in K_s} A[t,k] w(fn[j,k]), Q[s,t] = sum_{k in K_s} A[t,k]^2 on tf32 tensor
+// cores (mma.sync m16n8k8, sm_80+). Mixes are the MMA's M (16-row tiles), tokens its N (8-column
+// tiles), so decode (T = 1) wastes little. bf16 A is exact in tf32; fn is rounded to tf32 (RNE),
+// or split hi + lo for fp32 weight precision (3xTF32-style, error ~2^-22).
+#pragma once
+
+#include <cstdint>
+
+namespace mhc::cuda {
+
+struct PrenormGemmParams {
+  const uint16_t* A;       // [T, K] bf16 bits (this launch's tokens)
+  const float* fn;         // [N, K]
+  float* D;                // split s, token t, mix j at D[s * d_split_stride + t * N + j]
+  float* Q;                // Q[s * q_split_stride + t]
+  int64_t T, K, G;         // tokens, K, K granules (ceil(K / 64))
+  int64_t d_split_stride, q_split_stride;
+  int N, S;
+  bool preload;            // PDL: may read A and fn before pdl_wait (not the run's first kernel)
+};
+
+// Launch shape chosen by the host heuristic: mix tiles (ceil(N/16)), token tiles of 8 per CTA.
+struct PrenormGemmShape {
+  int mix_tiles;
+  int token_tiles;
+};
+
+PrenormGemmShape prenorm_gemm_shape(int N, int64_t T);
+// Enqueues the kernel; `fp32_weights` selects the hi + lo split of fn.
+void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl);
+
+// Sums split partials in ascending s into reduced D [T, N] and Q [T] (A1 with reduced output).
+struct SplitReduceParams {
+  const float* D;
+  const float* Q;
+  float* D_out;
+  float* Q_out;
+  int64_t T, d_split_stride, q_split_stride;
+  int N, S;
+};
+void launch_split_reduce(const SplitReduceParams& p, void* stream, bool pdl);
+
+}  // namespace mhc::cuda
