@@ -1,0 +1,136 @@
+# Shared by scripts/main.sh and scripts/test.sh (sourced, not run): install what is missing,
+# configure and build libmhc.
+#
+# Environment:
+#   MHC_BUILD_DIR    build folder (default: build, relative to the repository root)
+#   MHC_BUILD_TYPE   CMAKE_BUILD_TYPE (default: Release)
+#   MHC_CMAKE_ARGS   extra arguments for the CMake configure step (word-split)
+#   MHC_NO_INSTALL   set to 1 to never call apt-get (report what is missing and go on)
+#   MHC_CUDA         OFF: build host-only even where nvcc exists (default: auto)
+#   CUDACXX          nvcc to use; else /usr/local/cuda/bin/nvcc, else nvcc on PATH; none: host-only
+
+MHC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MHC_BUILD_DIR="${MHC_BUILD_DIR:-build}"
+case "$MHC_BUILD_DIR" in /*) ;; *) MHC_BUILD_DIR="$MHC_ROOT/$MHC_BUILD_DIR" ;; esac
+MHC_BUILD_TYPE="${MHC_BUILD_TYPE:-Release}"
+MHC_MIN_CMAKE="${MHC_MIN_CMAKE:-3.25}"
+MHC_APT_PACKAGES=(cmake gcc g++ make pkg-config catch2 libfmt-dev)
+MHC_JOBS="$(nproc 2>/dev/null || echo 2)"
+
+mhc_log() { echo "[mhc] $*"; }
+
+# Packages of MHC_APT_PACKAGES (or of the arguments) that dpkg does not have installed.
+mhc_missing_packages() {
+  local pkg missing=()
+  (($# > 0)) || set -- "${MHC_APT_PACKAGES[@]}"
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+      missing+=("$pkg")
+    fi
+  done
+  echo "${missing[*]}"
+}
+
+# How to run a command as root: nothing when root, sudo when it exists, else fail.
+mhc_as_root() {
+  if [[ "$(id -u)" == 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "[mhc] not root and no sudo: run as root: $*" >&2
+    return 1
+  fi
+}
+
+mhc_apt_install() {
+  mhc_log "installing: $*"
+  mhc_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  mhc_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+# Installs the missing build packages (Debian 12 / Ubuntu: apt-get).
+mhc_install_packages() {
+  if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    mhc_log "no dpkg/apt-get here: make sure cmake >= $MHC_MIN_CMAKE, a C/C++ compiler, make, pkg-config," \
+            "Catch2 and fmt are installed"
+    return 0
+  fi
+  local missing
+  missing="$(mhc_missing_packages)"
+  if [[ -z "$missing" ]]; then
+    mhc_log "build packages present: ${MHC_APT_PACKAGES[*]}"
+  elif [[ "${MHC_NO_INSTALL:-0}" == 1 ]]; then
+    mhc_log "missing packages (MHC_NO_INSTALL=1, not installing): $missing"
+  else
+    # shellcheck disable=SC2086
+    mhc_apt_install $missing
+  fi
+  mhc_ensure_cmake
+}
+
+mhc_version_ge() {  # $1 >= $2 (dotted versions)
+  [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" == "$2" ]]
+}
+
+# A distribution cmake older than MHC_MIN_CMAKE (Ubuntu 22.04 has 3.22): take one from PyPI into
+# a virtual environment next to the build folder and put it first on PATH.
+mhc_ensure_cmake() {
+  local have=""
+  command -v cmake >/dev/null 2>&1 && have="$(cmake --version | head -n 1 | awk '{print $3}')"
+  if [[ -n "$have" ]] && mhc_version_ge "$have" "$MHC_MIN_CMAKE"; then
+    return 0
+  fi
+  local venv="$MHC_ROOT/.cache/cmake-venv"
+  mhc_log "cmake ${have:-(none)} is older than $MHC_MIN_CMAKE: installing cmake from PyPI into $venv"
+  if [[ ! -x "$venv/bin/cmake" ]]; then
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+      rm -rf "$venv"
+      mhc_apt_install python3-venv python3-pip
+      python3 -m venv "$venv"
+    fi
+    "$venv/bin/python" -m pip install -q "cmake>=$MHC_MIN_CMAKE,<5"
+  fi
+  export PATH="$venv/bin:$PATH"
+  mhc_log "using $(cmake --version | head -n 1)"
+}
+
+# The nvcc to build the CUDA backend with, or nothing (host-only build).
+mhc_find_nvcc() {
+  if [[ "${MHC_CUDA:-auto}" =~ ^(OFF|off|0|NO|no)$ ]]; then
+    return 0
+  elif [[ -n "${CUDACXX:-}" && -x "${CUDACXX}" ]]; then
+    echo "$CUDACXX"
+  elif [[ -x /usr/local/cuda/bin/nvcc ]]; then
+    echo /usr/local/cuda/bin/nvcc
+  elif command -v nvcc >/dev/null 2>&1; then
+    command -v nvcc
+  fi
+}
+
+# mhc_configure [extra cmake args...]: configure MHC_BUILD_DIR.
+mhc_configure() {
+  local args=(-S "$MHC_ROOT" -B "$MHC_BUILD_DIR" -DCMAKE_BUILD_TYPE="$MHC_BUILD_TYPE")
+  local nvcc
+  nvcc="$(mhc_find_nvcc)"
+  if [[ -n "$nvcc" ]]; then
+    mhc_log "CUDA backend: on ($nvcc)"
+    args+=(-DMHC_ENABLE_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc")
+  else
+    mhc_log "CUDA backend: off (MHC_CUDA=OFF or no nvcc found): host-only build"
+    args+=(-DMHC_ENABLE_CUDA=OFF)
+  fi
+  # shellcheck disable=SC2206
+  local extra=(${MHC_CMAKE_ARGS:-})
+  mhc_log "configure: cmake ${args[*]} ${extra[*]} $*"
+  cmake "${args[@]}" "${extra[@]}" "$@"
+}
+
+# mhc_build [targets...]: build everything, or the given targets.
+mhc_build() {
+  local targets=()
+  local t
+  for t in "$@"; do targets+=(--target "$t"); done
+  mhc_log "build: $MHC_BUILD_DIR (-j $MHC_JOBS)"
+  cmake --build "$MHC_BUILD_DIR" -j "$MHC_JOBS" "${targets[@]}"
+}
