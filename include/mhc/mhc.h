@@ -135,6 +135,10 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_SM80_POST         0x00500400u
 #define MHC_SKU_SM80_HEAD         0x00500500u
 #define MHC_SKU_SM80_EXPAND       0x00500600u
+/* CUDA, portable (sm_80 and newer): static-H layer (family B), one row-fused persistent kernel. */
+#define MHC_SKU_SM80_STATIC_PRE   0x00501000u
+#define MHC_SKU_SM80_STATIC_POST  0x00501100u
+#define MHC_SKU_SM80_STATIC_LAYER 0x00501200u
 /* CUDA, Hopper (sm_90): the same kernels chained with programmatic dependent launch. */
 #define MHC_SKU_SM90_PRENORM_GEMM 0x00900100u
 #define MHC_SKU_SM90_PRE          0x00900300u

@@ -7,7 +7,7 @@ namespace mhc {
 const std::vector<Sku>& cuda_skus() {
   static const std::vector<Sku> skus = [] {
     std::vector<Sku> all;
-    for (const auto* family : {&cuda::dynamic_skus()})
+    for (const auto* family : {&cuda::dynamic_skus(), &cuda::static_skus()})
       all.insert(all.end(), family->begin(), family->end());
     return all;
   }();
