@@ -127,6 +127,22 @@ TEST_CASE("A2: n = 1 by hand: the 1x1 comb is (1+e)/(1+2e), then its fixed point
   }
 }
 
+TEST_CASE("A2: layer_input is rounded once, from fp64, to bf16", "[numerics][A2]") {
+  // Pre logits 0 (D = 0, base = 0) and pre_eps = 2^-30 make pre = 0.5 + 2^-30 exactly. With
+  // R[0] = 1, R[1] = 2^-8: y = (0.5 + 2^-30)(1 + 2^-8) = 0.5 + 2^-9 + 2^-30 + 2^-38, just above
+  // the bf16 tie 0.5 + 2^-9, so bf16(y) = 0.5 + 2^-8. An fp32 accumulator would hold exactly
+  // the tie and round it to even, 0.5.
+  mhc_desc_t d = fuse_desc(1, 2, 8);
+  d.pre_eps = std::ldexp(1.0f, -30);
+  std::vector<float> D = random_f32(8, -1.0, 1.0), base = random_f32(8);
+  D[0] = D[1] = 0.0f, base[0] = base[1] = 0.0f;
+  const std::vector<float> Q = {5.0f}, scale = {1.0f, 1.0f, 1.0f};
+  std::vector<uint16_t> R(16);
+  for (int x = 0; x < 8; ++x) R[x] = oracle::to_bf16(1.0), R[8 + x] = oracle::to_bf16(std::ldexp(1.0, -8));
+  const A2Out o = run_a2(d, 0, D, Q, scale, base, R);
+  for (int x = 0; x < 8; ++x) CHECK(o.li[x] == 0x3f01);  // 0.5 + 2^-8
+}
+
 TEST_CASE("A2: random inputs against the fp64 oracle, n = 1..8, repeat 1..20", "[numerics][A2]") {
   struct Case {
     int64_t T;
