@@ -19,12 +19,37 @@ MHC_JOBS="$(nproc 2>/dev/null || echo 2)"
 
 mhc_log() { echo "[mhc] $*"; }
 
-# Packages of MHC_APT_PACKAGES (or of the arguments) that dpkg does not have installed.
+# Whether what package $1 provides is already there another way (a cmake from PyPI, a compiler
+# in /opt, a library built from source): then apt-get is not needed for it.
+mhc_provided_otherwise() {
+  local d
+  case "$1" in
+    cmake) command -v cmake >/dev/null 2>&1 ;;
+    gcc) command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 ;;
+    g++) command -v g++ >/dev/null 2>&1 || command -v c++ >/dev/null 2>&1 ;;
+    make) command -v make >/dev/null 2>&1 ;;
+    pkg-config) command -v pkg-config >/dev/null 2>&1 || command -v pkgconf >/dev/null 2>&1 ;;
+    catch2 | libfmt-dev)
+      local name=Catch2Config.cmake
+      [[ "$1" == libfmt-dev ]] && name=fmt-config.cmake
+      for d in /usr /usr/local /opt/*; do
+        compgen -G "$d/lib/cmake/*/$name" >/dev/null || compgen -G "$d/lib/*/cmake/*/$name" >/dev/null ||
+          compgen -G "$d/lib64/cmake/*/$name" >/dev/null || compgen -G "$d/share/cmake/*/$name" >/dev/null &&
+          return 0
+      done
+      return 1 ;;
+    *) return 1 ;;
+  esac
+}
+
+# Packages of MHC_APT_PACKAGES (or of the arguments) that dpkg does not have installed and that
+# are not provided otherwise.
 mhc_missing_packages() {
   local pkg missing=()
   (($# > 0)) || set -- "${MHC_APT_PACKAGES[@]}"
   for pkg in "$@"; do
-    if ! dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+    if ! dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' &&
+       ! mhc_provided_otherwise "$pkg"; then
       missing+=("$pkg")
     fi
   done
@@ -64,7 +89,7 @@ mhc_install_packages() {
     mhc_log "missing packages (MHC_NO_INSTALL=1, not installing): $missing"
   else
     # shellcheck disable=SC2086
-    mhc_apt_install $missing
+    mhc_apt_install $missing || mhc_log "apt-get failed (offline?): going on with what is installed"
   fi
   mhc_ensure_cmake
 }
