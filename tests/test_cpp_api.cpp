@@ -70,8 +70,8 @@ TEST_CASE("cpp: a Plan runs, reports and cleans up", "[cpp]") {
   alignas(256) static unsigned char ws[256];
   plan.run(nullptr, a, ws, sizeof ws);  // a caller workspace is accepted
 
-  // A plan built from a plain mhc_desc_t, with the default preference.
-  const mhc::Plan from_c(make_desc(MHC_OP_EXPAND, 2, 2, 8));
+  // A plan built from a plain mhc_desc_t.
+  const mhc::Plan from_c(make_desc(MHC_OP_EXPAND, 2, 2, 8), mhc::Preference().force(MHC_SKU_HOST_EXPAND));
   CHECK(from_c.sku_name() == "host_fp64_expand");
 }
 
@@ -131,7 +131,8 @@ TEST_CASE("cpp: Plan moves transfer ownership", "[cpp]") {
     CHECK(std::string(e.what()).find("plan") != std::string::npos);
   }
 
-  mhc::Plan a(mhc::Desc(MHC_OP_EXPAND, 2, 2, 8));
+  const mhc::Preference host = mhc::Preference().backends(MHC_BACKEND_HOST);
+  mhc::Plan a(mhc::Desc(MHC_OP_EXPAND, 2, 2, 8), host);
   const mhc_plan_t handle = a.get();
   REQUIRE(handle != nullptr);
   mhc::Plan b(std::move(a));
@@ -139,7 +140,7 @@ TEST_CASE("cpp: Plan moves transfer ownership", "[cpp]") {
   CHECK(b.get() == handle);
   CHECK(b.sku() == MHC_SKU_HOST_EXPAND);
 
-  mhc::Plan c(mhc::Desc(MHC_OP_POST, 2, 2, 8));
+  mhc::Plan c(mhc::Desc(MHC_OP_POST, 2, 2, 8), host);
   c = std::move(b);  // c's old plan is destroyed, c takes b's
   CHECK(c.get() == handle);
   CHECK(b.get() == nullptr);  // NOLINT(bugprone-use-after-move)
@@ -154,6 +155,6 @@ TEST_CASE("cpp: Plan moves transfer ownership", "[cpp]") {
   CHECK(OpCase::poisoned_elements(cs.at("out_residual")) == 0);
 
   std::vector<mhc::Plan> plans;  // moves through a container
-  for (int i = 0; i < 8; ++i) plans.emplace_back(mhc::Desc(MHC_OP_EXPAND, 1 + i, 2, 8));
+  for (int i = 0; i < 8; ++i) plans.emplace_back(mhc::Desc(MHC_OP_EXPAND, 1 + i, 2, 8), host);
   for (size_t i = 0; i < plans.size(); ++i) CHECK(plans[i].desc().tokens == static_cast<int64_t>(1 + i));
 }

@@ -132,7 +132,7 @@ TEST_CASE("lifecycle: two plans of one problem give bit-identical results", "[li
       const mhc_preference_t pref = host_only();
       mhc_plan_t a = nullptr, b = nullptr;
       REQUIRE_OK(mhc_plan_select(&d, &pref, &a));
-      REQUIRE_OK(mhc_plan_select(&d, nullptr, &b));  // NULL preference: the defaults
+      REQUIRE_OK(mhc_plan_select(&d, &pref, &b));
       REQUIRE(a != b);
       OpCase c = make_case(plan_desc(a));
       run_checked(a, c, true);

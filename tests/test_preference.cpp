@@ -171,7 +171,28 @@ TEST_CASE("preference: requiring batch invariance resolves S from K alone", "[pr
   CHECK(plan_desc(plan).num_splits == 1);
   REQUIRE_OK(mhc_plan_destroy(plan));
   const mhc_desc_t tiny = make_desc(op, 2, 1, 10);  // K = 10: 1 granule; token default 32 -> 1
-  REQUIRE_OK(mhc_plan_select(&tiny, nullptr, &plan));
+  p.required = 0;
+  REQUIRE_OK(mhc_plan_select(&tiny, &p, &plan));
   CHECK(plan_desc(plan).num_splits == 1);
   REQUIRE_OK(mhc_plan_destroy(plan));
 }
+
+#ifdef MHC_SKU_SM80_POST
+TEST_CASE("preference: a forced CUDA SKU", "[preference]") {
+  const mhc_desc_t d = make_desc(MHC_OP_POST, 4, 4, 72);
+  mhc_preference_t p;
+  REQUIRE_OK(mhc_preference_init(&p));
+  p.forced_sku = MHC_SKU_SM80_POST;
+  if (mhc_sku_name(MHC_SKU_SM80_POST) == nullptr) {  // a host-only build does not know it
+    require_rejected(d, p, MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "pref->forced_sku");
+    return;
+  }
+  p.backends = MHC_BACKEND_HOST;
+  require_rejected(d, p, MHC_STATUS_NOT_SUPPORTED_SKU, "pref->forced_sku");
+  CHECK(last_error().find("pref->backends") != std::string::npos);
+  if (device_count() == 0) {
+    p.backends = MHC_BACKEND_ANY;  // forcing a CUDA SKU means CUDA, even under ANY
+    require_rejected(d, p, MHC_STATUS_NOT_SUPPORTED_NO_DEVICE, "no CUDA device");
+  }
+}
+#endif

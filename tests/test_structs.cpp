@@ -145,7 +145,8 @@ TEST_CASE("structs: preference struct_size", "[structs]") {
 
 TEST_CASE("structs: args struct_size with a zero tail is accepted", "[structs]") {
   const mhc_desc_t d = make_desc(MHC_OP_EXPAND, 2, 3, 40);
-  mhc_plan_t plan = select_ok(&d, nullptr);
+  const mhc_preference_t pref = host_only();
+  mhc_plan_t plan = select_ok(&d, &pref);
   OpCase c = make_case(d);
   Grown<mhc_args_t> g;
   std::memset(&g, 0, sizeof g);
@@ -159,7 +160,8 @@ TEST_CASE("structs: args struct_size with a zero tail is accepted", "[structs]")
 
 TEST_CASE("structs: the structs the library writes", "[structs]") {
   const mhc_desc_t d = make_desc(MHC_OP_PRE, 2, 4, 72);
-  mhc_plan_t plan = select_ok(&d, nullptr);
+  const mhc_preference_t pref = host_only();
+  mhc_plan_t plan = select_ok(&d, &pref);
 
   // Too small: rejected, untouched.
   for (uint32_t size : {0u, 4u, static_cast<uint32_t>(sizeof(mhc_precision_guarantee_t) - 4)}) {

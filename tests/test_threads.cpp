@@ -84,8 +84,9 @@ TEST_CASE("threads: one host plan run concurrently equals the single-threaded ru
 
 TEST_CASE("threads: every plan query is safe to call concurrently", "[threads]") {
   const mhc_desc_t d = make_desc(MHC_OP_PRE, 4, 4, 72);
+  const mhc_preference_t pref = host_only();
   mhc_plan_t plan = nullptr;
-  REQUIRE_OK(mhc_plan_select(&d, nullptr, &plan));
+  REQUIRE_OK(mhc_plan_select(&d, &pref, &plan));
   OpCase shared_inputs = make_case(plan_desc(plan));
   std::vector<int> bad(kThreads, 0);
   run_threads([&](int t) {
