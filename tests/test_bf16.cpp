@@ -2,11 +2,24 @@
 // independent bit-level implementations in test_numerics_oracle.hpp, plus hand-written values.
 #include "test_numerics_oracle.hpp"
 
+#include <sstream>
+#include <string>
+
 using mhc::num::bf16_to_double;
 using mhc::num::double_to_bf16;
 using mhc::num::round_tf32;
 
 namespace {
+
+// Mismatch counter: reports the count and the first offending input.
+struct Tally {
+  size_t bad = 0;
+  std::string first;
+  template <typename F>
+  void expect(bool ok, F describe) {
+    if (!ok && bad++ == 0) first = describe();
+  }
+};
 
 // Both NaN, or the same bits.
 bool same_bf16(uint16_t a, uint16_t b) {
@@ -33,32 +46,39 @@ TEST_CASE("bf16: the oracle's own rounding matches hand-written values", "[bf16]
 }
 
 TEST_CASE("bf16: bf16_to_double decodes every bf16 exactly", "[bf16]") {
+  Tally tally;
   for (uint32_t b = 0; b < 0x10000; ++b) {
     const double got = bf16_to_double(static_cast<uint16_t>(b)), want = oracle::from_bf16(static_cast<uint16_t>(b));
-    INFO("bits 0x" << std::hex << b);
-    if (std::isnan(want)) {
-      REQUIRE(std::isnan(got));
-    } else {
-      REQUIRE(oracle::dbits(got) == oracle::dbits(want));  // also the sign of zero
-    }
+    // NaN stays NaN; everything else the same double, the sign of zero included
+    const bool ok = std::isnan(want) ? std::isnan(got) : oracle::dbits(got) == oracle::dbits(want);
+    tally.expect(ok, [&] { return "bits 0x" + std::to_string(b); });
   }
+  INFO(tally.first);
+  CHECK(tally.bad == 0);
 }
 
 TEST_CASE("bf16: double_to_bf16 on every bf16, every midpoint and its neighbours", "[bf16]") {
-  // For each finite non-negative bf16 b and its successor: b, the exact midpoint (a tie), and
-  // the doubles just below and just above the midpoint; both signs.
+  // For each finite non-negative bf16 b and its successor: b, the exact midpoint (a tie), the
+  // doubles just below and just above the midpoint, and the quarter points; both signs.
+  Tally tally;
   for (uint32_t b = 0; b < 0x7f80; ++b) {
     const double lo = oracle::from_bf16(static_cast<uint16_t>(b)), hi = oracle::from_bf16(static_cast<uint16_t>(b + 1));
     const double mid = 0.5 * (lo + hi);  // exact in double
     const double probes[] = {lo, mid, std::nextafter(mid, 0.0), std::nextafter(mid, INFINITY),
                              lo + 0.25 * (hi - lo), lo + 0.75 * (hi - lo)};
     for (double v : probes)
-      for (double s : {1.0, -1.0}) {
-        const uint16_t got = double_to_bf16(s * v), want = oracle::to_bf16(s * v);
-        INFO("v = " << s * v << " bits 0x" << std::hex << b << " got 0x" << got << " want 0x" << want);
-        REQUIRE(got == want);
+      for (double sgn : {1.0, -1.0}) {
+        const uint16_t got = double_to_bf16(sgn * v), want = oracle::to_bf16(sgn * v);
+        tally.expect(got == want, [&] {
+          std::ostringstream o;
+          o.precision(17);
+          o << "v = " << sgn * v << " got 0x" << std::hex << got << " want 0x" << want;
+          return o.str();
+        });
       }
   }
+  INFO(tally.first);
+  CHECK(tally.bad == 0);
 }
 
 TEST_CASE("bf16: double_to_bf16 ties go to even, hand cases", "[bf16]") {
@@ -101,18 +121,37 @@ TEST_CASE("bf16: subnormals, overflow, infinities, NaN, signed zero", "[bf16]") 
 
 TEST_CASE("bf16: double_to_bf16 on random doubles of every magnitude", "[bf16]") {
   std::mt19937_64 g(7);
+  Tally tally;
   for (int i = 0; i < 400000; ++i) {
     // random sign, exponent across and beyond the bf16 range, random 52-bit mantissa
     const int e = static_cast<int>(g() % 300) - 150;
     const double v = std::ldexp(1.0 + static_cast<double>(g() >> 12) * std::ldexp(1.0, -52), e) * ((g() & 1) ? -1 : 1);
-    const uint16_t got = double_to_bf16(v), want = oracle::to_bf16(v);
-    INFO("v = " << v);
-    REQUIRE(same_bf16(got, want));
+    tally.expect(same_bf16(double_to_bf16(v), oracle::to_bf16(v)), [&] {
+      std::ostringstream o;
+      o.precision(17);
+      o << "v = " << v;
+      return o.str();
+    });
   }
+  INFO(tally.first);
+  CHECK(tally.bad == 0);
 }
 
 TEST_CASE("bf16: round_tf32 against an arithmetic rounding, ties and carries", "[bf16][tf32]") {
   std::mt19937_64 g(11);
+  Tally tally;
+  auto check_one = [&](uint32_t u) {
+    const float x = oracle::bits_f(u);
+    const uint32_t got = oracle::fbits(round_tf32(x)), want = oracle::fbits(oracle::to_tf32(x));
+    // NaN stays NaN; otherwise the same bits, and a tf32 value (low 13 bits clear) when finite
+    const bool ok = std::isnan(x) ? std::isnan(oracle::bits_f(got))
+                                  : got == want && (!std::isfinite(x) || (got & 0x1fffu) == 0u);
+    tally.expect(ok, [&] {
+      std::ostringstream o;
+      o << "x bits 0x" << std::hex << u << " got 0x" << got << " want 0x" << want;
+      return o.str();
+    });
+  };
   const uint32_t lows[] = {0x0000, 0x0001, 0x0fff, 0x1000, 0x1001, 0x1fff, 0x0800, 0x17ff};
   for (uint32_t sign : {0u, 0x80000000u})
     for (uint32_t e = 0; e < 255; ++e)
@@ -120,23 +159,11 @@ TEST_CASE("bf16: round_tf32 against an arithmetic rounding, ties and carries", "
         for (int r = 0; r < 6; ++r) {
           // upper 10 mantissa bits: all zero, all one (carry into the exponent), odd, random
           const uint32_t upper = r == 0 ? 0u : r == 1 ? 0x3ffu : r == 2 ? 1u : static_cast<uint32_t>(g() & 0x3ff);
-          const uint32_t u = sign | (e << 23) | (upper << 13) | low;
-          const float x = oracle::bits_f(u);
-          const float got = round_tf32(x), want = oracle::to_tf32(x);
-          INFO("x bits 0x" << std::hex << u << " got 0x" << oracle::fbits(got) << " want 0x" << oracle::fbits(want));
-          REQUIRE(oracle::fbits(got) == oracle::fbits(want));
-          REQUIRE((oracle::fbits(got) & 0x1fffu) == 0u);  // a tf32 value: low 13 bits clear
+          check_one(sign | (e << 23) | (upper << 13) | low);
         }
-  for (int i = 0; i < 400000; ++i) {
-    const uint32_t u = static_cast<uint32_t>(g());
-    const float x = oracle::bits_f(u);
-    if (std::isnan(x)) {
-      REQUIRE(std::isnan(round_tf32(x)));
-      continue;
-    }
-    INFO("x bits 0x" << std::hex << u);
-    REQUIRE(oracle::fbits(round_tf32(x)) == oracle::fbits(oracle::to_tf32(x)));
-  }
+  for (int i = 0; i < 400000; ++i) check_one(static_cast<uint32_t>(g()));
+  INFO(tally.first);
+  CHECK(tally.bad == 0);
   // hand: ties to even at 1.0 (tf32 ulp 2^-10), the largest float rounds to infinity
   CHECK(round_tf32(1.0f + std::ldexp(1.0f, -11)) == 1.0f);
   CHECK(round_tf32(1.0f + 3 * std::ldexp(1.0f, -11)) == 1.0f + std::ldexp(1.0f, -9));
