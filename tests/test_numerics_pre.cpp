@@ -151,6 +151,27 @@ TEST_CASE("A3 equals A1 (any S, reduced or partials) then A2", "[numerics][A3][A
       }
 }
 
+TEST_CASE("A3: an all-zero token (padding) gets coefficients from base alone", "[numerics][A3]") {
+  // Q = 0 and D = 0, so every mix is 0 whatever r = rsqrt(rms_eps) is: pre, post and comb are
+  // the gates and Sinkhorn of base alone, and layer_input is 0. Its neighbours are unaffected.
+  Inputs in(3, 4, 40);
+  for (int64_t k = 0; k < in.K(); ++k) in.R[in.K() + k] = 0;
+  const PreOut o = run_a3(in, true, 0, true);
+  CHECK(o.Q[1] == 0.0f);
+  for (int64_t j = 0; j < in.N(); ++j) CHECK(o.D[in.N() + j] == 0.0f);
+  const std::vector<double> zeros(in.N(), 0.0);
+  const oracle::Coeffs c = oracle::coeffs(oracle::params(make_desc(MHC_OP_PRE, 3, 4, 40)), zeros.data(), 0.0,
+                                          in.scale.data(), in.base.data());
+  for (int i = 0; i < 4; ++i) CHECK(std::fabs(o.post[4 + i] - c.post[i]) <= 1e-7 * c.post[i]);
+  for (int i = 0; i < 16; ++i) CHECK(std::fabs(o.comb[16 + i] - c.comb[i]) <= 1e-6 * c.comb[i]);
+  for (int64_t x = 0; x < in.C; ++x) CHECK(oracle::from_bf16(o.li[in.C + x]) == 0.0);
+  const oracle::Gemm g = oracle::prenorm_gemm(in.R, in.fn, 3, in.K(), in.N(), 1, true);
+  const oracle::PreOut want = oracle::pre_fuse(oracle::params(make_desc(MHC_OP_PRE, 3, 4, 40)), g, in.scale,
+                                               in.base, in.R, 3);
+  CHECK(oracle::max_rel_err(o.post, want.post) <= 1e-6);
+  CHECK(oracle::bf16_mismatches(o.li, want.layer_input) == 0);
+}
+
 TEST_CASE("A3: the optional GEMM outputs do not change the main outputs", "[numerics][A3]") {
   const Inputs in(5, 4, 40);
   const PreOut with = run_a3(in, true, 3, true), without = run_a3(in, true, 3, false);
