@@ -267,6 +267,13 @@ TEST_CASE("B: the Sinkhorn guard normalizes only sums > eps", "[numerics][B]") {
     const Readout below = read_out_M(2, MHC_DTYPE_FP32, h0, hp, 3, 1.99f);
     for (double v : below.M) CHECK(v == 0.5);
   }
+  SECTION("M starts from exp(h - rowmax): a row of very negative h is still normalized") {
+    // MATH.md: exp(h - rowmax). Row 0 = [-40, -40] starts as [1, 1], not [4e-18, 4e-18], whose
+    // sum is below eps on every one of the 20 passes (it doubles per pass), so unshifted exp would
+    // leave row 0 near 0. With the shift, M is 0.5 everywhere.
+    const Readout r = read_out_M(2, MHC_DTYPE_FP32, {-40.0f, -40.0f, 0.0f, 0.0f}, {0.5f, 0.5f}, 20, 1e-5f);
+    for (double v : r.M) CHECK(v == 0.5);
+  }
   SECTION("row sums below eps are skipped too") {
     // eps = 1.5, h = [[0, -1], [-1, 0]]: every row and column sums to 1 + e^-1 < 1.5, so M stays
     // exp(h - rowmax).
