@@ -51,6 +51,8 @@ MHC_API mhc_status_t mhc_desc_init(mhc_desc_t* desc, mhc_op_t op) {
            "MHC_OP_STATIC_PRE(16) .. MHC_OP_STATIC_LAYER(18)", op);
     mhc_desc_t init = MHC_DESC_INIT;
     init.op = op;
+    // Family B's Tier-1 activations are fp32 (MATH.md); bf16 is the opt-in second dtype.
+    if (mhc::family_of(op) == mhc::Family::kStatic) init.act_dtype = MHC_DTYPE_FP32;
     *desc = init;
   });
 }

@@ -52,6 +52,11 @@ TEST_CASE("structs: init macros equal the init functions", "[structs]") {
   CHECK(fn_desc.op == MHC_OP_PRE);
   fn_desc.op = macro_desc.op;
   CHECK(std::memcmp(&macro_desc, &fn_desc, sizeof fn_desc) == 0);
+  // Family B defaults to the Tier-1 fp32 activations; the macro cannot know the op.
+  for (mhc_op_t op : {MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER}) {
+    REQUIRE_OK(mhc_desc_init(&fn_desc, op));
+    CHECK(fn_desc.act_dtype == MHC_DTYPE_FP32);
+  }
   // MATH.md defaults.
   CHECK(macro_desc.struct_size == sizeof(mhc_desc_t));
   CHECK(macro_desc.n == 4);

@@ -78,7 +78,9 @@ static void struct_calls(void) {
   for (i = 0; i < sizeof kOps / sizeof kOps[0]; ++i) {
     EXPECT(mhc_desc_init(&fn_desc, kOps[i]) == MHC_STATUS_SUCCESS);
     EXPECT(fn_desc.op == kOps[i]);
+    EXPECT(fn_desc.act_dtype == (kOps[i] >= MHC_OP_STATIC_PRE ? MHC_DTYPE_FP32 : MHC_DTYPE_BF16));
   }
+  EXPECT(mhc_desc_init(&fn_desc, MHC_OP_PRE) == MHC_STATUS_SUCCESS);
   fn_desc.op = macro_desc.op;
   EXPECT(memcmp(&macro_desc, &fn_desc, sizeof fn_desc) == 0);
   EXPECT(mhc_preference_init(&fn_pref) == MHC_STATUS_SUCCESS);
