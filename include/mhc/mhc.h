@@ -139,6 +139,7 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_SM80_STATIC_PRE   0x00501000u
 #define MHC_SKU_SM80_STATIC_POST  0x00501100u
 #define MHC_SKU_SM80_STATIC_LAYER 0x00501200u
+#define MHC_SKU_SM80_STATIC_LAYER_1STAGE 0x00501201u /* one row buffer per row slot */
 /* CUDA, Hopper (sm_90): the same kernels chained with programmatic dependent launch. */
 #define MHC_SKU_SM90_PRENORM_GEMM 0x00900100u
 #define MHC_SKU_SM90_PRE          0x00900300u

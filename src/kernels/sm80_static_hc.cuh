@@ -3,14 +3,16 @@
 // Design (docs/performance_static.md has the numbers):
 // - One pass over the activations. A row (token) is owned by `tpr` threads of one CTA; a CTA owns
 //   `rpc` rows at a time and walks the batch with a grid stride (persistent grid). B3 keeps the
-//   row's x [n, C] in shared memory (cp.async straight from global), so x is read from DRAM once
-//   and out written once; B1 keeps y [C] (fp32) there; B2 needs no row state.
+//   row's x [n, C] in shared memory (cp.async straight from global, double-buffered where two
+//   rows fit), so x is read from DRAM once and out written once; B1 keeps y [C] (fp32) there; B2
+//   needs no row state.
 // - The coefficients (s_pre, s_post and the n x n Sinkhorn M) are computed once per CTA, not per
-//   token, by warp 0 in shared memory while the first row's copy is in flight. Nothing is kept in
-//   the plan and no workspace is used: runs of one plan are reentrant.
+//   token, by warp 0 in registers while the first row's copy is in flight. Nothing is kept in the
+//   plan and no workspace is used: runs of one plan are reentrant.
 // - Deterministic, no atomics, and the same bits whatever the batch size, the grid or the pointer
-//   alignment: every reduction has an order fixed by (C, dtype) alone (see row_sumsq below), and
-//   every output element is one fixed chain of fp32 roundings (explicit __fmul_rn / fmaf).
+//   alignment: the row reduction's order is fixed by (C, dtype, n bucket) alone (group_elems,
+//   tpr, row_sumsq), and every output element is one fixed chain of fp32 roundings (explicit
+//   __fmul_rn / fmaf), the same in B1, B2 and B3.
 #pragma once
 
 #include <cstdint>
@@ -38,15 +40,19 @@ struct Params {
   float eps;              // RMS eps and Sinkhorn guard
   int tpr_log2;           // threads per row = 1 << tpr_log2 (1 .. 512)
   int rpc;                // rows per CTA; blockDim.x = rpc << tpr_log2, a multiple of 32
+  int stages;             // B3 resident: row buffers per row slot (2: the next row loads meanwhile)
+  int copy_bytes;         // B3 resident: global -> shared copy granule: 16, 4 (cp.async) or 2
 };
 
-// Elements per group: the unit of the thread <-> column mapping (16 bytes of activations).
-__host__ __device__ constexpr int group_elems(int act_bytes) { return 16 / act_bytes; }
-// Floats of the coefficient area at the start of dynamic shared memory (16-byte multiple):
-// s_pre[NB], s_post[NB], M[NB*NB], Sinkhorn scratch [NB*(NB+1)], reduction slots [2*32].
-__host__ __device__ constexpr int coef_floats(int nb) {
-  return ((2 * nb + nb * nb + nb * (nb + 1) + 64) + 3) / 4 * 4;
+// Elements per group, the unit of the thread <-> column mapping: 16 bytes of activations, fewer
+// for large n so that a thread's NB x group values stay at 32 registers. Thread lt of a row owns
+// groups lt, lt + tpr, ...: a warp touches consecutive bytes (coalesced, bank-conflict free).
+__host__ __device__ constexpr int group_elems(int act_bytes, int nb) {
+  return 16 / act_bytes < 32 / nb ? 16 / act_bytes : 32 / nb;
 }
+// Floats of the coefficient area at the start of dynamic shared memory (16-byte multiple):
+// s_pre[NB], s_post[NB], M[NB*NB], reduction slots [2*32].
+__host__ __device__ constexpr int coef_floats(int nb) { return ((2 * nb + nb * nb + 64) + 3) / 4 * 4; }
 // Bytes of one row's resident buffer: B3 keeps x [n, C] (act), B1 keeps y [C] (fp32).
 __host__ __device__ constexpr int64_t row_buffer_bytes(int mode, int act_bytes, int n, int64_t C) {
   const int64_t b = mode == kLayer ? int64_t{n} * C * act_bytes : mode == kPre ? C * 4 : 0;
@@ -137,63 +143,89 @@ __device__ __forceinline__ void cp_async_4(void* dst, const void* src) {
   const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(dst));
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(s), "l"(src) : "memory");
 }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait_group() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
 
-// ---- coefficients: once per CTA, by warp 0 ---------------------------------------------------
+// ---- coefficients: once per CTA, by warp 0, in registers -------------------------------------
+// Lane l (< NB) owns column l of M: c[i] = M[i][l]. Row reductions go through a transpose-reduce
+// (NB - 1 shuffles; lane l ends with row l's result, each row reduced in one lane, so every lane
+// sees the same bits), column reductions stay in the lane (a fixed pairwise tree).
+template <int NB, typename Op>
+__device__ __forceinline__ float reduce_rows(const float (&c)[NB], Op op) {
+  const int lane = threadIdx.x & 31;
+  float t[NB];
+#pragma unroll
+  for (int i = 0; i < NB; ++i) t[i] = c[i];
+#pragma unroll
+  for (int o = NB / 2; o >= 1; o >>= 1) {
+    const bool upper = (lane & o) != 0;
+#pragma unroll
+    for (int k = 0; k < o; ++k) {
+      const float send = upper ? t[k] : t[k + o];
+      const float keep = upper ? t[k + o] : t[k];
+      t[k] = op(keep, __shfl_xor_sync(0xffffffffu, send, o));
+    }
+  }
+  return t[0];
+}
+
+template <int NB>
+__device__ __forceinline__ float sum_column(const float (&c)[NB]) {
+  float t[NB];
+#pragma unroll
+  for (int i = 0; i < NB; ++i) t[i] = c[i];
+#pragma unroll
+  for (int o = NB / 2; o >= 1; o >>= 1)
+#pragma unroll
+    for (int k = 0; k < o; ++k) t[k] = t[k] + t[k + o];
+  return t[0];
+}
+
+struct AddOp {
+  __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct MaxOp {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
 // s_pre = sigmoid(h_pre); s_post = 2 sigmoid(h_post); M = Sinkhorn(exp(h_res - rowmax)) with the
-// guard "normalize only if the sum > eps" (MATH.md B). Lane i owns row i in the row step and
-// column i in the column step; sums run in a fixed order (four interleaved partials, combined
-// as (p0 + p1) + (p2 + p3)). The result M[NB][NB] is zero outside [n, n].
+// guard "normalize only if the sum > eps" (MATH.md B), row step then column step, `iters` times.
+// A normalization multiplies by the correctly rounded reciprocal (x 1.0 where the guard skips).
+// M[NB][NB] in shared memory is zero outside [n, n]. Called by all 32 lanes of warp 0.
 template <int NB, bool kPreCoef, bool kPostCoef>
-__device__ void compute_coefficients(const Params& p, float* s_pre, float* s_post, float* M, float* sk) {
-  constexpr int LD = NB + 1;  // padded: row and column walks are both bank-conflict free
+__device__ void compute_coefficients(const Params& p, float* s_pre, float* s_post, float* M) {
   const int lane = threadIdx.x;
   const int n = p.n;
   if (kPreCoef && lane < NB) s_pre[lane] = lane < n ? 1.0f / (1.0f + expf(-p.h_pre[lane])) : 0.0f;
   if constexpr (kPostCoef) {
     if (lane < NB) s_post[lane] = lane < n ? 2.0f / (1.0f + expf(-p.h_post[lane])) : 0.0f;
-    if (lane < n) {
-      const float* h = p.h_res + lane * n;
-      float mx = h[0];
-      for (int j = 1; j < n; ++j) mx = fmaxf(mx, h[j]);
-      for (int j = 0; j < n; ++j) sk[lane * LD + j] = expf(h[j] - mx);
+    const bool col = lane < n;
+    float c[NB];
+#pragma unroll
+    for (int i = 0; i < NB; ++i) c[i] = (col && i < n) ? p.h_res[i * n + lane] : -INFINITY;
+    const float rowmax = reduce_rows<NB>(c, MaxOp{});
+#pragma unroll
+    for (int i = 0; i < NB; ++i) {
+      const float mx = __shfl_sync(0xffffffffu, rowmax, i);
+      c[i] = (col && i < n) ? expf(c[i] - mx) : 0.0f;
     }
-    __syncwarp();
     const float eps = p.eps;
     for (int it = 0; it < p.iters; ++it) {
-      if (lane < n) {  // row step: lane = row
-        float* r = sk + lane * LD;
-        float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
-        int j = 0;
-        for (; j + 4 <= n; j += 4) {
-          a0 += r[j]; a1 += r[j + 1]; a2 += r[j + 2]; a3 += r[j + 3];
-        }
-        for (; j < n; ++j) a0 += r[j];
-        const float s = (a0 + a1) + (a2 + a3);
-        if (s > eps) {
-          const float inv = __frcp_rn(s);
-          for (int k = 0; k < n; ++k) r[k] = __fmul_rn(r[k], inv);
-        }
-      }
-      __syncwarp();
-      if (lane < n) {  // column step: lane = column
-        float* c = sk + lane;
-        float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
-        int i = 0;
-        for (; i + 4 <= n; i += 4) {
-          a0 += c[i * LD]; a1 += c[(i + 1) * LD]; a2 += c[(i + 2) * LD]; a3 += c[(i + 3) * LD];
-        }
-        for (; i < n; ++i) a0 += c[i * LD];
-        const float s = (a0 + a1) + (a2 + a3);
-        if (s > eps) {
-          const float inv = __frcp_rn(s);
-          for (int k = 0; k < n; ++k) c[k * LD] = __fmul_rn(c[k * LD], inv);
-        }
-      }
-      __syncwarp();
+      const float rs = reduce_rows<NB>(c, AddOp{});
+      const float rmul = rs > eps ? __frcp_rn(rs) : 1.0f;
+#pragma unroll
+      for (int i = 0; i < NB; ++i) c[i] = __fmul_rn(c[i], __shfl_sync(0xffffffffu, rmul, i));
+      const float cs = sum_column<NB>(c);
+      const float cmul = cs > eps ? __frcp_rn(cs) : 1.0f;
+#pragma unroll
+      for (int i = 0; i < NB; ++i) c[i] = __fmul_rn(c[i], cmul);
     }
     if (lane < NB)
-      for (int j = 0; j < NB; ++j) M[lane * NB + j] = (lane < n && j < n) ? sk[lane * LD + j] : 0.0f;
+#pragma unroll
+      for (int i = 0; i < NB; ++i) M[i * NB + lane] = c[i];
   }
 }
 
@@ -263,31 +295,30 @@ __device__ __forceinline__ float row_sumsq(float acc, const Params& p, float* re
 }
 
 // ---- the kernel -------------------------------------------------------------------------------
-// T: float or uint16_t (bf16). NB: n rounded up to 4, 8, 16 or 32. VEC: C % G == 0 and every
-// pointer aligned for G-element vectors (else element by element). RES: the row buffer fits in
-// shared memory (B1, B3); otherwise phase 2 reads x from global memory again.
+// T: float or uint16_t (bf16). NB: n rounded up to 4, 8, 16 or 32. VEC: C % GS == 0 and every
+// pointer aligned for GS-element vectors (else element by element, same order, same bits). RES:
+// the row buffer fits in shared memory (B1, B3); otherwise phase 2 reads x from global again.
 //
-// Thread `lt` of a row owns the groups g = lt, lt + tpr, ... (G = 16 / sizeof(T) elements each),
-// the same groups in both phases; within a group it walks chunks of W elements. Phase 1 builds y
-// and the thread's sum of squares (one accumulator, elements ascending), phase 2 writes.
+// Phase 1 builds y and the thread's sum of squares (one accumulator, its elements ascending);
+// row_sumsq fixes the rest of the order. Phase 2 writes. B3 resident: the row's tpr threads copy
+// x [n, C] into a row buffer with cp.async (any thread any granule, then a barrier); with two
+// stages the next row's copy is in flight while this row is computed.
 template <typename T, int MODE, int NB, bool VEC, bool RES>
 __global__ void __launch_bounds__(512) static_rows_kernel(const Params p) {
-  constexpr int G = group_elems(sizeof(T));
-  constexpr int WV = G < 32 / NB ? G : 32 / NB;  // chunk elements: keeps xr at <= 32 registers
-  constexpr int W = VEC ? WV : 1;
+  constexpr int GS = group_elems(sizeof(T), NB);
+  constexpr int W = VEC ? GS : 1;  // elements per access
   constexpr bool kNeedsPre = MODE != kPost;
   constexpr bool kNeedsPost = MODE != kPre;
-  using A = Act<T>;
+  constexpr bool kLayerRes = MODE == kLayer && RES;
   // Two groups' global loads in flight where registers allow (B3 resident reads shared memory).
-  constexpr int kUnrollG = (NB <= 8 && !(MODE == kLayer && RES)) ? 2 : 1;
-  constexpr int kUnrollS = NB <= 8 ? G : 1;
+  constexpr int kUnrollG = (NB <= 8 && !kLayerRes) ? 2 : 1;
+  using A = Act<T>;
 
   extern __shared__ __align__(16) float smem[];
   float* s_pre = smem;
   float* s_post = s_pre + NB;
   float* M = s_post + NB;  // offset 2*NB floats: 16-byte aligned (NB % 4 == 0)
-  float* sk = M + NB * NB;
-  float* red = sk + NB * (NB + 1);
+  float* red = M + NB * NB;
   unsigned char* rowbuf = reinterpret_cast<unsigned char*>(smem + coef_floats(NB));
 
   const int tpr_log2 = p.tpr_log2;
@@ -297,42 +328,38 @@ __global__ void __launch_bounds__(512) static_rows_kernel(const Params p) {
   const int tpr = 1 << tpr_log2;
   const int n = p.n;
   const int64_t C = p.C;
-  const int groups = static_cast<int>((C + G - 1) / G);
+  const int groups = static_cast<int>((C + GS - 1) / GS);
   const int64_t row_elems = int64_t{n} * C;
+  const int64_t buf_bytes = row_buffer_bytes(MODE, sizeof(T), n, C);
   const T* xg = static_cast<const T*>(p.x);
-  T* xs = reinterpret_cast<T*>(rowbuf + rloc * row_buffer_bytes(MODE, sizeof(T), n, C));
-  float* ys = reinterpret_cast<float*>(rowbuf + rloc * row_buffer_bytes(MODE, sizeof(T), n, C));
+  // This row slot's buffers: [stages] for B3, one y buffer for B1.
+  unsigned char* slot = rowbuf + int64_t{rloc} * (kLayerRes ? p.stages : 1) * buf_bytes;
+  float* ys = reinterpret_cast<float*>(slot);
   const int64_t row_step = int64_t{gridDim.x} * p.rpc;
 
   // Everything read here may be written by the previous kernel of the stream.
   pdl_wait();
 
-  // B3 resident: a thread copies exactly the elements it later reads (its groups, every stream),
-  // so its own cp.async.wait_all is the only ordering needed.
-  auto copy_row = [&](int64_t row) {
+  auto copy_row = [&](int64_t row, int stage) {
     if (row >= p.rows) return;
-    const T* src = xg + row * row_elems;
-    for (int g = lt; g < groups; g += tpr) {
-      const int64_t c0 = int64_t{g} * G;
-      for (int j = 0; j < n; ++j) {
-        if constexpr (VEC) {
-          cp_async_16(xs + j * C + c0, src + j * C + c0);
-        } else {
-          for (int v = 0; v < G && c0 + v < C; ++v) {
-            if constexpr (sizeof(T) == 4)
-              cp_async_4(xs + j * C + c0 + v, src + j * C + c0 + v);
-            else
-              xs[j * C + c0 + v] = src[j * C + c0 + v];
-          }
-        }
-      }
+    const char* src = reinterpret_cast<const char*>(xg + row * row_elems);
+    char* dst = reinterpret_cast<char*>(slot + stage * buf_bytes);
+    const int64_t bytes = row_elems * static_cast<int64_t>(sizeof(T));
+    if (p.copy_bytes == 16) {
+      for (int64_t k = lt; k < bytes / 16; k += tpr) cp_async_16(dst + 16 * k, src + 16 * k);
+    } else if (p.copy_bytes == 4) {
+      for (int64_t k = lt; k < bytes / 4; k += tpr) cp_async_4(dst + 4 * k, src + 4 * k);
+    } else {
+      for (int64_t k = lt; k < row_elems; k += tpr) reinterpret_cast<T*>(dst)[k] = reinterpret_cast<const T*>(src)[k];
     }
   };
 
   int64_t row = int64_t{blockIdx.x} * p.rpc + rloc;
-  if constexpr (MODE == kLayer && RES) copy_row(row);
-
-  if (tid < 32) compute_coefficients<NB, kNeedsPre, kNeedsPost>(p, s_pre, s_post, M, sk);
+  if constexpr (kLayerRes) {
+    copy_row(row, 0);
+    cp_async_commit();
+  }
+  if (tid < 32) compute_coefficients<NB, kNeedsPre, kNeedsPost>(p, s_pre, s_post, M);
   __syncthreads();
   pdl_launch_dependents();
 
@@ -341,24 +368,35 @@ __global__ void __launch_bounds__(512) static_rows_kernel(const Params p) {
     row = base + rloc;
     const bool active = row < p.rows;
     const T* xrow = xg + (active ? row : 0) * row_elems;
+    const T* xs = xrow;  // where the phases read x: the row buffer (B3 resident) or global
+    if constexpr (kLayerRes) {
+      const int stage = p.stages == 2 ? parity : 0;
+      if (p.stages == 2) {
+        copy_row(row + row_step, parity ^ 1);
+        cp_async_commit();
+        cp_async_wait_group<1>();
+      } else {
+        cp_async_wait_group<0>();
+      }
+      __syncthreads();
+      xs = reinterpret_cast<const T*>(slot + stage * buf_bytes);
+    }
     float rms = 0.0f;
 
     // ---- phase 1: y and its sum of squares (B1, B3) ----
     if constexpr (kNeedsPre) {
-      if constexpr (MODE == kLayer && RES) cp_async_wait_all();
       float acc = 0.0f;
       if (active) {
 #pragma unroll kUnrollG
         for (int g = lt; g < groups; g += tpr) {
-#pragma unroll kUnrollS
-          for (int s = 0; s < G / W; ++s) {
-            const int64_t c = int64_t{g} * G + s * W;
+#pragma unroll
+          for (int s = 0; s < GS / W; ++s) {
+            const int64_t c = int64_t{g} * GS + s * W;
             if (!VEC && c >= C) break;
-            const T* src = (MODE == kLayer && RES) ? xs : xrow;
             float xr[NB][W];
 #pragma unroll
             for (int j = 0; j < NB; ++j)
-              if (j < n) A::template load<W>(src + j * C + c, xr[j]);
+              if (j < n) A::template load<W>(xs + j * C + c, xr[j]);
             float y[W];
             aggregate<NB, W>(xr, s_pre, n, y);
 #pragma unroll
@@ -380,9 +418,9 @@ __global__ void __launch_bounds__(512) static_rows_kernel(const Params p) {
         T* out = static_cast<T*>(p.out_li) + row * C;
 #pragma unroll kUnrollG
         for (int g = lt; g < groups; g += tpr) {
-#pragma unroll kUnrollS
-          for (int s = 0; s < G / W; ++s) {
-            const int64_t c = int64_t{g} * G + s * W;
+#pragma unroll
+          for (int s = 0; s < GS / W; ++s) {
+            const int64_t c = int64_t{g} * GS + s * W;
             if (!VEC && c >= C) break;
             float y[W];
             if constexpr (RES) {
@@ -408,15 +446,14 @@ __global__ void __launch_bounds__(512) static_rows_kernel(const Params p) {
         const T* frow = static_cast<const T*>(p.f) + row * C;
 #pragma unroll kUnrollG
         for (int g = lt; g < groups; g += tpr) {
-#pragma unroll kUnrollS
-          for (int s = 0; s < G / W; ++s) {
-            const int64_t c = int64_t{g} * G + s * W;
+#pragma unroll
+          for (int s = 0; s < GS / W; ++s) {
+            const int64_t c = int64_t{g} * GS + s * W;
             if (!VEC && c >= C) break;
-            const T* src = (MODE == kLayer && RES) ? xs : xrow;
             float xr[NB][W];
 #pragma unroll
             for (int j = 0; j < NB; ++j)
-              if (j < n) A::template load<W>(src + j * C + c, xr[j]);
+              if (j < n) A::template load<W>(xs + j * C + c, xr[j]);
             float F[W];
             if constexpr (MODE == kPost) {
               A::template load<W>(frow + c, F);
@@ -432,7 +469,13 @@ __global__ void __launch_bounds__(512) static_rows_kernel(const Params p) {
         }
       }
     }
-    if constexpr (MODE == kLayer && RES) copy_row(row + row_step);
+    if constexpr (kLayerRes) {
+      __syncthreads();  // every thread is done with this stage's buffer
+      if (p.stages == 1) {
+        copy_row(row + row_step, 0);
+        cp_async_commit();
+      }
+    }
   }
 }
 

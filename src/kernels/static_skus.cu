@@ -33,11 +33,11 @@ int mode_of(mhc_op_t op) {
   }
 }
 
-// Threads per row (log2): about four 16-byte groups per thread, a power of two, at most 512.
-// A function of (C, dtype) alone: it fixes the order of the row's sum of squares, so B1 and B3
+// Threads per row (log2): about four groups per thread, a power of two, at most 512. A function
+// of (C, dtype, n bucket) alone: it fixes the order of the row's sum of squares, so B1 and B3
 // agree bit for bit and no row depends on B, the grid or the pointers.
 int tpr_log2_for(const Problem& p) {
-  const int64_t G = static_hc::group_elems(act_bytes(p));
+  const int64_t G = static_hc::group_elems(act_bytes(p), nb_bucket(p.n));
   const int64_t groups = (p.C + G - 1) / G;
   const int64_t want = (groups + 3) / 4;
   int l = 0;
@@ -48,14 +48,16 @@ int tpr_log2_for(const Problem& p) {
 struct Config {
   int tpr_log2;
   int rpc;
-  bool resident;
+  int stages;     // B3 resident: 1 or 2 row buffers per row slot
+  bool resident;  // B1: y [C] in shared memory; B3: x [n, C] in shared memory
   size_t smem;
   int threads() const { return rpc << tpr_log2; }
 };
 
-// Rows per CTA and whether the row buffer (B3: x [n, C]; B1: y [C]) lives in shared memory.
-// Half of the opt-in shared memory per CTA keeps two CTAs per SM where rows allow.
-Config configure(const Problem& p, const DeviceInfo& dev) {
+// Rows per CTA, and whether (and how many) row buffers live in shared memory. Buffers of at
+// most half the opt-in shared memory per CTA keep two CTAs per SM where rows allow; B3 takes two
+// stages (copy of the next row overlapping this one) when they fit, unless `single_stage`.
+Config configure(const Problem& p, const DeviceInfo& dev, bool single_stage) {
   Config c{};
   c.tpr_log2 = tpr_log2_for(p);
   const int mode = mode_of(p.desc.op);
@@ -64,17 +66,23 @@ Config configure(const Problem& p, const DeviceInfo& dev) {
   const int base_rpc = std::max(1, kTargetThreads >> c.tpr_log2);
   const int min_rpc = std::max(1, 32 >> c.tpr_log2);  // whole warps
   c.rpc = base_rpc;
+  c.stages = 1;
   c.smem = coef;
   c.resident = false;
   if (mode == static_hc::kPost) return c;
   const size_t row = static_cast<size_t>(static_hc::row_buffer_bytes(mode, act_bytes(p), p.n, p.C));
-  const size_t target = dev.smem_optin / 2;
-  int rpc = base_rpc;
-  while (rpc > min_rpc && coef + rpc * row > target) rpc >>= 1;
-  if (coef + rpc * row <= dev.smem_optin) {
-    c.rpc = rpc;
-    c.resident = true;
-    c.smem = coef + rpc * row;
+  const size_t half = dev.smem_optin / 2;
+  for (int stages = (mode == static_hc::kLayer && !single_stage) ? 2 : 1; stages >= 1; --stages) {
+    int rpc = base_rpc;
+    while (rpc > min_rpc && coef + static_cast<size_t>(rpc) * stages * row > half) rpc >>= 1;
+    const size_t smem = coef + static_cast<size_t>(rpc) * stages * row;
+    if (smem <= dev.smem_optin) {
+      c.rpc = rpc;
+      c.stages = stages;
+      c.resident = true;
+      c.smem = smem;
+      return c;
+    }
   }
   return c;
 }
@@ -114,13 +122,14 @@ const char* kernel_name(int mode) {
                                                                                   : "sm80_static_layer";
 }
 
-void run_static(const RunContext& ctx) {
+void run_static(const RunContext& ctx, bool single_stage) {
   const Problem& p = ctx.problem;
   const mhc_args_t& a = ctx.args;
   const int mode = mode_of(p.desc.op);
   const int ab = act_bytes(p);
-  const int G = static_hc::group_elems(ab);
-  const Config cfg = configure(p, ctx.device);
+  const int nb = nb_bucket(p.n);
+  const int GS = static_hc::group_elems(ab, nb);
+  const Config cfg = configure(p, ctx.device, single_stage);
 
   Params prm{};
   prm.x = a.residual;
@@ -139,15 +148,19 @@ void run_static(const RunContext& ctx) {
   prm.eps = p.desc.static_eps;
   prm.tpr_log2 = cfg.tpr_log2;
   prm.rpc = cfg.rpc;
+  prm.stages = cfg.stages;
+  // The B3 row copy: whole 16-byte (or 4-byte) granules when x and the row length allow.
+  const size_t row_bytes = static_cast<size_t>(p.K) * ab;
+  prm.copy_bytes = (aligned(a.residual, 16) && row_bytes % 16 == 0) ? 16
+                   : (aligned(a.residual, 4) && row_bytes % 4 == 0) ? 4
+                                                                     : 2;
 
-  // 16-byte groups when C and every pointer allow; element by element otherwise (same results).
-  bool vec = p.C % G == 0;
+  // GS-element vectors when C and every pointer allow; element by element otherwise (same bits).
+  bool vec = p.C % GS == 0;
   const void* const acts[] = {a.residual, a.layer_output, a.out_residual, a.out_layer_input};
-  for (const void* ptr : acts)
-    vec = vec && (ptr == nullptr || aligned(ptr, 16));
-  vec = vec && (a.norm_weight == nullptr || aligned(a.norm_weight, 2 * static_cast<size_t>(G)));
+  for (const void* ptr : acts) vec = vec && (ptr == nullptr || aligned(ptr, static_cast<size_t>(GS) * ab));
+  vec = vec && (a.norm_weight == nullptr || aligned(a.norm_weight, 2 * static_cast<size_t>(GS)));
 
-  const int nb = nb_bucket(p.n);
   const KernelFn fn = ab == 2 ? static_hc::static_kernel_bf16(mode, nb, vec, cfg.resident)
                               : static_hc::static_kernel_f32(mode, nb, vec, cfg.resident);
   if (fn == nullptr)
@@ -159,6 +172,9 @@ void run_static(const RunContext& ctx) {
   const unsigned grid = static_cast<unsigned>(std::max<int64_t>(1, std::min(row_blocks, resident_blocks)));
   launch(kernel_name(mode), fn, dim3(grid), dim3(threads), cfg.smem, ctx.stream, ctx.device.cc >= 90, prm);
 }
+
+void run_default(const RunContext& ctx) { run_static(ctx, false); }
+void run_single_stage(const RunContext& ctx) { run_static(ctx, true); }
 
 mhc_precision_guarantee_t static_guarantee(const Problem&) {
   return {sizeof(mhc_precision_guarantee_t), MHC_DTYPE_FP32, MHC_DTYPE_FP32,
@@ -177,17 +193,22 @@ std::string static_supports(const Problem& p, const DeviceInfo&) {
 
 size_t no_workspace(const Problem&) { return 0; }
 
-Sku static_sku(mhc_sku_t id, const char* name, mhc_op_t op) {
-  return Sku{id, name, MHC_BACKEND_CUDA, op, 80, 0, static_guarantee, static_supports, no_workspace, run_static};
+Sku static_sku(mhc_sku_t id, const char* name, mhc_op_t op, void (*run)(const RunContext&)) {
+  return Sku{id, name, MHC_BACKEND_CUDA, op, 80, 0, static_guarantee, static_supports, no_workspace, run};
 }
 
 }  // namespace
 
 const std::vector<Sku>& static_skus() {
   static const std::vector<Sku> skus = {
-      static_sku(MHC_SKU_SM80_STATIC_PRE, "sm80_static_pre_rowfused_f32acc", MHC_OP_STATIC_PRE),
-      static_sku(MHC_SKU_SM80_STATIC_POST, "sm80_static_post_rowfused_f32acc", MHC_OP_STATIC_POST),
-      static_sku(MHC_SKU_SM80_STATIC_LAYER, "sm80_static_layer_rowfused_f32acc", MHC_OP_STATIC_LAYER),
+      static_sku(MHC_SKU_SM80_STATIC_PRE, "sm80_static_pre_rowfused_f32acc", MHC_OP_STATIC_PRE, run_default),
+      static_sku(MHC_SKU_SM80_STATIC_POST, "sm80_static_post_rowfused_f32acc", MHC_OP_STATIC_POST, run_default),
+      static_sku(MHC_SKU_SM80_STATIC_LAYER, "sm80_static_layer_rowfused_f32acc", MHC_OP_STATIC_LAYER,
+                 run_default),
+      // The same kernel with one row buffer per row slot (no copy/compute overlap inside a CTA;
+      // more CTAs per SM instead): the same bits, kept selectable for comparison.
+      static_sku(MHC_SKU_SM80_STATIC_LAYER_1STAGE, "sm80_static_layer_rowfused_f32acc_1stage",
+                 MHC_OP_STATIC_LAYER, run_single_stage),
   };
   return skus;
 }
