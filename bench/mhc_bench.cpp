@@ -40,7 +40,7 @@ std::string last_error() {
 struct Case {
   std::string op = "pre";
   int64_t T = 64, C = 7168;
-  int n = 4, S = 0;
+  int n = 4, S = 0, repeat = 20;
   mhc_dtype_t w = MHC_DTYPE_TF32, act = MHC_DTYPE_BF16;
   mhc_sku_t sku = MHC_SKU_NONE;
   double peer_us = 0;  // a published/measured peer time for the same case (PERF.md), 0 = none
@@ -89,6 +89,7 @@ bool run_case(const Case& c, double copy_bw, size_t l2, int reps, bool verify, c
   mhc_desc_t d;
   mhc_desc_init(&d, kOps.at(c.op));
   d.tokens = c.T, d.hidden = c.C, d.n = c.n, d.num_splits = c.S, d.weight_precision = c.w, d.act_dtype = c.act;
+  d.sinkhorn_repeat = c.repeat;
   if (d.op == MHC_OP_PRE_FUSE && c.S > 0) d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
   mhc_preference_t pref;
   mhc_preference_init(&pref);
@@ -157,8 +158,10 @@ bool run_case(const Case& c, double copy_bw, size_t l2, int reps, bool verify, c
       if (m.bad) std::fprintf(stderr, "  %s\n", m.describe(data.specs[i].name).c_str());
     }
     char buf[64];
-    std::snprintf(buf, sizeof buf, bad ? "FAIL(%lld)" : "ok(%.2f)", bad ? static_cast<long long>(bad) : 0LL);
-    if (!bad) std::snprintf(buf, sizeof buf, "ok(err/tol %.2f)", worst);
+    if (bad)
+      std::snprintf(buf, sizeof buf, "FAIL(%lld)", static_cast<long long>(bad));
+    else
+      std::snprintf(buf, sizeof buf, "ok(err/tol %.2f)", worst);
     out->verify = buf;
   }
 
@@ -239,7 +242,7 @@ std::vector<Case> suite(const std::string& name) {
 
 void usage() {
   std::printf(
-      "usage: mhc-bench [--suite perf|decode|static] [--op OP --T T --C C --n N --S S --w tf32|fp32 "
+      "usage: mhc-bench [--suite perf|decode|static] [--op OP --T T --C C --n N --S S --repeat R --w tf32|fp32 "
       "--dtype bf16|fp32 --sku ID] [--reps R] [--no-verify] [--json FILE]\n"
       "ops: prenorm_gemm pre_fuse pre post head expand static_pre static_post static_layer\n");
 }
@@ -266,6 +269,7 @@ int main(int argc, char** argv) {
     else if (a == "--C") one.C = std::atoll(next().c_str());
     else if (a == "--n") one.n = std::atoi(next().c_str());
     else if (a == "--S") one.S = std::atoi(next().c_str());
+    else if (a == "--repeat") one.repeat = std::atoi(next().c_str());
     else if (a == "--w") one.w = next() == "fp32" ? MHC_DTYPE_FP32 : MHC_DTYPE_TF32;
     else if (a == "--dtype") one.act = next() == "fp32" ? MHC_DTYPE_FP32 : MHC_DTYPE_BF16;
     else if (a == "--sku") one.sku = static_cast<mhc_sku_t>(std::strtoul(next().c_str(), nullptr, 0));

@@ -15,6 +15,10 @@ constexpr int64_t kL2ChunkBytes = int64_t{16} << 20;
 
 // Tokens per chunk for the two-pass ops (pre, head): a multiple of 32, at least 64.
 int64_t chunk_tokens(const Problem& p);
+// Sub-splits per split for pre: when S came from the token-dependent default (the plan is not
+// batch-invariant anyway), decode (T <= 64) cuts each split into up to 4 so that ~256 CTAs share
+// the K axis; the fuse pass then sums S * U partials in slot order.
+int32_t pre_sub_splits(const Problem& p);
 // The head's internal split count: from K alone, so rows do not depend on T.
 int32_t head_splits(const Problem& p);
 // Workspace of the split partials for `tokens` tokens, S splits and N mixes (+ square-sums).

@@ -41,7 +41,7 @@ size_t gemm_workspace(const Problem& p) { return p.partials || p.S == 1 ? 0 : pa
 
 PrenormGemmParams gemm_params(const Problem& p, const uint16_t* A, const float* fn, float* D, float* Q, int64_t T,
                               int64_t d_stride, int64_t q_stride, int N, int S) {
-  return PrenormGemmParams{A, fn, D, Q, T, p.K, p.G, d_stride, q_stride, N, S, false};
+  return PrenormGemmParams{A, fn, D, Q, T, p.K, p.G, d_stride, q_stride, N, S, 1, false};
 }
 
 void run_gemm(const RunContext& c, bool pdl) {
@@ -93,27 +93,32 @@ void run_fuse(const RunContext& c) {
 // ---- A3 and A5: GEMM pass then fuse pass, token chunk by token chunk -------------------------
 int32_t two_pass_splits(const Problem& p) { return p.desc.op == MHC_OP_HEAD ? head_splits(p) : p.S; }
 
-size_t two_pass_workspace(const Problem& p) { return partials_bytes(two_pass_splits(p), chunk_tokens(p), p.N); }
+int32_t two_pass_sub_splits(const Problem& p) { return p.desc.op == MHC_OP_PRE ? pre_sub_splits(p) : 1; }
+
+size_t two_pass_workspace(const Problem& p) {
+  return partials_bytes(int64_t{two_pass_splits(p)} * two_pass_sub_splits(p), chunk_tokens(p), p.N);
+}
 
 void run_two_pass(const RunContext& c, bool pdl) {
   const Problem& p = c.problem;
-  const int32_t S = two_pass_splits(p);
+  const int32_t S = two_pass_splits(p), U = two_pass_sub_splits(p);
   const int64_t Tc = chunk_tokens(p);
   const auto* A = static_cast<const uint16_t*>(c.args.residual);
   const auto* fn = static_cast<const float*>(c.args.fn);
   auto* D = static_cast<float*>(c.workspace);
-  float* Q = D + S * Tc * p.N;
+  float* Q = D + int64_t{S} * U * Tc * p.N;
   const bool gvec = gemm_vector(p, A, fn);
   const PreFuseParams base = fuse_params(p, c);
   const bool fvec = cols_vector(p, {base.R, base.layer_input});
   for (int64_t t0 = 0; t0 < p.T; t0 += Tc) {
     const int64_t tc = p.T - t0 < Tc ? p.T - t0 : Tc;
     PrenormGemmParams g = gemm_params(p, A + t0 * p.K, fn, D, Q, tc, Tc * p.N, Tc, int(p.N), S);
+    g.U = U;
     g.preload = pdl && t0 > 0;  // the run's first kernel must not overlap the caller's work
     launch_prenorm_gemm(g, fp32_weights(p), gvec, c.stream, g.preload);
 
     PreFuseParams f = base;
-    f.D = D, f.Q = Q, f.S = S, f.d_split_stride = Tc * p.N, f.q_split_stride = Tc;
+    f.D = D, f.Q = Q, f.S = S * U, f.d_split_stride = Tc * p.N, f.q_split_stride = Tc;
     f.T = tc;
     f.R += t0 * p.K;
     f.layer_input += t0 * p.C;

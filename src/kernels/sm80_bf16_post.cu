@@ -13,29 +13,30 @@ template <bool kVector>
 __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostParams p) {
   const int n = p.n;
   const int64_t t = blockIdx.y;
-  __shared__ float s_post[kMaxN];
-  __shared__ float s_comb[kMaxN * kMaxN];
-  if (threadIdx.x < n) s_post[threadIdx.x] = p.post[t * n + threadIdx.x];
-  if (threadIdx.x < n * n) s_comb[threadIdx.x] = p.comb[t * n * n + threadIdx.x];
-  __syncthreads();
   const uint16_t* x_tok = p.X + t * p.C;
   const uint16_t* r_tok = p.R + t * n * p.C;
   uint16_t* o_tok = p.out + t * n * p.C;
+  const float* post = p.post + t * n;
+  const float* comb = p.comb + t * n * n;
   if (kVector) {
     const int64_t x = (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x) * kVec;
     if (x >= p.C) return;
+    // All activation loads first, then the (L1-broadcast) coefficients: one memory round trip.
+    uint4 xw, rw[kMaxN];
+    xw = __ldg(reinterpret_cast<const uint4*>(x_tok + x));
+#pragma unroll
+    for (int j = 0; j < kMaxN; ++j)
+      if (j < n) rw[j] = __ldg(reinterpret_cast<const uint4*>(r_tok + j * p.C + x));
     float xv[kVec], rv[kMaxN][kVec];
     {
-      const uint4 v = __ldg(reinterpret_cast<const uint4*>(x_tok + x));
-      const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+      const uint32_t w[4] = {xw.x, xw.y, xw.z, xw.w};
 #pragma unroll
       for (int e = 0; e < 4; ++e) xv[2 * e] = bf16_lo(w[e]), xv[2 * e + 1] = bf16_hi(w[e]);
     }
 #pragma unroll
     for (int j = 0; j < kMaxN; ++j) {
       if (j >= n) break;
-      const uint4 v = __ldg(reinterpret_cast<const uint4*>(r_tok + j * p.C + x));
-      const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+      const uint32_t w[4] = {rw[j].x, rw[j].y, rw[j].z, rw[j].w};
 #pragma unroll
       for (int e = 0; e < 4; ++e) rv[j][2 * e] = bf16_lo(w[e]), rv[j][2 * e + 1] = bf16_hi(w[e]);
     }
@@ -43,12 +44,13 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostPara
     for (int k = 0; k < kMaxN; ++k) {
       if (k >= n) break;
       float acc[kVec];
+      const float pk = __ldg(post + k);
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) acc[e] = s_post[k] * xv[e];
+      for (int e = 0; e < kVec; ++e) acc[e] = pk * xv[e];
 #pragma unroll
       for (int j = 0; j < kMaxN; ++j) {
         if (j >= n) break;
-        const float c = s_comb[j * n + k];
+        const float c = __ldg(comb + j * n + k);
 #pragma unroll
         for (int e = 0; e < kVec; ++e) acc[e] = fmaf(c, rv[j][e], acc[e]);
       }
@@ -64,10 +66,10 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostPara
 #pragma unroll
     for (int j = 0; j < kMaxN; ++j) rv[j] = j < n ? bf16_to_f32(r_tok[j * p.C + x]) : 0.0f;
     for (int k = 0; k < n; ++k) {
-      float acc = s_post[k] * xv;
+      float acc = __ldg(post + k) * xv;
 #pragma unroll
       for (int j = 0; j < kMaxN; ++j)
-        if (j < n) acc = fmaf(s_comb[j * n + k], rv[j], acc);
+        if (j < n) acc = fmaf(__ldg(comb + j * n + k), rv[j], acc);
       o_tok[k * p.C + x] = f32_to_bf16(acc);
     }
   }

@@ -53,13 +53,16 @@ sm80_tf32_prenorm_gemm_kernel(const PrenormGemmParams p) {
   pdl_launch_dependents();
   if (!p.preload) pdl_wait();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-  const int s = blockIdx.y;
+  const int slot = blockIdx.y, s = slot / p.U, u = slot % p.U;
   const int64_t t0 = static_cast<int64_t>(blockIdx.x) * 8 * TN;
 
-  // Split s covers granules [s*per + min(s, extra), ...) (DeepGEMM's rule), in elements of K.
+  // Split s covers granules [s*per + min(s, extra), ...) (DeepGEMM's rule); sub-split u cuts
+  // that range the same way. In elements of K; the last granule may be short.
   const int64_t per = p.G / p.S, extra = p.G % p.S;
-  const int64_t k_begin = (s * per + (s < extra ? s : extra)) * 64;
-  const int64_t k_end_g = ((s + 1) * per + (s + 1 < extra ? s + 1 : extra)) * 64;
+  const int64_t g0 = s * per + (s < extra ? s : extra), g1 = (s + 1) * per + (s + 1 < extra ? s + 1 : extra);
+  const int64_t uper = (g1 - g0) / p.U, uextra = (g1 - g0) % p.U;
+  const int64_t k_begin = (g0 + u * uper + (u < uextra ? u : uextra)) * 64;
+  const int64_t k_end_g = (g0 + (u + 1) * uper + (u + 1 < uextra ? u + 1 : uextra)) * 64;
   const int64_t k_end = k_end_g < p.K ? k_end_g : p.K;
 
   const uint16_t* a_rows[TN];
@@ -93,35 +96,47 @@ sm80_tf32_prenorm_gemm_kernel(const PrenormGemmParams p) {
       } else {
         a[tn][0] = a[tn][1] = a[tn][2] = a[tn][3] = 0u;
       }
+    }
+    // Decode tiles (TN == 1) issue every load of the chunk before the first MMA: one memory
+    // round trip per chunk. Wider tiles load a mix tile's rows right before its MMAs, which keeps
+    // registers low enough for the unrolled loop to overlap two chunks.
+    float f[MT][2][8];
+    auto load_tile = [&](int mt) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        if (f_valid[mt][h]) {
+          load_f8<kVector>(f_rows[mt][h], k, k_end, f[mt][h]);
+        } else {
+#pragma unroll
+          for (int e = 0; e < 8; ++e) f[mt][h][e] = 0.0f;
+        }
+      }
+    };
+    if (TN == 1) {
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) load_tile(mt);
+    }
+#pragma unroll
+    for (int tn = 0; tn < TN; ++tn)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const float lo = bf16_lo(a[tn][e]), hi = bf16_hi(a[tn][e]);
         sq[tn] = fmaf(lo, lo, sq[tn]);
         sq[tn] = fmaf(hi, hi, sq[tn]);
       }
-    }
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
-      float f[2][8];
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        if (f_valid[mt][h]) {
-          load_f8<kVector>(f_rows[mt][h], k, k_end, f[h]);
-        } else {
-#pragma unroll
-          for (int e = 0; e < 8; ++e) f[h][e] = 0.0f;
-        }
-      }
+      if (TN != 1) load_tile(mt);
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        uint32_t hi[4] = {tf32_rne(f[0][2 * j]), tf32_rne(f[1][2 * j]), tf32_rne(f[0][2 * j + 1]),
-                          tf32_rne(f[1][2 * j + 1])};
+        uint32_t hi[4] = {tf32_rne(f[mt][0][2 * j]), tf32_rne(f[mt][1][2 * j]), tf32_rne(f[mt][0][2 * j + 1]),
+                          tf32_rne(f[mt][1][2 * j + 1])};
         uint32_t lo[4];
         if (kFp32Weights) {
-          lo[0] = tf32_rne(f[0][2 * j] - __uint_as_float(hi[0]));
-          lo[1] = tf32_rne(f[1][2 * j] - __uint_as_float(hi[1]));
-          lo[2] = tf32_rne(f[0][2 * j + 1] - __uint_as_float(hi[2]));
-          lo[3] = tf32_rne(f[1][2 * j + 1] - __uint_as_float(hi[3]));
+          lo[0] = tf32_rne(f[mt][0][2 * j] - __uint_as_float(hi[0]));
+          lo[1] = tf32_rne(f[mt][1][2 * j] - __uint_as_float(hi[1]));
+          lo[2] = tf32_rne(f[mt][0][2 * j + 1] - __uint_as_float(hi[2]));
+          lo[3] = tf32_rne(f[mt][1][2 * j + 1] - __uint_as_float(hi[3]));
         }
 #pragma unroll
         for (int tn = 0; tn < TN; ++tn) {
@@ -166,7 +181,7 @@ sm80_tf32_prenorm_gemm_kernel(const PrenormGemmParams p) {
     float v = s_acc[0][j][col];
 #pragma unroll
     for (int w = 1; w < kWarps; ++w) v += s_acc[w][j][col];
-    p.D[s * p.d_split_stride + t * p.N + j] = v;
+    p.D[slot * p.d_split_stride + t * p.N + j] = v;
   }
   for (int col = threadIdx.x; col < 8 * TN; col += kWarps * 32) {
     const int64_t t = t0 + col;
@@ -174,13 +189,13 @@ sm80_tf32_prenorm_gemm_kernel(const PrenormGemmParams p) {
     float v = s_sq[0][col];
 #pragma unroll
     for (int w = 1; w < kWarps; ++w) v += s_sq[w][col];
-    p.Q[s * p.q_split_stride + t] = v;
+    p.Q[slot * p.q_split_stride + t] = v;
   }
 }
 
 template <int MT, int TN>
 void launch_shape(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl) {
-  const dim3 grid(ceil_div_u(p.T, 8 * TN), static_cast<unsigned>(p.S));
+  const dim3 grid(ceil_div_u(p.T, 8 * TN), static_cast<unsigned>(p.S * p.U));
   const dim3 block(kWarps * 32);
   const char* name = "sm80_tf32_prenorm_gemm_kernel";
   if (fp32_weights) {

@@ -16,6 +16,7 @@ struct PrenormGemmParams {
   int64_t T, K, G;         // tokens, K, K granules (ceil(K / 64))
   int64_t d_split_stride, q_split_stride;
   int N, S;
+  int U;                   // sub-splits per split: partial slot s*U+u covers part u of split s
   bool preload;            // PDL: may read A and fn before pdl_wait (not the run's first kernel)
 };
 
