@@ -29,6 +29,15 @@ mhc_provided_otherwise() {
     g++) command -v g++ >/dev/null 2>&1 || command -v c++ >/dev/null 2>&1 ;;
     make) command -v make >/dev/null 2>&1 ;;
     pkg-config) command -v pkg-config >/dev/null 2>&1 || command -v pkgconf >/dev/null 2>&1 ;;
+    rustc) command -v rustc >/dev/null 2>&1 && command -v rustdoc >/dev/null 2>&1 ;;
+    cargo) command -v cargo >/dev/null 2>&1 ;;
+    golang-go) command -v go >/dev/null 2>&1 ;;
+    python3) command -v python3 >/dev/null 2>&1 || [[ -x /usr/bin/python3 ]] ;;
+    python3-numpy)  # any python3 that imports numpy (examples/python/CMakeLists.txt looks the same way)
+      for d in python3 /usr/bin/python3; do
+        command -v "$d" >/dev/null 2>&1 && "$d" -c 'import numpy' >/dev/null 2>&1 && return 0
+      done
+      return 1 ;;
     catch2 | libfmt-dev)
       local name=Catch2Config.cmake
       [[ "$1" == libfmt-dev ]] && name=fmt-config.cmake

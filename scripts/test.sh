@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build libmhc with its tests and examples, run
 # ctest. Exits with ctest's status (non-zero when a test fails). CUDA tests compile wherever nvcc
-# is found and report Skipped on a machine without a GPU.
+# is found and report Skipped on a machine without a GPU. The Rust, Go and Python bindings are
+# built and tested too (their toolchains are installed when missing; MHC_BINDINGS below).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# The FFI bindings (examples/rust, examples/go, examples/python; ctest labels rust, go, python)
+# need their toolchains: installed here like the build packages. MHC_BINDINGS=OFF, or a subset
+# such as rust,python, leaves bindings out (neither installed nor tested).
+MHC_BINDINGS="${MHC_BINDINGS:-ON}"
+declare -A mhc_binding_packages=([rust]="rustc cargo" [go]="golang-go" [python]="python3 python3-numpy")
+for lang in rust go python; do
+  if [[ ",${MHC_BINDINGS,,}," =~ ,(on|$lang), ]]; then
+    # shellcheck disable=SC2206
+    MHC_APT_PACKAGES+=(${mhc_binding_packages[$lang]})
+  fi
+done
+
 mhc_install_packages
-mhc_configure -DMHC_BUILD_TESTS=ON -DMHC_BUILD_EXAMPLES=ON
+mhc_configure -DMHC_BUILD_TESTS=ON -DMHC_BUILD_EXAMPLES=ON -DMHC_BINDINGS="$MHC_BINDINGS"
 mhc_build
 
 mhc_log "ctest (-j $MHC_JOBS)"

@@ -1,0 +1,3 @@
+module mhc
+
+go 1.19

@@ -1,0 +1,549 @@
+// Package mhc is the Go binding of libmhc, the manifold-constrained hyper-connections (mHC)
+// runtime library, over its stable C ABI (include/mhc/mhc.h).
+//
+// Describe a problem with a Desc, let Select pick a kernel (a SKU) and return a reusable Plan,
+// run it with Plan.Run; close it with Plan.Close. Errors are *Error values carrying the status
+// and the library's message; errors.Is(err, mhc.ErrBadParam) tests a status category.
+//
+//	desc, _ := mhc.NewDesc(mhc.OpStaticLayer)
+//	desc.Tokens, desc.Hidden = 2, 64
+//	pref := mhc.DefaultPreference()
+//	pref.Backends = mhc.BackendHost
+//	plan, err := mhc.Select(mhc.DefaultStream, &desc, &pref)
+//	...
+//	err = plan.Run(mhc.DefaultStream, mhc.Workspace{}, &mhc.Args{Residual: mhc.F32(x), ...})
+//
+// Tensors are Go slices (F32, BF16s), whose lengths and element types the binding checks
+// against the plan before every call, or raw addresses (Raw: device memory for a CUDA SKU, or C
+// memory). A Go slice is passed to C as an argument of the one call that uses it and never
+// stored by C (the cgo pointer rules); a stream is a cudaStream_t as a uintptr.
+//
+// Build: the package links -lmhc and includes <mhc/mhc.h>; point cgo at them with
+// CGO_CFLAGS=-I<prefix>/include and CGO_LDFLAGS=-L<prefix>/lib (or
+// CGO_CFLAGS="$(pkg-config --cflags mhc)" CGO_LDFLAGS="$(pkg-config --libs mhc)").
+package mhc
+
+/*
+#cgo LDFLAGS: -lmhc
+#include <stdint.h>
+#include <stdlib.h>
+#include <mhc/mhc.h>
+
+// The last-error message is thread-local and a goroutine may move to another OS thread between
+// two cgo calls: each wrapper below reads the message in the same C call that failed.
+static char* mhc_go_message(mhc_status_t s) {
+  if (s == MHC_STATUS_SUCCESS) return NULL;
+  size_t len = mhc_get_last_error(NULL, 0);
+  char* buf = (char*)malloc(len + 1);
+  if (buf != NULL) mhc_get_last_error(buf, len + 1);
+  return buf;
+}
+
+static mhc_status_t mhc_go_check_abi(char** msg) {
+  mhc_status_t s = mhc_check_abi(MHC_ABI_VERSION);
+  *msg = mhc_go_message(s);
+  return s;
+}
+
+static mhc_status_t mhc_go_cuda_device_count(int32_t* count, char** msg) {
+  mhc_status_t s = mhc_cuda_device_count(count);
+  *msg = mhc_go_message(s);
+  return s;
+}
+
+static mhc_status_t mhc_go_desc_init(mhc_desc_t* desc, mhc_op_t op, char** msg) {
+  mhc_status_t s = mhc_desc_init(desc, op);
+  *msg = mhc_go_message(s);
+  return s;
+}
+
+// Select, then read what the (immutable) plan is; on any failure no plan is left behind.
+static mhc_status_t mhc_go_select(const mhc_desc_t* desc, const mhc_preference_t* pref, mhc_plan_t* plan,
+                                  mhc_sku_t* sku, mhc_precision_guarantee_t* guarantee, mhc_desc_t* resolved,
+                                  size_t* workspace, char** msg) {
+  mhc_status_t s = mhc_plan_select(desc, pref, plan);
+  if (s == MHC_STATUS_SUCCESS) s = mhc_plan_get_sku(*plan, sku);
+  if (s == MHC_STATUS_SUCCESS) s = mhc_plan_get_precision_guarantee(*plan, guarantee);
+  if (s == MHC_STATUS_SUCCESS) s = mhc_plan_get_desc(*plan, resolved);
+  if (s == MHC_STATUS_SUCCESS) s = mhc_plan_workspace_size(*plan, workspace);
+  *msg = mhc_go_message(s);
+  if (s != MHC_STATUS_SUCCESS) {
+    mhc_plan_destroy(*plan);
+    *plan = NULL;
+  }
+  return s;
+}
+
+// can_implement (run == 0) or run. The tensors: addrs holds the raw addresses (device or C
+// memory); a non-NULL h* is a Go slice's memory, given for this call only.
+static mhc_status_t mhc_go_call(int run, mhc_plan_t plan, uintptr_t stream, uintptr_t workspace,
+                                size_t workspace_bytes, const mhc_args_t* addrs,
+                                void* h0, void* h1, void* h2, void* h3, void* h4, void* h5, void* h6,
+                                void* h7, void* h8, void* h9, void* h10, void* h11, void* h12, void* h13,
+                                void* h14, void* h15, void* h16, void* h17, void* h18, void* h19, void* h20,
+                                char** msg) {
+  mhc_args_t a = *addrs;
+#define MHC_GO_HOST(field, h) if (h != NULL) a.field = h
+  MHC_GO_HOST(residual, h0); MHC_GO_HOST(fn, h1); MHC_GO_HOST(scale, h2); MHC_GO_HOST(base, h3);
+  MHC_GO_HOST(gemm_out, h4); MHC_GO_HOST(sqrsum, h5); MHC_GO_HOST(layer_output, h6);
+  MHC_GO_HOST(post_mix, h7); MHC_GO_HOST(comb_mix, h8); MHC_GO_HOST(embedding, h9);
+  MHC_GO_HOST(norm_weight, h10); MHC_GO_HOST(h_pre, h11); MHC_GO_HOST(h_post, h12);
+  MHC_GO_HOST(h_res, h13); MHC_GO_HOST(out_gemm, h14); MHC_GO_HOST(out_sqrsum, h15);
+  MHC_GO_HOST(out_post_mix, h16); MHC_GO_HOST(out_comb_mix, h17); MHC_GO_HOST(out_layer_input, h18);
+  MHC_GO_HOST(out_residual, h19); MHC_GO_HOST(out_rms, h20);
+#undef MHC_GO_HOST
+  mhc_status_t s = run ? mhc_plan_run(plan, (void*)stream, (void*)workspace, workspace_bytes, &a)
+                       : mhc_plan_can_implement(plan, &a);
+  *msg = mhc_go_message(s);
+  return s;
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"unsafe"
+)
+
+// ---- status and errors ----------------------------------------------------------------------
+
+// Status is an mhc_status_t: category*1000 + detail. Any int32 is a valid Status, also a code
+// from a newer library.
+type Status int32
+
+// Category is MHC_STATUS_CATEGORY: the category of any code.
+func (s Status) Category() Status { return s / 1000 * 1000 }
+
+// String is the library's name of the code ("MHC_STATUS_BAD_PARAM_SHAPE").
+func (s Status) String() string { return C.GoString(C.mhc_status_string(C.mhc_status_t(s))) }
+
+// Error is a failed call: its status and the library's message for it (or the binding's own,
+// for what it checks itself: a slice too short for the plan, an element type the op does not
+// take).
+type Error struct {
+	Status  Status
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s (%d): %s", e.Status, int32(e.Status), e.Message)
+}
+
+// Category is the status's category (StatusBadParam, ...).
+func (e *Error) Category() Status { return e.Status.Category() }
+
+// Is makes errors.Is(err, ErrBadParam) true for every status of that category, and
+// errors.Is(err, &Error{Status: StatusBadParamShape}) true for that code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	if !ok {
+		return false
+	}
+	if t.Status == t.Status.Category() {
+		return e.Status.Category() == t.Status
+	}
+	return e.Status == t.Status
+}
+
+// Category sentinels for errors.Is.
+var (
+	ErrBadParam        error = &Error{Status: StatusBadParam, Message: "bad parameter"}
+	ErrNotSupported    error = &Error{Status: StatusNotSupported, Message: "not supported"}
+	ErrInternal        error = &Error{Status: StatusInternal, Message: "internal error"}
+	ErrExecutionFailed error = &Error{Status: StatusExecutionFailed, Message: "execution failed"}
+)
+
+// result turns a status and the C message (freed here) into an error.
+func result(s C.mhc_status_t, msg *C.char) error {
+	if msg != nil {
+		defer C.free(unsafe.Pointer(msg))
+	}
+	if s == C.MHC_STATUS_SUCCESS {
+		return nil
+	}
+	return &Error{Status: Status(s), Message: C.GoString(msg)}
+}
+
+func bindingError(s Status, format string, a ...interface{}) error {
+	return &Error{Status: s, Message: "mhc (Go binding): " + fmt.Sprintf(format, a...)}
+}
+
+// ---- library --------------------------------------------------------------------------------
+
+// LibraryVersion is MHC_VERSION of the loaded library (major*10000 + minor*100 + patch).
+func LibraryVersion() uint32 { return uint32(C.mhc_get_version()) }
+
+// LibraryVersionString is the loaded library's version ("0.1.0").
+func LibraryVersionString() string { return C.GoString(C.mhc_get_version_string()) }
+
+// LibraryABIVersion is MHC_ABI_VERSION of the loaded library.
+func LibraryABIVersion() uint32 { return uint32(C.mhc_get_abi_version()) }
+
+// CheckABI is nil when the loaded library has the ABI this package was written for; Select
+// checks it.
+func CheckABI() error {
+	var msg *C.char
+	s := C.mhc_go_check_abi(&msg)
+	return result(s, msg)
+}
+
+// CUDADeviceCount is the number of usable CUDA devices (0 without a GPU, and in a host-only
+// build).
+func CUDADeviceCount() (int, error) {
+	var n C.int32_t
+	var msg *C.char
+	s := C.mhc_go_cuda_device_count(&n, &msg)
+	return int(n), result(s, msg)
+}
+
+// ---- value types ----------------------------------------------------------------------------
+
+// Op is an mhc_op_t (docs/numerics.md). Any int32 is a valid Op; select rejects the ones the
+// library does not know.
+type Op int32
+
+// Dtype is an mhc_dtype_t: a storage dtype or a math precision.
+type Dtype int32
+
+func (d Dtype) String() string {
+	switch d {
+	case DtypeBF16:
+		return "BF16"
+	case DtypeFP32:
+		return "FP32"
+	case DtypeTF32:
+		return "TF32"
+	case DtypeFP64:
+		return "FP64"
+	}
+	return fmt.Sprintf("dtype %d", int32(d))
+}
+
+// Size is the storage size of an element in bytes (0 for a math-only precision).
+func (d Dtype) Size() uintptr {
+	switch d {
+	case DtypeBF16:
+		return 2
+	case DtypeFP32:
+		return 4
+	}
+	return 0
+}
+
+// Backend is an mhc_backend_mask_t.
+type Backend uint32
+
+// Guarantee is an mhc_guarantee_flags_t.
+type Guarantee uint32
+
+// Has reports whether every flag of other is set.
+func (g Guarantee) Has(other Guarantee) bool { return g&other == other }
+
+// SKU is a kernel id (mhc_sku_t): (backend/arch << 16) | (op << 8) | variant. Any uint32 is a
+// valid SKU.
+type SKU uint32
+
+// Name is the library's name of the SKU ("host_fp64_static_layer"), "" for an id this build
+// does not have.
+func (s SKU) Name() string {
+	p := C.mhc_sku_name(C.mhc_sku_t(s))
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
+}
+
+// IsHost reports whether the SKU runs on the host backend (host memory); otherwise it is a
+// CUDA SKU and its tensors live in device memory.
+func (s SKU) IsHost() bool { return s>>16 == 1 }
+
+func (s SKU) String() string {
+	name := s.Name()
+	if name == "" {
+		name = "unknown"
+	}
+	return fmt.Sprintf("%s (0x%08x)", name, uint32(s))
+}
+
+// BF16 is a bfloat16 value (its bits), the storage type of the bf16 tensors.
+type BF16 uint16
+
+// BF16FromFloat32 rounds f to the nearest bfloat16, ties to even (NaN stays NaN).
+func BF16FromFloat32(f float32) BF16 {
+	u := math.Float32bits(f)
+	if math.IsNaN(float64(f)) {
+		return BF16(u>>16 | 0x40)
+	}
+	u += 0x7fff + (u>>16)&1
+	return BF16(u >> 16)
+}
+
+// Float32 is the value as a float32 (exact).
+func (b BF16) Float32() float32 { return math.Float32frombits(uint32(b) << 16) }
+
+// ---- the C structs, mirrored (layout checked against the header by abi_test.go) -------------
+
+// Desc is mhc_desc_t: the problem. Start from NewDesc (the library's defaults for the op).
+type Desc struct {
+	StructSize      uint32
+	Op              Op
+	Tokens          int64 // T (family A) or B (family B)
+	Hidden          int64 // C
+	N               int32 // streams
+	NumSplits       int32 // S (0: the default policy)
+	ActDtype        Dtype
+	WeightPrecision Dtype
+	SinkhornRepeat  int32
+	Flags           uint32 // DescFlag*
+	RmsEps          float32
+	PreEps          float32
+	SinkhornEps     float32
+	PostMult        float32
+	StaticEps       float32
+	Reserved0       uint32
+}
+
+// Preference is mhc_preference_t: how Select chooses. Start from DefaultPreference.
+type Preference struct {
+	StructSize        uint32
+	Backends          Backend
+	MaxWorkspaceBytes uint64
+	Required          Guarantee
+	ForcedSKU         SKU
+}
+
+// PrecisionGuarantee is mhc_precision_guarantee_t: what a plan promises.
+type PrecisionGuarantee struct {
+	StructSize    uint32
+	MathPrecision Dtype // TF32, FP32 or FP64
+	Accumulator   Dtype // FP32 or FP64
+	Flags         Guarantee
+}
+
+// RawArgs is mhc_args_t with every tensor as an address: device memory or C memory, never Go
+// memory (see Plan.RunRaw). Start from NewRawArgs.
+type RawArgs struct {
+	StructSize    uint32
+	Reserved0     uint32
+	Residual      uintptr
+	Fn            uintptr
+	Scale         uintptr
+	Base          uintptr
+	GemmOut       uintptr
+	Sqrsum        uintptr
+	LayerOutput   uintptr
+	PostMix       uintptr
+	CombMix       uintptr
+	Embedding     uintptr
+	NormWeight    uintptr
+	HPre          uintptr
+	HPost         uintptr
+	HRes          uintptr
+	OutGemm       uintptr
+	OutSqrsum     uintptr
+	OutPostMix    uintptr
+	OutCombMix    uintptr
+	OutLayerInput uintptr
+	OutResidual   uintptr
+	OutRms        uintptr
+}
+
+// NewDesc is mhc_desc_init: the defaults for op; Tokens and Hidden still need setting. An op
+// the library does not know: StatusBadParamUnknownEnum.
+func NewDesc(op Op) (Desc, error) {
+	var d Desc
+	var msg *C.char
+	s := C.mhc_go_desc_init((*C.mhc_desc_t)(unsafe.Pointer(&d)), C.mhc_op_t(op), &msg)
+	return d, result(s, msg)
+}
+
+// DefaultPreference is mhc_preference_init: any backend, no workspace cap, nothing required,
+// no forced SKU.
+func DefaultPreference() Preference {
+	var p Preference
+	C.mhc_preference_init((*C.mhc_preference_t)(unsafe.Pointer(&p)))
+	return p
+}
+
+// NewRawArgs is mhc_args_init: no tensor set.
+func NewRawArgs() RawArgs {
+	var a RawArgs
+	C.mhc_args_init((*C.mhc_args_t)(unsafe.Pointer(&a)))
+	return a
+}
+
+// ---- streams, tensors, workspace --------------------------------------------------------------
+
+// Stream is a cudaStream_t as an integer; DefaultStream (0) is the legacy default stream. Host
+// SKUs ignore it.
+type Stream uintptr
+
+// DefaultStream is the legacy default stream of the current device.
+const DefaultStream Stream = 0
+
+// Workspace is caller workspace for a run: the zero value is none (the plan's own scratch;
+// such runs of one plan must be ordered on one stream), else device memory of at least
+// Plan.WorkspaceSize bytes, 256-byte aligned, that no overlapping run uses.
+type Workspace struct {
+	Addr  uintptr
+	Bytes uintptr
+}
+
+// Tensor is one tensor of a run: a Go slice (F32, BF16s) or raw memory (Raw). The zero value
+// is "not set".
+type Tensor struct {
+	host  unsafe.Pointer // a Go slice's memory; passed to C as a call argument only
+	addr  uintptr        // raw memory
+	bytes uintptr
+	dtype Dtype // 0 for raw memory: only its size is checked
+	set   bool
+}
+
+// F32 is a tensor over a float32 slice (host memory: host SKUs).
+func F32(s []float32) Tensor {
+	t := Tensor{bytes: uintptr(len(s)) * 4, dtype: DtypeFP32, set: true}
+	if len(s) > 0 {
+		t.host = unsafe.Pointer(&s[0])
+	}
+	return t
+}
+
+// BF16s is a tensor over a bfloat16 slice (host memory: host SKUs).
+func BF16s(s []BF16) Tensor {
+	t := Tensor{bytes: uintptr(len(s)) * 2, dtype: DtypeBF16, set: true}
+	if len(s) > 0 {
+		t.host = unsafe.Pointer(&s[0])
+	}
+	return t
+}
+
+// Raw is a tensor at addr of the given size in bytes: device memory for a CUDA SKU, or host
+// memory that Go does not manage (C.malloc). The caller keeps it valid for the run (for a CUDA
+// SKU, until the stream has passed the run).
+func Raw(addr, bytes uintptr) Tensor { return Tensor{addr: addr, bytes: bytes, set: true} }
+
+// Args are the tensors of one run (docs/c_abi.md, "Tensors of each op"): set the ones the op
+// uses.
+type Args struct {
+	Residual, Fn, Scale, Base, GemmOut, Sqrsum, LayerOutput, PostMix, CombMix, Embedding Tensor
+	NormWeight, HPre, HPost, HRes                                                        Tensor
+	OutGemm, OutSqrsum, OutPostMix, OutCombMix, OutLayerInput, OutResidual, OutRms       Tensor
+}
+
+// fields lists the tensors in mhc_args_t order, with their C names.
+func (a *Args) fields() [fieldCount]*Tensor {
+	return [fieldCount]*Tensor{&a.Residual, &a.Fn, &a.Scale, &a.Base, &a.GemmOut, &a.Sqrsum,
+		&a.LayerOutput, &a.PostMix, &a.CombMix, &a.Embedding, &a.NormWeight, &a.HPre, &a.HPost,
+		&a.HRes, &a.OutGemm, &a.OutSqrsum, &a.OutPostMix, &a.OutCombMix, &a.OutLayerInput,
+		&a.OutResidual, &a.OutRms}
+}
+
+// ---- plans ------------------------------------------------------------------------------------
+
+// Plan is a selected plan (mhc_plan_t): immutable, reusable for any number of runs. Every
+// method but Close may be called from several goroutines at once (mhc.h: "every function below
+// may be called on one plan from several threads at once"); Close must not race with them.
+// A plan that is not closed is destroyed by a finalizer when it becomes unreachable.
+type Plan struct {
+	raw       C.mhc_plan_t
+	desc      Desc
+	sku       SKU
+	guarantee PrecisionGuarantee
+	workspace uintptr
+}
+
+// Select validates desc, picks a SKU under pref (nil: DefaultPreference) and returns the plan.
+// A CUDA plan's scratch is allocated on the current device; stream is not used by select (the
+// C function takes none) and is there so that a plan is made where it will run.
+func Select(stream Stream, desc *Desc, pref *Preference) (*Plan, error) {
+	_ = stream
+	if err := CheckABI(); err != nil {
+		return nil, err
+	}
+	if pref == nil {
+		p := DefaultPreference()
+		pref = &p
+	}
+	p := &Plan{}
+	p.guarantee.StructSize = uint32(unsafe.Sizeof(p.guarantee))
+	p.desc.StructSize = uint32(unsafe.Sizeof(p.desc))
+	var ws C.size_t
+	var msg *C.char
+	s := C.mhc_go_select((*C.mhc_desc_t)(unsafe.Pointer(desc)), (*C.mhc_preference_t)(unsafe.Pointer(pref)), &p.raw,
+		(*C.mhc_sku_t)(unsafe.Pointer(&p.sku)), (*C.mhc_precision_guarantee_t)(unsafe.Pointer(&p.guarantee)),
+		(*C.mhc_desc_t)(unsafe.Pointer(&p.desc)), &ws, &msg)
+	if err := result(s, msg); err != nil {
+		return nil, err
+	}
+	p.workspace = uintptr(ws)
+	runtime.SetFinalizer(p, (*Plan).Close)
+	return p, nil
+}
+
+// SKU is the kernel the plan runs.
+func (p *Plan) SKU() SKU { return p.sku }
+
+// PrecisionGuarantee is what the plan promises: math precision, accumulator, guarantee flags.
+func (p *Plan) PrecisionGuarantee() PrecisionGuarantee { return p.guarantee }
+
+// WorkspaceSize is the caller workspace a run may use, in bytes (0 for every host SKU).
+func (p *Plan) WorkspaceSize() uintptr { return p.workspace }
+
+// Desc is the validated descriptor with every default resolved (NumSplits as the plan runs it).
+func (p *Plan) Desc() Desc { return p.desc }
+
+// CanImplement validates args against the plan (lengths and element types here, then
+// pointers, alignment and memory space in the library); it runs nothing.
+func (p *Plan) CanImplement(args *Args) error { return p.call(0, DefaultStream, Workspace{}, args) }
+
+// Run validates like CanImplement, then computes (a host SKU, on this goroutine's thread) or
+// enqueues on stream (a CUDA SKU: the outputs are ready when the stream gets there).
+func (p *Plan) Run(stream Stream, ws Workspace, args *Args) error { return p.call(1, stream, ws, args) }
+
+// RunRaw runs with every tensor an address (device memory or C memory) and no check here: the
+// library checks pointers, alignment and memory space, the caller the sizes.
+func (p *Plan) RunRaw(stream Stream, ws Workspace, args *RawArgs) error {
+	var msg *C.char
+	s := C.mhc_go_call(1, p.raw, C.uintptr_t(stream), C.uintptr_t(ws.Addr), C.size_t(ws.Bytes),
+		(*C.mhc_args_t)(unsafe.Pointer(args)), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+		nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, &msg)
+	runtime.KeepAlive(p)
+	return result(s, msg)
+}
+
+func (p *Plan) call(run C.int, stream Stream, ws Workspace, args *Args) error {
+	f := args.fields()
+	addrs := NewRawArgs()
+	a := (*[fieldCount]uintptr)(unsafe.Pointer(&addrs.Residual))
+	for i, t := range f {
+		if !t.set {
+			continue
+		}
+		if err := checkTensor(&p.desc, field(i), t); err != nil {
+			return err
+		}
+		a[i] = t.addr
+	}
+	var msg *C.char
+	s := C.mhc_go_call(run, p.raw, C.uintptr_t(stream), C.uintptr_t(ws.Addr), C.size_t(ws.Bytes),
+		(*C.mhc_args_t)(unsafe.Pointer(&addrs)),
+		f[0].host, f[1].host, f[2].host, f[3].host, f[4].host, f[5].host, f[6].host, f[7].host,
+		f[8].host, f[9].host, f[10].host, f[11].host, f[12].host, f[13].host, f[14].host, f[15].host,
+		f[16].host, f[17].host, f[18].host, f[19].host, f[20].host, &msg)
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(args)
+	return result(s, msg)
+}
+
+// Close destroys the plan (waiting for its in-flight work); calling it again does nothing.
+// It must not race with another method of the same plan.
+func (p *Plan) Close() error {
+	if p.raw != nil {
+		C.mhc_plan_destroy(p.raw) // always MHC_STATUS_SUCCESS (docs/c_abi.md)
+		p.raw = nil
+		runtime.SetFinalizer(p, nil)
+	}
+	return nil
+}

@@ -1,0 +1,662 @@
+"""libmhc for Python, through ctypes: plans over host buffers and CUDA tensors.
+
+The C ABI (include/mhc/mhc.h) mirrored with ctypes; nothing to compile. Describe a problem, let
+the library select a kernel (a SKU) and return a reusable plan, run it:
+
+    import numpy as np, mhc
+    desc = mhc.new_desc(mhc.OP_STATIC_LAYER, tokens=2, n=4, hidden=64)
+    with mhc.Plan(desc, backends=mhc.BACKEND_HOST) as plan:
+        plan.run(residual=x, norm_weight=w, h_pre=hp, h_post=hq, h_res=hr, out_residual=out)
+
+Tensors (keyword arguments named like the fields of mhc_args_t) may be:
+
+  * numpy arrays, or anything with __array_interface__ (host memory);
+  * torch tensors (data_ptr(); host or CUDA);
+  * anything with __cuda_array_interface__ (CUDA memory: CuPy, Numba, ...);
+  * buffers: bytearray, array.array, memoryview, bytes (host memory; read-only ones only as
+    inputs, copied for the call);
+  * mhc.Tensor(address, nbytes, dtype=None, device=False) for raw memory.
+
+They must be C-contiguous. fp32 tensors are float32; bf16 tensors are torch.bfloat16, or 2-byte
+integers holding the bits (numpy uint16; see bf16_from_float32). The binding checks every
+tensor's size, dtype (where it can tell) and memory space (host or device, where it can tell)
+against the plan before calling the library, which cannot see how long a buffer is.
+
+The stream of a run: the `stream` argument (an int cudaStream_t, a torch.cuda.Stream, anything
+with .cuda_stream, .ptr or __cuda_stream__()), else torch's current stream of a CUDA tensor's
+device, else the stream a __cuda_array_interface__ names, else the legacy default stream (0).
+
+The library is found through load(path), else $MHC_LIBRARY, else "libmhc.so.1" on the loader's
+search path (LD_LIBRARY_PATH, the installed prefix's lib).
+"""
+import ctypes
+import os
+import threading
+from ctypes import POINTER, Structure, byref, c_char, c_char_p, c_float, c_int32, c_int64
+from ctypes import c_size_t, c_uint32, c_uint64, c_void_p
+
+# ---- constants (mhc.h, without the MHC_ prefix) -----------------------------------------------
+VERSION_MAJOR = 0
+VERSION_MINOR = 1
+VERSION_PATCH = 0
+VERSION = VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH
+ABI_VERSION = 1
+
+STATUS_SUCCESS = 0
+STATUS_BAD_PARAM = 2000
+STATUS_BAD_PARAM_NULL_POINTER = 2001
+STATUS_BAD_PARAM_STRUCT_SIZE = 2002
+STATUS_BAD_PARAM_SHAPE = 2003
+STATUS_BAD_PARAM_VALUE = 2004
+STATUS_BAD_PARAM_UNKNOWN_ENUM = 2005
+STATUS_BAD_PARAM_MISALIGNED = 2006
+STATUS_BAD_PARAM_WORKSPACE = 2007
+STATUS_BAD_PARAM_MEMORY_SPACE = 2008
+STATUS_BAD_PARAM_ABI_MISMATCH = 2009
+STATUS_NOT_SUPPORTED = 3000
+STATUS_NOT_SUPPORTED_NO_DEVICE = 3001
+STATUS_NOT_SUPPORTED_SKU = 3002
+STATUS_NOT_SUPPORTED_GUARANTEE = 3003
+STATUS_NOT_SUPPORTED_WORKSPACE_CAP = 3004
+STATUS_INTERNAL = 4000
+STATUS_INTERNAL_HOST_ALLOC_FAILED = 4001
+STATUS_INTERNAL_DEVICE_ALLOC_FAILED = 4002
+STATUS_EXECUTION_FAILED = 5000
+STATUS_EXECUTION_FAILED_CUDA = 5001
+STATUS_EXECUTION_FAILED_LAUNCH = 5002
+
+OP_PRENORM_GEMM = 1
+OP_PRE_FUSE = 2
+OP_PRE = 3
+OP_POST = 4
+OP_HEAD = 5
+OP_EXPAND = 6
+OP_STATIC_PRE = 16
+OP_STATIC_POST = 17
+OP_STATIC_LAYER = 18
+
+DTYPE_BF16 = 1
+DTYPE_FP32 = 2
+DTYPE_TF32 = 3
+DTYPE_FP64 = 4
+
+BACKEND_CUDA = 0x1
+BACKEND_HOST = 0x2
+BACKEND_ANY = 0x3
+
+GUARANTEE_DETERMINISTIC = 0x1
+GUARANTEE_BIT_STABLE = 0x2
+GUARANTEE_BATCH_INVARIANT = 0x4
+GUARANTEE_NO_ATOMICS = 0x8
+
+DESC_FLAG_SPLIT_PARTIALS = 0x1
+
+SKU_NONE = 0
+SKU_HOST_PRENORM_GEMM = 0x00010100
+SKU_HOST_PRE_FUSE = 0x00010200
+SKU_HOST_PRE = 0x00010300
+SKU_HOST_POST = 0x00010400
+SKU_HOST_HEAD = 0x00010500
+SKU_HOST_EXPAND = 0x00010600
+SKU_HOST_STATIC_PRE = 0x00011000
+SKU_HOST_STATIC_POST = 0x00011100
+SKU_HOST_STATIC_LAYER = 0x00011200
+SKU_SM80_PRENORM_GEMM = 0x00500100
+SKU_SM80_PRE_FUSE = 0x00500200
+SKU_SM80_PRE = 0x00500300
+SKU_SM80_POST = 0x00500400
+SKU_SM80_HEAD = 0x00500500
+SKU_SM80_EXPAND = 0x00500600
+SKU_SM80_STATIC_PRE = 0x00501000
+SKU_SM80_STATIC_POST = 0x00501100
+SKU_SM80_STATIC_LAYER = 0x00501200
+SKU_SM80_STATIC_LAYER_1STAGE = 0x00501201
+SKU_SM90_PRENORM_GEMM = 0x00900100
+SKU_SM90_PRE = 0x00900300
+SKU_SM90_HEAD = 0x00900500
+
+#: Every constant above by its C name (checked against the header by the tests).
+CONSTANTS = {"MHC_" + k: v for k, v in list(globals().items())
+             if k.isupper() and not k.startswith("_") and isinstance(v, int)}
+
+# ---- typedefs and structs ---------------------------------------------------------------------
+mhc_status_t = c_int32
+mhc_op_t = c_int32
+mhc_dtype_t = c_int32
+mhc_backend_mask_t = c_uint32
+mhc_guarantee_flags_t = c_uint32
+mhc_sku_t = c_uint32
+
+
+class _Struct(Structure):
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__,
+                           ", ".join("%s=%r" % (f[0], getattr(self, f[0])) for f in self._fields_))
+
+
+class Desc(_Struct):
+    """mhc_desc_t: the problem. Make one with new_desc (the library's defaults for the op)."""
+    _fields_ = [("struct_size", c_uint32), ("op", mhc_op_t), ("tokens", c_int64), ("hidden", c_int64),
+                ("n", c_int32), ("num_splits", c_int32), ("act_dtype", mhc_dtype_t),
+                ("weight_precision", mhc_dtype_t), ("sinkhorn_repeat", c_int32), ("flags", c_uint32),
+                ("rms_eps", c_float), ("pre_eps", c_float), ("sinkhorn_eps", c_float), ("post_mult", c_float),
+                ("static_eps", c_float), ("reserved0", c_uint32)]
+
+
+class Preference(_Struct):
+    """mhc_preference_t: how select chooses. Make one with new_preference."""
+    _fields_ = [("struct_size", c_uint32), ("backends", mhc_backend_mask_t), ("max_workspace_bytes", c_uint64),
+                ("required", mhc_guarantee_flags_t), ("forced_sku", mhc_sku_t)]
+
+
+class PrecisionGuarantee(_Struct):
+    """mhc_precision_guarantee_t: what a plan promises."""
+    _fields_ = [("struct_size", c_uint32), ("math_precision", mhc_dtype_t), ("accumulator", mhc_dtype_t),
+                ("flags", mhc_guarantee_flags_t)]
+
+
+#: The tensor fields of mhc_args_t, in order: 14 inputs, then 7 outputs.
+INPUT_FIELDS = ("residual", "fn", "scale", "base", "gemm_out", "sqrsum", "layer_output", "post_mix", "comb_mix",
+                "embedding", "norm_weight", "h_pre", "h_post", "h_res")
+OUTPUT_FIELDS = ("out_gemm", "out_sqrsum", "out_post_mix", "out_comb_mix", "out_layer_input", "out_residual",
+                 "out_rms")
+
+
+class Args(_Struct):
+    """mhc_args_t: the tensors of one run, as addresses (Plan.run fills it from tensors)."""
+    _fields_ = ([("struct_size", c_uint32), ("reserved0", c_uint32)] +
+                [(name, c_void_p) for name in INPUT_FIELDS + OUTPUT_FIELDS])
+
+
+STRUCTS = {"mhc_desc_t": Desc, "mhc_preference_t": Preference,
+           "mhc_precision_guarantee_t": PrecisionGuarantee, "mhc_args_t": Args}
+TYPEDEFS = {"mhc_status_t": mhc_status_t, "mhc_op_t": mhc_op_t, "mhc_dtype_t": mhc_dtype_t,
+            "mhc_backend_mask_t": mhc_backend_mask_t, "mhc_guarantee_flags_t": mhc_guarantee_flags_t,
+            "mhc_sku_t": mhc_sku_t}
+
+mhc_plan_t = c_void_p
+
+# ---- loading the library ----------------------------------------------------------------------
+_PROTOTYPES = {
+    "mhc_get_version": (c_uint32, []),
+    "mhc_get_version_string": (c_char_p, []),
+    "mhc_get_abi_version": (c_uint32, []),
+    "mhc_check_abi": (mhc_status_t, [c_uint32]),
+    "mhc_status_string": (c_char_p, [mhc_status_t]),
+    "mhc_get_last_error": (c_size_t, [c_void_p, c_size_t]),
+    "mhc_cuda_device_count": (mhc_status_t, [POINTER(c_int32)]),
+    "mhc_desc_init": (mhc_status_t, [POINTER(Desc), mhc_op_t]),
+    "mhc_preference_init": (mhc_status_t, [POINTER(Preference)]),
+    "mhc_args_init": (mhc_status_t, [POINTER(Args)]),
+    "mhc_sku_name": (c_char_p, [mhc_sku_t]),
+    "mhc_plan_select": (mhc_status_t, [POINTER(Desc), POINTER(Preference), POINTER(mhc_plan_t)]),
+    "mhc_plan_can_implement": (mhc_status_t, [mhc_plan_t, POINTER(Args)]),
+    "mhc_plan_workspace_size": (mhc_status_t, [mhc_plan_t, POINTER(c_size_t)]),
+    "mhc_plan_run": (mhc_status_t, [mhc_plan_t, c_void_p, c_void_p, c_size_t, POINTER(Args)]),
+    "mhc_plan_get_sku": (mhc_status_t, [mhc_plan_t, POINTER(mhc_sku_t)]),
+    "mhc_plan_get_precision_guarantee": (mhc_status_t, [mhc_plan_t, POINTER(PrecisionGuarantee)]),
+    "mhc_plan_get_desc": (mhc_status_t, [mhc_plan_t, POINTER(Desc)]),
+    "mhc_plan_destroy": (mhc_status_t, [mhc_plan_t]),
+}
+
+_lib = None
+_lib_lock = threading.Lock()
+
+
+def load(path=None):
+    """Loads libmhc (path, else $MHC_LIBRARY, else libmhc.so.1) and checks its ABI version."""
+    global _lib
+    with _lib_lock:
+        name = path or os.environ.get("MHC_LIBRARY") or "libmhc.so.1"
+        lib = ctypes.CDLL(name)
+        for fname, (restype, argtypes) in _PROTOTYPES.items():
+            f = getattr(lib, fname)
+            f.restype = restype
+            f.argtypes = argtypes
+        s = lib.mhc_check_abi(ABI_VERSION)
+        if s != STATUS_SUCCESS:
+            raise _error(s, "%s has ABI version %d, this module was written for %d"
+                         % (name, lib.mhc_get_abi_version(), ABI_VERSION))
+        _lib = lib
+        return lib
+
+
+def lib():
+    """The loaded libmhc (ctypes.CDLL with prototypes), loading it on first use."""
+    return _lib if _lib is not None else load()
+
+
+# ---- errors ------------------------------------------------------------------------------------
+class MhcError(Exception):
+    """A failed call: .status (the mhc_status_t), .category and .message (the library's message
+    for the calling thread, or the binding's own for what it checks itself)."""
+
+    def __init__(self, status, message):
+        super().__init__(status, message)
+        self.status = int(status)
+        self.message = message
+
+    @property
+    def category(self):
+        return status_category(self.status)
+
+    def __str__(self):
+        return "%s (%d): %s" % (status_name(self.status), self.status, self.message)
+
+
+class BadParamError(MhcError, ValueError):
+    """MHC_STATUS_BAD_PARAM_*: an argument was rejected."""
+
+
+class NotSupportedError(MhcError):
+    """MHC_STATUS_NOT_SUPPORTED_*: no SKU implements the problem under the preference."""
+
+
+class InternalError(MhcError):
+    """MHC_STATUS_INTERNAL_*."""
+
+
+class ExecutionFailedError(MhcError):
+    """MHC_STATUS_EXECUTION_FAILED_*: a CUDA call or launch failed."""
+
+
+_ERROR_CLASSES = {STATUS_BAD_PARAM: BadParamError, STATUS_NOT_SUPPORTED: NotSupportedError,
+                  STATUS_INTERNAL: InternalError, STATUS_EXECUTION_FAILED: ExecutionFailedError}
+
+
+def status_category(status):
+    """MHC_STATUS_CATEGORY: the category of any code, also of one a newer library adds."""
+    return int(status) // 1000 * 1000
+
+
+def status_name(status):
+    """The library's name of a status code."""
+    return lib().mhc_status_string(int(status)).decode()
+
+
+def _error(status, message):
+    """The exception for a failed status: its category's class (MhcError for one this module
+    does not know)."""
+    return _ERROR_CLASSES.get(status_category(status), MhcError)(status, message)
+
+
+def last_error():
+    """The calling thread's message for its last failed libmhc call."""
+    n = lib().mhc_get_last_error(None, 0)
+    buf = ctypes.create_string_buffer(n + 1)
+    lib().mhc_get_last_error(buf, n + 1)
+    return buf.value.decode(errors="replace")
+
+
+def _check(status):
+    # Python threads are OS threads: the message read here is this call's.
+    if status != STATUS_SUCCESS:
+        raise _error(status, last_error())
+
+
+def _binding_error(status, message):
+    return _error(status, "mhc (Python binding): " + message)
+
+
+# ---- library queries -----------------------------------------------------------------------------
+def version():
+    """MHC_VERSION of the loaded library."""
+    return lib().mhc_get_version()
+
+
+def version_string():
+    """The loaded library's version string ("0.1.0")."""
+    return lib().mhc_get_version_string().decode()
+
+
+def abi_version():
+    """MHC_ABI_VERSION of the loaded library."""
+    return lib().mhc_get_abi_version()
+
+
+def cuda_device_count():
+    """The number of usable CUDA devices (0 without a GPU, and in a host-only build)."""
+    n = c_int32(0)
+    _check(lib().mhc_cuda_device_count(byref(n)))
+    return n.value
+
+
+def sku_name(sku):
+    """The library's name of a SKU id, None for one this build does not have."""
+    p = lib().mhc_sku_name(int(sku))
+    return p.decode() if p is not None else None
+
+
+def sku_is_host(sku):
+    """Whether a SKU runs on the host backend (host memory); else it is a CUDA SKU."""
+    return int(sku) >> 16 == 1
+
+
+def new_desc(op, **fields):
+    """mhc_desc_init(op), then the given fields (tokens=..., n=..., hidden=..., ...)."""
+    d = Desc()
+    _check(lib().mhc_desc_init(byref(d), int(op)))
+    for k, v in fields.items():
+        if not hasattr(d, k):
+            raise TypeError("mhc_desc_t has no field %r" % k)
+        setattr(d, k, v)
+    return d
+
+
+def new_preference(**fields):
+    """mhc_preference_init, then the given fields (backends=..., required=..., forced_sku=...,
+    max_workspace_bytes=...)."""
+    p = Preference()
+    _check(lib().mhc_preference_init(byref(p)))
+    for k, v in fields.items():
+        if not hasattr(p, k):
+            raise TypeError("mhc_preference_t has no field %r" % k)
+        setattr(p, k, v)
+    return p
+
+
+# ---- tensors -----------------------------------------------------------------------------------
+class Tensor:
+    """Raw memory: an address, its size in bytes, its dtype (DTYPE_*; None: not checked) and
+    where it is (device=True: CUDA memory). The caller keeps it valid for the run."""
+
+    def __init__(self, address, nbytes, dtype=None, device=False):
+        self.address, self.nbytes, self.dtype, self.device = int(address), int(nbytes), dtype, bool(device)
+
+
+class _View:
+    """One tensor argument: address, size, dtype (None: unknown), memory space, what keeps it
+    alive for the call, and the stream it names (torch device, __cuda_array_interface__)."""
+    __slots__ = ("address", "nbytes", "dtype", "device", "keep", "torch_device", "stream")
+
+    def __init__(self, address, nbytes, dtype, device, keep=None, torch_device=None, stream=None):
+        self.address, self.nbytes, self.dtype, self.device = address, nbytes, dtype, device
+        self.keep, self.torch_device, self.stream = keep, torch_device, stream
+
+
+_TYPESTR_DTYPES = {"f4": DTYPE_FP32, "u2": DTYPE_BF16, "i2": DTYPE_BF16, "V2": DTYPE_BF16}
+_FORMAT_DTYPES = {"f": DTYPE_FP32, "H": DTYPE_BF16, "h": DTYPE_BF16}
+
+
+def _contiguous(shape, strides, itemsize):
+    if strides is None:
+        return True
+    expected = itemsize
+    for dim, stride in zip(reversed(shape), reversed(strides)):
+        if dim != 1 and stride != expected:
+            return False
+        expected *= dim
+    return True
+
+
+def _from_interface(name, obj, iface, device):
+    shape = tuple(iface["shape"])
+    typestr = iface["typestr"]
+    itemsize = int(typestr[2:])
+    if not _contiguous(shape, iface.get("strides"), itemsize):
+        raise _binding_error(STATUS_BAD_PARAM_VALUE, "%s is not C-contiguous" % name)
+    count = 1
+    for d in shape:
+        count *= d
+    kind = typestr[1:]
+    if kind not in _TYPESTR_DTYPES:
+        raise _binding_error(STATUS_BAD_PARAM_VALUE,
+                             "%s: element type %r is neither float32 nor a 2-byte bf16 container" % (name, typestr))
+    address = iface["data"][0] or 0
+    return _View(address, count * itemsize, _TYPESTR_DTYPES[kind], device, keep=obj)
+
+
+def _view(name, obj, output):
+    """Address, size, dtype and memory space of one tensor argument."""
+    if isinstance(obj, Tensor):
+        return _View(obj.address, obj.nbytes, obj.dtype, obj.device, keep=obj)
+    t = type(obj)
+    if t.__module__.split(".")[0] == "torch" and hasattr(obj, "data_ptr"):
+        import torch
+        dtypes = {torch.float32: DTYPE_FP32, torch.bfloat16: DTYPE_BF16}
+        if obj.dtype not in dtypes:
+            raise _binding_error(STATUS_BAD_PARAM_VALUE, "%s: torch dtype %s is neither float32 nor bfloat16"
+                                 % (name, obj.dtype))
+        if not obj.is_contiguous():
+            raise _binding_error(STATUS_BAD_PARAM_VALUE, "%s is not contiguous" % name)
+        return _View(obj.data_ptr(), obj.numel() * obj.element_size(), dtypes[obj.dtype], obj.is_cuda, keep=obj,
+                     torch_device=obj.device if obj.is_cuda else None)
+    cai = getattr(obj, "__cuda_array_interface__", None)
+    if cai is not None:
+        v = _from_interface(name, obj, cai, True)
+        v.stream = cai.get("stream")  # v3: the producer's stream (1: legacy default, 2: per-thread)
+        return v
+    ai = getattr(obj, "__array_interface__", None)
+    if ai is not None:
+        if output and ai["data"][1]:
+            raise _binding_error(STATUS_BAD_PARAM_VALUE, "%s is read-only" % name)
+        return _from_interface(name, obj, ai, False)
+    if isinstance(obj, bytes):  # immutable: its buffer is stable for the call
+        if output:
+            raise _binding_error(STATUS_BAD_PARAM_VALUE, "%s is read-only (bytes)" % name)
+        return _View(ctypes.cast(c_char_p(obj), c_void_p).value or 0, len(obj), None, False, keep=obj)
+    try:
+        mv = memoryview(obj)
+    except TypeError:
+        raise TypeError("%s: %s is not a tensor (numpy array, torch tensor, __cuda_array_interface__ object, "
+                        "buffer or mhc.Tensor)" % (name, t.__name__)) from None
+    if not mv.c_contiguous:
+        raise _binding_error(STATUS_BAD_PARAM_VALUE, "%s is not C-contiguous" % name)
+    dtype = _FORMAT_DTYPES.get(mv.format.lstrip("@=<"))
+    if mv.format.lstrip("@=<") not in ("B", "b", "c") and dtype is None:
+        raise _binding_error(STATUS_BAD_PARAM_VALUE, "%s: buffer format %r is neither float32 ('f') nor bf16 "
+                             "bits ('H')" % (name, mv.format))
+    if mv.nbytes == 0:
+        return _View(0, 0, dtype, False, keep=mv)
+    if mv.readonly:
+        if output:
+            raise _binding_error(STATUS_BAD_PARAM_VALUE, "%s is read-only" % name)
+        copy = (c_char * mv.nbytes).from_buffer_copy(mv)
+        return _View(ctypes.addressof(copy), mv.nbytes, dtype, False, keep=copy)
+    raw = (c_char * mv.nbytes).from_buffer(mv.cast("B"))
+    return _View(ctypes.addressof(raw), mv.nbytes, dtype, False, keep=(mv, raw))
+
+
+def _tensor_spec(d, field):
+    """(dtype, element count) the field takes for the plan's resolved descriptor d, None when the
+    op does not use it: the table of docs/c_abi.md, "Tensors of each op"."""
+    t, n, c = d.tokens, d.n, d.hidden
+    k, mixes = n * c, n * (n + 2)
+    p = max(d.num_splits, 1) if d.flags & DESC_FLAG_SPLIT_PARTIALS else 1
+    act = d.act_dtype
+    bf16, f32 = DTYPE_BF16, DTYPE_FP32
+    table = {
+        OP_PRENORM_GEMM: {"residual": (bf16, t * k), "fn": (f32, mixes * k), "out_gemm": (f32, p * t * mixes),
+                          "out_sqrsum": (f32, p * t)},
+        OP_PRE_FUSE: {"gemm_out": (f32, p * t * mixes), "sqrsum": (f32, p * t), "scale": (f32, 3),
+                      "base": (f32, mixes), "residual": (bf16, t * k), "out_post_mix": (f32, t * n),
+                      "out_comb_mix": (f32, t * n * n), "out_layer_input": (bf16, t * c)},
+        OP_PRE: {"residual": (bf16, t * k), "fn": (f32, mixes * k), "scale": (f32, 3), "base": (f32, mixes),
+                 "out_post_mix": (f32, t * n), "out_comb_mix": (f32, t * n * n), "out_layer_input": (bf16, t * c),
+                 "out_gemm": (f32, t * mixes), "out_sqrsum": (f32, t)},
+        OP_POST: {"layer_output": (bf16, t * c), "residual": (bf16, t * k), "post_mix": (f32, t * n),
+                  "comb_mix": (f32, t * n * n), "out_residual": (bf16, t * k)},
+        OP_HEAD: {"residual": (bf16, t * k), "fn": (f32, n * k), "scale": (f32, 1), "base": (f32, n),
+                  "out_layer_input": (bf16, t * c)},
+        OP_EXPAND: {"embedding": (bf16, t * c), "out_residual": (bf16, t * k)},
+        OP_STATIC_PRE: {"residual": (act, t * k), "norm_weight": (bf16, c), "h_pre": (f32, n),
+                        "out_layer_input": (act, t * c), "out_rms": (f32, t)},
+        OP_STATIC_POST: {"residual": (act, t * k), "layer_output": (act, t * c), "h_post": (f32, n),
+                         "h_res": (f32, n * n), "out_residual": (act, t * k)},
+        OP_STATIC_LAYER: {"residual": (act, t * k), "norm_weight": (bf16, c), "h_pre": (f32, n),
+                          "h_post": (f32, n), "h_res": (f32, n * n), "out_residual": (act, t * k)},
+    }
+    if d.op not in table:
+        raise _binding_error(STATUS_BAD_PARAM_UNKNOWN_ENUM,
+                             "op %d: this binding does not know which tensors it takes" % d.op)
+    return table[d.op].get(field)
+
+
+_DTYPE_SIZES = {DTYPE_BF16: 2, DTYPE_FP32: 4}
+_DTYPE_NAMES = {DTYPE_BF16: "BF16", DTYPE_FP32: "FP32", DTYPE_TF32: "TF32", DTYPE_FP64: "FP64"}
+
+
+def _stream_handle(stream):
+    if stream is None:
+        return None
+    if isinstance(stream, int):
+        return stream
+    if hasattr(stream, "__cuda_stream__"):
+        return int(stream.__cuda_stream__()[1])
+    for attr in ("cuda_stream", "ptr", "handle"):
+        if hasattr(stream, attr):
+            return int(getattr(stream, attr))
+    raise TypeError("stream: %r is not a CUDA stream (an int, torch.cuda.Stream, .cuda_stream, .ptr, "
+                    "__cuda_stream__)" % (stream,))
+
+
+# ---- plans ------------------------------------------------------------------------------------
+class Plan:
+    """A selected plan (mhc_plan_t): immutable, reusable for any number of runs, usable from
+    several threads at once. close() (or the with-statement, or garbage collection) destroys it.
+
+    Plan(desc, pref=None, **preference_fields): pref is a Preference (new_preference), or give
+    its fields (backends=BACKEND_HOST, required=GUARANTEE_..., forced_sku=..., ...).
+    """
+
+    def __init__(self, desc, pref=None, **preference_fields):
+        if pref is None:
+            pref = new_preference(**preference_fields)
+        elif preference_fields:
+            raise TypeError("give pref or preference fields, not both")
+        self._raw = None
+        self._lib = lib()
+        raw = mhc_plan_t()
+        _check(self._lib.mhc_plan_select(byref(desc), byref(pref), byref(raw)))
+        self._raw = raw
+        sku = mhc_sku_t()
+        g = PrecisionGuarantee(struct_size=ctypes.sizeof(PrecisionGuarantee))
+        d = Desc(struct_size=ctypes.sizeof(Desc))
+        ws = c_size_t()
+        _check(self._lib.mhc_plan_get_sku(raw, byref(sku)))
+        _check(self._lib.mhc_plan_get_precision_guarantee(raw, byref(g)))
+        _check(self._lib.mhc_plan_get_desc(raw, byref(d)))
+        _check(self._lib.mhc_plan_workspace_size(raw, byref(ws)))
+        #: The SKU id the plan runs.
+        self.sku = sku.value
+        #: What the plan promises (math_precision, accumulator, flags).
+        self.precision_guarantee = g
+        #: The validated descriptor with defaults resolved (num_splits as the plan runs it).
+        self.desc = d
+        #: Bytes of caller workspace a run may use (0 for every host SKU).
+        self.workspace_size = ws.value
+        # Whether the library itself tells device from host memory (a CUDA build with a device).
+        self._library_sees_devices = cuda_device_count() > 0
+
+    @classmethod
+    def select(cls, desc, pref=None, **preference_fields):
+        """The same as Plan(desc, pref, ...)."""
+        return cls(desc, pref, **preference_fields)
+
+    @property
+    def sku_name(self):
+        return sku_name(self.sku)
+
+    @property
+    def on_host(self):
+        """Whether the plan runs on the host backend (host tensors); else on the GPU."""
+        return sku_is_host(self.sku)
+
+    def _args(self, tensors):
+        unknown = set(tensors) - set(INPUT_FIELDS + OUTPUT_FIELDS)
+        if unknown:
+            raise TypeError("unknown tensor field(s): %s" % ", ".join(sorted(unknown)))
+        args = Args()
+        _check(self._lib.mhc_args_init(byref(args)))
+        views = []
+        for name, obj in tensors.items():
+            if obj is None:
+                continue
+            v = _view(name, obj, name in OUTPUT_FIELDS)
+            spec = _tensor_spec(self.desc, name)
+            if spec is not None:
+                dtype, count = spec
+                if v.dtype is not None and v.dtype != dtype:
+                    raise _binding_error(STATUS_BAD_PARAM_VALUE, "args.%s: %s given, the plan takes %s"
+                                         % (name, _DTYPE_NAMES.get(v.dtype, v.dtype), _DTYPE_NAMES.get(dtype, dtype)))
+                need = count * _DTYPE_SIZES[dtype]
+                if v.nbytes < need:
+                    raise _binding_error(STATUS_BAD_PARAM_SHAPE, "args.%s: %d bytes given, the plan needs %d (%d "
+                                         "elements of %s)" % (name, v.nbytes, need, count, _DTYPE_NAMES[dtype]))
+            if v.device and self.on_host and not self._library_sees_devices:
+                # Without a usable device the library cannot tell device pointers from host ones.
+                raise _binding_error(STATUS_BAD_PARAM_MEMORY_SPACE, "args.%s is CUDA memory, the plan runs on the "
+                                     "host backend (%s)" % (name, self.sku_name))
+            setattr(args, name, v.address or None)
+            views.append(v)
+        return args, views
+
+    def can_implement(self, **tensors):
+        """Validates the tensors against the plan (sizes, dtypes and memory space here, then
+        pointers, alignment and memory space in the library); runs nothing. Raises MhcError."""
+        args, views = self._args(tensors)
+        _check(self._lib.mhc_plan_can_implement(self._raw, byref(args)))
+        del views
+
+    def run(self, stream=None, workspace=None, **tensors):
+        """Runs the plan on the tensors (keyword arguments named like mhc_args_t's fields). A host
+        SKU computes on this thread; a CUDA SKU enqueues on the stream (see the module doc) and
+        returns. workspace: None (the plan's own scratch), or a tensor of at least
+        workspace_size bytes. Raises MhcError."""
+        args, views = self._args(tensors)
+        handle = _stream_handle(stream)
+        if handle is None:
+            handle = 0
+            for v in views:
+                if v.torch_device is not None:
+                    import torch
+                    handle = torch.cuda.current_stream(v.torch_device).cuda_stream
+                    break
+                if v.stream is not None:
+                    handle = int(v.stream)
+                    break
+        ws_addr, ws_bytes = 0, 0
+        if workspace is not None:
+            wv = _view("workspace", workspace, True)
+            ws_addr, ws_bytes = wv.address, wv.nbytes
+            views.append(wv)
+        _check(self._lib.mhc_plan_run(self._raw, handle or None, ws_addr or None, ws_bytes, byref(args)))
+        del views
+
+    def close(self):
+        """Destroys the plan (waiting for its in-flight work); again: nothing. Must not race
+        with a run of the same plan."""
+        raw, self._raw = getattr(self, "_raw", None), None
+        if raw is not None and raw.value is not None:
+            self._lib.mhc_plan_destroy(raw)  # always MHC_STATUS_SUCCESS (docs/c_abi.md)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: ctypes may already be gone
+            pass
+
+    def __repr__(self):
+        return "<mhc.Plan %s op=%d>" % (self.sku_name, self.desc.op)
+
+
+# ---- bfloat16 helpers (numpy) ---------------------------------------------------------------------
+def bf16_from_float32(a):
+    """A float32 numpy array rounded to bfloat16 (nearest, ties to even), as uint16 bits."""
+    import numpy as np
+    u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+    rounded = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    nan = np.isnan(np.asarray(a, dtype=np.float32))
+    return np.where(nan, ((u >> 16) | 0x40).astype(np.uint16), rounded)
+
+
+def bf16_to_float32(b):
+    """uint16 bfloat16 bits as a float32 numpy array (exact)."""
+    import numpy as np
+    return (np.ascontiguousarray(b, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)

@@ -1,0 +1,232 @@
+//! Raw declarations of `include/mhc/mhc.h`, written by hand (no bindgen, no crates).
+//!
+//! Every enumerated C value is an integer type alias plus constants, as in the header: a status,
+//! op, dtype or SKU from a newer library is an ordinary integer here, never undefined behaviour.
+//! `tests/abi.rs` proves these declarations match the header: the value of every constant, the
+//! size, alignment and signedness of every typedef, the size and alignment of every struct and
+//! the offset and size of every field, read from a C program compiled against `mhc.h`.
+#![allow(non_camel_case_types)]
+// The header documents every item; this module repeats its declarations only.
+#![allow(missing_docs)]
+
+use std::os::raw::{c_char, c_void};
+
+pub type mhc_status_t = i32;
+pub type mhc_op_t = i32;
+pub type mhc_dtype_t = i32;
+pub type mhc_backend_mask_t = u32;
+pub type mhc_guarantee_flags_t = u32;
+pub type mhc_sku_t = u32;
+
+macro_rules! constants {
+    ($($name:ident: $ty:ty = $value:expr;)*) => {
+        $(pub const $name: $ty = $value;)*
+        /// Every constant of this module by its C name, for the header-match test.
+        pub const CONSTANTS: &[(&str, i64)] = &[$((stringify!($name), $name as i64),)*];
+    };
+}
+
+constants! {
+    MHC_VERSION_MAJOR: u32 = 0;
+    MHC_VERSION_MINOR: u32 = 1;
+    MHC_VERSION_PATCH: u32 = 0;
+    MHC_VERSION: u32 = MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH;
+    MHC_ABI_VERSION: u32 = 1;
+
+    MHC_STATUS_SUCCESS: mhc_status_t = 0;
+    MHC_STATUS_BAD_PARAM: mhc_status_t = 2000;
+    MHC_STATUS_BAD_PARAM_NULL_POINTER: mhc_status_t = 2001;
+    MHC_STATUS_BAD_PARAM_STRUCT_SIZE: mhc_status_t = 2002;
+    MHC_STATUS_BAD_PARAM_SHAPE: mhc_status_t = 2003;
+    MHC_STATUS_BAD_PARAM_VALUE: mhc_status_t = 2004;
+    MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM: mhc_status_t = 2005;
+    MHC_STATUS_BAD_PARAM_MISALIGNED: mhc_status_t = 2006;
+    MHC_STATUS_BAD_PARAM_WORKSPACE: mhc_status_t = 2007;
+    MHC_STATUS_BAD_PARAM_MEMORY_SPACE: mhc_status_t = 2008;
+    MHC_STATUS_BAD_PARAM_ABI_MISMATCH: mhc_status_t = 2009;
+    MHC_STATUS_NOT_SUPPORTED: mhc_status_t = 3000;
+    MHC_STATUS_NOT_SUPPORTED_NO_DEVICE: mhc_status_t = 3001;
+    MHC_STATUS_NOT_SUPPORTED_SKU: mhc_status_t = 3002;
+    MHC_STATUS_NOT_SUPPORTED_GUARANTEE: mhc_status_t = 3003;
+    MHC_STATUS_NOT_SUPPORTED_WORKSPACE_CAP: mhc_status_t = 3004;
+    MHC_STATUS_INTERNAL: mhc_status_t = 4000;
+    MHC_STATUS_INTERNAL_HOST_ALLOC_FAILED: mhc_status_t = 4001;
+    MHC_STATUS_INTERNAL_DEVICE_ALLOC_FAILED: mhc_status_t = 4002;
+    MHC_STATUS_EXECUTION_FAILED: mhc_status_t = 5000;
+    MHC_STATUS_EXECUTION_FAILED_CUDA: mhc_status_t = 5001;
+    MHC_STATUS_EXECUTION_FAILED_LAUNCH: mhc_status_t = 5002;
+
+    MHC_OP_PRENORM_GEMM: mhc_op_t = 1;
+    MHC_OP_PRE_FUSE: mhc_op_t = 2;
+    MHC_OP_PRE: mhc_op_t = 3;
+    MHC_OP_POST: mhc_op_t = 4;
+    MHC_OP_HEAD: mhc_op_t = 5;
+    MHC_OP_EXPAND: mhc_op_t = 6;
+    MHC_OP_STATIC_PRE: mhc_op_t = 16;
+    MHC_OP_STATIC_POST: mhc_op_t = 17;
+    MHC_OP_STATIC_LAYER: mhc_op_t = 18;
+
+    MHC_DTYPE_BF16: mhc_dtype_t = 1;
+    MHC_DTYPE_FP32: mhc_dtype_t = 2;
+    MHC_DTYPE_TF32: mhc_dtype_t = 3;
+    MHC_DTYPE_FP64: mhc_dtype_t = 4;
+
+    MHC_BACKEND_CUDA: mhc_backend_mask_t = 0x1;
+    MHC_BACKEND_HOST: mhc_backend_mask_t = 0x2;
+    MHC_BACKEND_ANY: mhc_backend_mask_t = 0x3;
+
+    MHC_GUARANTEE_DETERMINISTIC: mhc_guarantee_flags_t = 0x1;
+    MHC_GUARANTEE_BIT_STABLE: mhc_guarantee_flags_t = 0x2;
+    MHC_GUARANTEE_BATCH_INVARIANT: mhc_guarantee_flags_t = 0x4;
+    MHC_GUARANTEE_NO_ATOMICS: mhc_guarantee_flags_t = 0x8;
+
+    MHC_DESC_FLAG_SPLIT_PARTIALS: u32 = 0x1;
+
+    MHC_SKU_NONE: mhc_sku_t = 0;
+    MHC_SKU_HOST_PRENORM_GEMM: mhc_sku_t = 0x00010100;
+    MHC_SKU_HOST_PRE_FUSE: mhc_sku_t = 0x00010200;
+    MHC_SKU_HOST_PRE: mhc_sku_t = 0x00010300;
+    MHC_SKU_HOST_POST: mhc_sku_t = 0x00010400;
+    MHC_SKU_HOST_HEAD: mhc_sku_t = 0x00010500;
+    MHC_SKU_HOST_EXPAND: mhc_sku_t = 0x00010600;
+    MHC_SKU_HOST_STATIC_PRE: mhc_sku_t = 0x00011000;
+    MHC_SKU_HOST_STATIC_POST: mhc_sku_t = 0x00011100;
+    MHC_SKU_HOST_STATIC_LAYER: mhc_sku_t = 0x00011200;
+    MHC_SKU_SM80_PRENORM_GEMM: mhc_sku_t = 0x00500100;
+    MHC_SKU_SM80_PRE_FUSE: mhc_sku_t = 0x00500200;
+    MHC_SKU_SM80_PRE: mhc_sku_t = 0x00500300;
+    MHC_SKU_SM80_POST: mhc_sku_t = 0x00500400;
+    MHC_SKU_SM80_HEAD: mhc_sku_t = 0x00500500;
+    MHC_SKU_SM80_EXPAND: mhc_sku_t = 0x00500600;
+    MHC_SKU_SM80_STATIC_PRE: mhc_sku_t = 0x00501000;
+    MHC_SKU_SM80_STATIC_POST: mhc_sku_t = 0x00501100;
+    MHC_SKU_SM80_STATIC_LAYER: mhc_sku_t = 0x00501200;
+    MHC_SKU_SM80_STATIC_LAYER_1STAGE: mhc_sku_t = 0x00501201;
+    MHC_SKU_SM90_PRENORM_GEMM: mhc_sku_t = 0x00900100;
+    MHC_SKU_SM90_PRE: mhc_sku_t = 0x00900300;
+    MHC_SKU_SM90_HEAD: mhc_sku_t = 0x00900500;
+}
+
+/// `MHC_STATUS_CATEGORY(s)`.
+pub const fn mhc_status_category(status: mhc_status_t) -> mhc_status_t {
+    (status / 1000) * 1000
+}
+
+/// `mhc_desc_t`: the problem.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct mhc_desc_t {
+    pub struct_size: u32,
+    pub op: mhc_op_t,
+    pub tokens: i64,
+    pub hidden: i64,
+    pub n: i32,
+    pub num_splits: i32,
+    pub act_dtype: mhc_dtype_t,
+    pub weight_precision: mhc_dtype_t,
+    pub sinkhorn_repeat: i32,
+    pub flags: u32,
+    pub rms_eps: f32,
+    pub pre_eps: f32,
+    pub sinkhorn_eps: f32,
+    pub post_mult: f32,
+    pub static_eps: f32,
+    pub reserved0: u32,
+}
+
+/// `mhc_preference_t`: how select chooses.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct mhc_preference_t {
+    pub struct_size: u32,
+    pub backends: mhc_backend_mask_t,
+    pub max_workspace_bytes: u64,
+    pub required: mhc_guarantee_flags_t,
+    pub forced_sku: mhc_sku_t,
+}
+
+/// `mhc_precision_guarantee_t`: what a plan promises (written by the library).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct mhc_precision_guarantee_t {
+    pub struct_size: u32,
+    pub math_precision: mhc_dtype_t,
+    pub accumulator: mhc_dtype_t,
+    pub flags: mhc_guarantee_flags_t,
+}
+
+/// `mhc_args_t`: the tensors of one run.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mhc_args_t {
+    pub struct_size: u32,
+    pub reserved0: u32,
+    pub residual: *const c_void,
+    pub fn_: *const c_void,
+    pub scale: *const c_void,
+    pub base: *const c_void,
+    pub gemm_out: *const c_void,
+    pub sqrsum: *const c_void,
+    pub layer_output: *const c_void,
+    pub post_mix: *const c_void,
+    pub comb_mix: *const c_void,
+    pub embedding: *const c_void,
+    pub norm_weight: *const c_void,
+    pub h_pre: *const c_void,
+    pub h_post: *const c_void,
+    pub h_res: *const c_void,
+    pub out_gemm: *mut c_void,
+    pub out_sqrsum: *mut c_void,
+    pub out_post_mix: *mut c_void,
+    pub out_comb_mix: *mut c_void,
+    pub out_layer_input: *mut c_void,
+    pub out_residual: *mut c_void,
+    pub out_rms: *mut c_void,
+}
+
+/// The opaque plan (`struct mhc_plan_s`).
+#[repr(C)]
+pub struct mhc_plan_s {
+    _private: [u8; 0],
+}
+pub type mhc_plan_t = *mut mhc_plan_s;
+
+extern "C" {
+    pub fn mhc_get_version() -> u32;
+    pub fn mhc_get_version_string() -> *const c_char;
+    pub fn mhc_get_abi_version() -> u32;
+    pub fn mhc_check_abi(abi_version: u32) -> mhc_status_t;
+
+    pub fn mhc_status_string(status: mhc_status_t) -> *const c_char;
+    pub fn mhc_get_last_error(buf: *mut c_char, cap: usize) -> usize;
+
+    pub fn mhc_cuda_device_count(count: *mut i32) -> mhc_status_t;
+
+    pub fn mhc_desc_init(desc: *mut mhc_desc_t, op: mhc_op_t) -> mhc_status_t;
+    pub fn mhc_preference_init(pref: *mut mhc_preference_t) -> mhc_status_t;
+    pub fn mhc_args_init(args: *mut mhc_args_t) -> mhc_status_t;
+
+    pub fn mhc_sku_name(sku: mhc_sku_t) -> *const c_char;
+
+    pub fn mhc_plan_select(
+        desc: *const mhc_desc_t,
+        pref: *const mhc_preference_t,
+        plan: *mut mhc_plan_t,
+    ) -> mhc_status_t;
+    pub fn mhc_plan_can_implement(plan: mhc_plan_t, args: *const mhc_args_t) -> mhc_status_t;
+    pub fn mhc_plan_workspace_size(plan: mhc_plan_t, bytes: *mut usize) -> mhc_status_t;
+    pub fn mhc_plan_run(
+        plan: mhc_plan_t,
+        stream: *mut c_void,
+        workspace: *mut c_void,
+        workspace_bytes: usize,
+        args: *const mhc_args_t,
+    ) -> mhc_status_t;
+    pub fn mhc_plan_get_sku(plan: mhc_plan_t, sku: *mut mhc_sku_t) -> mhc_status_t;
+    pub fn mhc_plan_get_precision_guarantee(
+        plan: mhc_plan_t,
+        guarantee: *mut mhc_precision_guarantee_t,
+    ) -> mhc_status_t;
+    pub fn mhc_plan_get_desc(plan: mhc_plan_t, desc: *mut mhc_desc_t) -> mhc_status_t;
+    pub fn mhc_plan_destroy(plan: mhc_plan_t) -> mhc_status_t;
+}
