@@ -4,11 +4,7 @@
 
 namespace mhc::cuda {
 
-int64_t chunk_tokens(const Problem& p) {
-  const int64_t fit = kL2ChunkBytes / (p.K * 2);
-  const int64_t tokens = std::max<int64_t>(64, fit / 32 * 32);
-  return std::min(tokens, p.T);
-}
+int64_t chunk_tokens(const Problem& p) { return std::min(kChunkTokens, p.T); }
 
 int32_t pre_sub_splits(const Problem& p) {
   if (!p.s_from_tokens || p.desc.op != MHC_OP_PRE || p.T > 64) return 1;

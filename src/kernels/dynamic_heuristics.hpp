@@ -9,11 +9,11 @@
 
 namespace mhc::cuda {
 
-// Residual bytes one token chunk may span so that the apply pass re-reads it from L2 rather
-// than DRAM (PERF.md calibration: keep <= ~30 MB in flight; 16 MB leaves room on a 40 MB A100).
-constexpr int64_t kL2ChunkBytes = int64_t{16} << 20;
-
-// Tokens per chunk for the two-pass ops (pre, head): a multiple of 32, at least 64.
+// Tokens per launch pair of the two-pass ops (pre, head). Chunks only bound the partials'
+// workspace: L2-sized chunks (<= 16 MB of residual, so the fuse pass re-reads from L2) measured
+// slower on the H100 (pre T=4096 C=7168: 457 us chunked vs 299 us) because each chunk's GEMM
+// grid is about one wave; see docs/performance.md.
+constexpr int64_t kChunkTokens = 4096;
 int64_t chunk_tokens(const Problem& p);
 // Sub-splits per split for pre: when S came from the token-dependent default (the plan is not
 // batch-invariant anyway), decode (T <= 64) cuts each split into up to 4 so that ~256 CTAs share

@@ -90,7 +90,7 @@ void run_fuse(const RunContext& c) {
   launch_pre_fuse(f, cols_vector(p, {f.R, f.layer_input}), c.stream, false);
 }
 
-// ---- A3 and A5: GEMM pass then fuse pass, token chunk by token chunk -------------------------
+// ---- A3 and A5: GEMM pass then fuse pass, in chunks of at most kChunkTokens tokens ----------
 int32_t two_pass_splits(const Problem& p) { return p.desc.op == MHC_OP_HEAD ? head_splits(p) : p.S; }
 
 int32_t two_pass_sub_splits(const Problem& p) { return p.desc.op == MHC_OP_PRE ? pre_sub_splits(p) : 1; }
@@ -165,8 +165,8 @@ const std::vector<Sku>& dynamic_skus() {
       sku(MHC_SKU_SM80_PRENORM_GEMM, "sm80_tf32_prenorm_gemm_splitk", MHC_OP_PRENORM_GEMM, 80, gemm_workspace,
           run_gemm_sm80),
       sku(MHC_SKU_SM80_PRE_FUSE, "sm80_f32_pre_fuse_sinkhorn", MHC_OP_PRE_FUSE, 80, no_workspace, run_fuse),
-      sku(MHC_SKU_SM90_PRE, "sm90_tf32_pre_splitk_l2chunk_pdl", MHC_OP_PRE, 90, two_pass_workspace, run_two_pass_sm90),
-      sku(MHC_SKU_SM80_PRE, "sm80_tf32_pre_splitk_l2chunk", MHC_OP_PRE, 80, two_pass_workspace, run_two_pass_sm80),
+      sku(MHC_SKU_SM90_PRE, "sm90_tf32_pre_splitk_pdl", MHC_OP_PRE, 90, two_pass_workspace, run_two_pass_sm90),
+      sku(MHC_SKU_SM80_PRE, "sm80_tf32_pre_splitk", MHC_OP_PRE, 80, two_pass_workspace, run_two_pass_sm80),
       sku(MHC_SKU_SM80_POST, "sm80_bf16_post_vec8", MHC_OP_POST, 80, no_workspace, run_post),
       sku(MHC_SKU_SM90_HEAD, "sm90_tf32_head_splitk_pdl", MHC_OP_HEAD, 90, two_pass_workspace, run_two_pass_sm90),
       sku(MHC_SKU_SM80_HEAD, "sm80_tf32_head_splitk", MHC_OP_HEAD, 80, two_pass_workspace, run_two_pass_sm80),

@@ -9,51 +9,68 @@ constexpr int kVec = 8;
 constexpr int kMaxN = 8;
 
 // grid.x = column block, grid.y = token (x fastest so neighbouring CTAs share a token's coeffs).
-template <bool kVector>
+// kN = n: coefficients live in registers (vector loads where n allows), activations are loaded
+// before them so a CTA costs one memory round trip.
+template <int kN>
+__device__ __forceinline__ void load_coeffs(const float* post, const float* comb, float (&pc)[kN], float (&cc)[kN * kN]) {
+  if (kN % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < kN; i += 4) {
+      const float4 v = __ldg(reinterpret_cast<const float4*>(post + i));
+      pc[i] = v.x, pc[i + 1] = v.y, pc[i + 2] = v.z, pc[i + 3] = v.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < kN; ++i) pc[i] = __ldg(post + i);
+  }
+  if ((kN * kN) % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < kN * kN; i += 4) {
+      const float4 v = __ldg(reinterpret_cast<const float4*>(comb + i));
+      cc[i] = v.x, cc[i + 1] = v.y, cc[i + 2] = v.z, cc[i + 3] = v.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < kN * kN; ++i) cc[i] = __ldg(comb + i);
+  }
+}
+
+template <bool kVector, int kN>
 __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostParams p) {
-  const int n = p.n;
   const int64_t t = blockIdx.y;
   const uint16_t* x_tok = p.X + t * p.C;
-  const uint16_t* r_tok = p.R + t * n * p.C;
-  uint16_t* o_tok = p.out + t * n * p.C;
-  const float* post = p.post + t * n;
-  const float* comb = p.comb + t * n * n;
+  const uint16_t* r_tok = p.R + t * kN * p.C;
+  uint16_t* o_tok = p.out + t * kN * p.C;
+  float pc[kN], cc[kN * kN];
   if (kVector) {
     const int64_t x = (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x) * kVec;
     if (x >= p.C) return;
-    // All activation loads first, then the (L1-broadcast) coefficients: one memory round trip.
-    uint4 xw, rw[kMaxN];
-    xw = __ldg(reinterpret_cast<const uint4*>(x_tok + x));
+    const uint4 xw = __ldg(reinterpret_cast<const uint4*>(x_tok + x));
+    uint4 rw[kN];
 #pragma unroll
-    for (int j = 0; j < kMaxN; ++j)
-      if (j < n) rw[j] = __ldg(reinterpret_cast<const uint4*>(r_tok + j * p.C + x));
-    float xv[kVec], rv[kMaxN][kVec];
+    for (int j = 0; j < kN; ++j) rw[j] = __ldg(reinterpret_cast<const uint4*>(r_tok + j * p.C + x));
+    load_coeffs<kN>(p.post + t * kN, p.comb + t * kN * kN, pc, cc);
+    float xv[kVec], rv[kN][kVec];
     {
       const uint32_t w[4] = {xw.x, xw.y, xw.z, xw.w};
 #pragma unroll
       for (int e = 0; e < 4; ++e) xv[2 * e] = bf16_lo(w[e]), xv[2 * e + 1] = bf16_hi(w[e]);
     }
 #pragma unroll
-    for (int j = 0; j < kMaxN; ++j) {
-      if (j >= n) break;
+    for (int j = 0; j < kN; ++j) {
       const uint32_t w[4] = {rw[j].x, rw[j].y, rw[j].z, rw[j].w};
 #pragma unroll
       for (int e = 0; e < 4; ++e) rv[j][2 * e] = bf16_lo(w[e]), rv[j][2 * e + 1] = bf16_hi(w[e]);
     }
 #pragma unroll
-    for (int k = 0; k < kMaxN; ++k) {
-      if (k >= n) break;
+    for (int k = 0; k < kN; ++k) {
       float acc[kVec];
-      const float pk = __ldg(post + k);
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) acc[e] = pk * xv[e];
+      for (int e = 0; e < kVec; ++e) acc[e] = pc[k] * xv[e];
 #pragma unroll
-      for (int j = 0; j < kMaxN; ++j) {
-        if (j >= n) break;
-        const float c = __ldg(comb + j * n + k);
+      for (int j = 0; j < kN; ++j)
 #pragma unroll
-        for (int e = 0; e < kVec; ++e) acc[e] = fmaf(c, rv[j][e], acc[e]);
-      }
+        for (int e = 0; e < kVec; ++e) acc[e] = fmaf(cc[j * kN + k], rv[j][e], acc[e]);
       const uint4 o = {pack_bf16(acc[0], acc[1]), pack_bf16(acc[2], acc[3]), pack_bf16(acc[4], acc[5]),
                        pack_bf16(acc[6], acc[7])};
       *reinterpret_cast<uint4*>(o_tok + k * p.C + x) = o;
@@ -62,14 +79,16 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostPara
     const int64_t x = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
     if (x >= p.C) return;
     const float xv = bf16_to_f32(x_tok[x]);
-    float rv[kMaxN];
+    float rv[kN];
 #pragma unroll
-    for (int j = 0; j < kMaxN; ++j) rv[j] = j < n ? bf16_to_f32(r_tok[j * p.C + x]) : 0.0f;
-    for (int k = 0; k < n; ++k) {
+    for (int j = 0; j < kN; ++j) rv[j] = bf16_to_f32(r_tok[j * p.C + x]);
+    const float* post = p.post + t * kN;
+    const float* comb = p.comb + t * kN * kN;
+#pragma unroll
+    for (int k = 0; k < kN; ++k) {
       float acc = __ldg(post + k) * xv;
 #pragma unroll
-      for (int j = 0; j < kMaxN; ++j)
-        if (j < n) acc = fmaf(__ldg(comb + j * n + k), rv[j], acc);
+      for (int j = 0; j < kN; ++j) acc = fmaf(__ldg(comb + j * kN + k), rv[j], acc);
       o_tok[k * p.C + x] = f32_to_bf16(acc);
     }
   }
@@ -91,6 +110,15 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_expand_kernel(const Expand
   }
 }
 
+
+template <int kN>
+void launch_post_n(const PostParams& s, bool vector_path, dim3 grid, void* stream) {
+  if (vector_path)
+    launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<true, kN>, grid, dim3(kThreads), 0, stream, false, s);
+  else
+    launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<false, kN>, grid, dim3(kThreads), 0, stream, false, s);
+}
+
 }  // namespace
 
 void launch_post(const PostParams& p, bool vector_path, void* stream) {
@@ -100,12 +128,17 @@ void launch_post(const PostParams& p, bool vector_path, void* stream) {
     PostParams s = p;
     s.T = p.T - t0 < kMaxY ? p.T - t0 : kMaxY;
     s.X += t0 * p.C, s.R += t0 * p.n * p.C, s.post += t0 * p.n, s.comb += t0 * p.n * p.n, s.out += t0 * p.n * p.C;
-    const unsigned bx = ceil_div_u(p.C, int64_t{kThreads} * (vector_path ? kVec : 1));
-    const dim3 grid(bx, static_cast<unsigned>(s.T));
-    if (vector_path)
-      launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<true>, grid, dim3(kThreads), 0, stream, false, s);
-    else
-      launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<false>, grid, dim3(kThreads), 0, stream, false, s);
+    const dim3 grid(ceil_div_u(p.C, int64_t{kThreads} * (vector_path ? kVec : 1)), static_cast<unsigned>(s.T));
+    switch (p.n) {
+      case 1: launch_post_n<1>(s, vector_path, grid, stream); break;
+      case 2: launch_post_n<2>(s, vector_path, grid, stream); break;
+      case 3: launch_post_n<3>(s, vector_path, grid, stream); break;
+      case 4: launch_post_n<4>(s, vector_path, grid, stream); break;
+      case 5: launch_post_n<5>(s, vector_path, grid, stream); break;
+      case 6: launch_post_n<6>(s, vector_path, grid, stream); break;
+      case 7: launch_post_n<7>(s, vector_path, grid, stream); break;
+      default: launch_post_n<kMaxN>(s, vector_path, grid, stream); break;
+    }
   }
 }
 
