@@ -46,4 +46,4 @@ if torch is not None and torch.cuda.is_available() and mhc.cuda_device_count() >
                      h_pre=torch.from_numpy(h_pre).to(dev), h_post=torch.from_numpy(h_post).to(dev),
                      h_res=torch.from_numpy(h_res).to(dev), out_residual=out_gpu)
         print("GPU sku %s: max |gpu - host| = %.3g" % (gpu_plan.sku_name,
-                                                       (out_gpu.cpu().numpy() - out).max()))
+                                                       np.abs(out_gpu.cpu().numpy() - out).max()))

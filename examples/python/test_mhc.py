@@ -310,8 +310,10 @@ class ExpandPost(unittest.TestCase):
 class DocPage(unittest.TestCase):
     def test_the_doc_page_shows_quickstart_py(self):
         """docs/bindings_python.md shows quickstart.py verbatim after its marker line."""
-        page = open(os.path.join(HERE, "..", "..", "docs", "bindings_python.md")).read()
-        source = open(os.path.join(HERE, "quickstart.py")).read()
+        with open(os.path.join(HERE, "..", "..", "docs", "bindings_python.md")) as f:
+            page = f.read()
+        with open(os.path.join(HERE, "quickstart.py")) as f:
+            source = f.read()
         marker = "<!-- example: examples/python/quickstart.py -->"
         self.assertIn(marker, page)
         rest = page.split(marker, 1)[1].lstrip("\n")
