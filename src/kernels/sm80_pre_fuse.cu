@@ -63,24 +63,25 @@ __device__ void write_post_comb_n(const PreFuseParams& p, int64_t t, const float
     for (int k = 0; k < N; ++k) p.comb_mix[t * N * N + j * N + k] = c[j][k];
 }
 
-// Stages up to kStage partial slots of the token's N mixes + square-sum into shared memory with
-// every thread loading at once, then thread j (j < N; j == N: square-sum) adds its column in
-// ascending slot order: the fixed order of MATH.md without a serial chain of global loads.
-constexpr int kStage = 32;
+// Stages partial slots of the token's N mixes + square-sum (kStageFloats at a time) in shared
+// memory with every thread loading at once, then thread j (j < N; j == N: square-sum) adds its
+// column in ascending slot order: MATH.md's fixed order without a serial chain of global loads.
+constexpr int kStageFloats = 4096;
 
-__device__ __forceinline__ void sum_partials(const PreFuseParams& p, int64_t t, float (&stage)[kStage][kMaxN * (kMaxN + 2) + 1],
-                                             float* out_sum) {
-  const int cols = p.N + 1, j = threadIdx.x;
+template <int kCols>
+__device__ __forceinline__ void sum_partials(const PreFuseParams& p, int64_t t, float* stage, float* out_sum) {
+  constexpr int kStage = kStageFloats / kCols < 128 ? kStageFloats / kCols : 128;
+  const int cols = kCols, j = threadIdx.x;
   float acc = 0.0f;
   for (int s0 = 0; s0 < p.S; s0 += kStage) {
     const int slots = p.S - s0 < kStage ? p.S - s0 : kStage;
     for (int i = threadIdx.x; i < slots * cols; i += kThreads) {
       const int s = s0 + i / cols, c = i % cols;
-      stage[i / cols][c] = c < p.N ? __ldg(p.D + s * p.d_split_stride + t * p.N + c) : __ldg(p.Q + s * p.q_split_stride + t);
+      stage[(i / cols) * cols + c] = c < p.N ? __ldg(p.D + s * p.d_split_stride + t * p.N + c) : __ldg(p.Q + s * p.q_split_stride + t);
     }
     __syncthreads();
     if (j < cols)
-      for (int s = 0; s < slots; ++s) acc += stage[s][j];
+      for (int s = 0; s < slots; ++s) acc += stage[s * cols + j];
     __syncthreads();
   }
   if (j < cols) out_sum[j] = acc;
@@ -105,10 +106,13 @@ __global__ void __launch_bounds__(kThreads) sm80_pre_fuse_kernel(const PreFusePa
   }
   pdl_wait();
 
-  __shared__ float s_stage[kStage][kMaxN * (kMaxN + 2) + 1];
+  __shared__ float s_stage[kStageFloats];
   __shared__ float s_mix[kMaxN * (kMaxN + 2) + 1];  // N raw mixes, then the square-sum
   __shared__ float s_pre[kMaxN];
-  sum_partials(p, t, s_stage, s_mix);
+  if (p.head)
+    sum_partials<kN + 1>(p, t, s_stage, s_mix);
+  else
+    sum_partials<kN * (kN + 2) + 1>(p, t, s_stage, s_mix);
   __syncthreads();
   const int j = threadIdx.x;
   if (blockIdx.y == 0) {
