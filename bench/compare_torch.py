@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Side-by-side: libmhc (mhc-bench JSON) against the MATH.md formulas in PyTorch eager and
+torch.compile, each captured in a CUDA graph, on the same GPU.
+
+    python3 bench/compare_torch.py --json gpu-out/bench.json [--mode max-autotune-no-cudagraphs]
+                                   [--ops pre,post,static_layer] [--max-tokens 16384]
+"""
+import argparse
+import json
+
+import torch
+
+
+def pre(R, fn, scale, base, n, rms_eps=1e-6, pre_eps=1e-6, sk_eps=1e-6, post_mult=2.0, repeat=20):
+    T = R.shape[0]
+    x = R.reshape(T, -1).float()
+    r = torch.rsqrt(x.square().mean(-1, keepdim=True) + rms_eps)
+    mix = (x @ fn.t()) * r
+    pre_g = torch.sigmoid(mix[:, :n] * scale[0] + base[:n]) + pre_eps
+    post = post_mult * torch.sigmoid(mix[:, n:2 * n] * scale[1] + base[n:2 * n])
+    c = (mix[:, 2 * n:] * scale[2] + base[2 * n:]).view(T, n, n)
+    c = torch.softmax(c, dim=-1) + sk_eps
+    c = c / (c.sum(-2, keepdim=True) + sk_eps)
+    for _ in range(repeat - 1):
+        c = c / (c.sum(-1, keepdim=True) + sk_eps)
+        c = c / (c.sum(-2, keepdim=True) + sk_eps)
+    y = (pre_g.unsqueeze(-1) * R.float()).sum(1).to(torch.bfloat16)
+    return post, c, y
+
+
+def post_op(X, R, post, comb):
+    out = post.unsqueeze(-1) * X.float().unsqueeze(1) + torch.einsum("tjk,tjc->tkc", comb, R.float())
+    return out.to(torch.bfloat16)
+
+
+def static_layer(x, w, h_pre, h_post, h_res, eps=1e-5, iters=20):
+    s_pre, s_post = torch.sigmoid(h_pre), 2 * torch.sigmoid(h_post)
+    M = torch.exp(h_res - h_res.max(-1, keepdim=True).values)
+    for _ in range(iters):
+        M = M / M.sum(-1, keepdim=True)
+        M = M / M.sum(-2, keepdim=True)
+    y = torch.einsum("i,bic->bc", s_pre, x)
+    yn = y * torch.rsqrt(y.square().mean(-1, keepdim=True) + eps) * w.float()
+    return torch.einsum("ij,bjc->bic", M, x) + s_post[None, :, None] * yn[:, None, :]
+
+
+def make_inputs(op, T, n, C, dev):
+    K = n * C
+    g = torch.Generator(device=dev).manual_seed(0)
+    u = lambda *s, lo=-1.0, hi=1.0: (torch.rand(*s, device=dev, generator=g) * (hi - lo) + lo)
+    if op == "pre":
+        N = n * (n + 2)
+        return (u(T, n, C, lo=-2, hi=2).to(torch.bfloat16), u(N, K, lo=-(3 / K) ** 0.5, hi=(3 / K) ** 0.5),
+                u(3, lo=0.5, hi=1.5), u(N)), dict(n=n)
+    if op == "post":
+        return (u(T, C, lo=-2, hi=2).to(torch.bfloat16), u(T, n, C, lo=-2, hi=2).to(torch.bfloat16),
+                u(T, n, lo=0.05, hi=2), u(T, n, n, lo=0.01, hi=1)), {}
+    return (u(T, n, C, lo=-2, hi=2), u(C, lo=0.5, hi=1.5).to(torch.bfloat16), u(n), u(n), u(n, n, lo=-2, hi=2)), {}
+
+
+def graph_time_us(fn, args, kw, reps=50):
+    fn(*args, **kw)
+    torch.cuda.synchronize()
+    s = torch.cuda.Stream()
+    with torch.cuda.stream(s):
+        for _ in range(3):
+            fn(*args, **kw)
+    torch.cuda.current_stream().wait_stream(s)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        fn(*args, **kw)
+    times = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        g.replay()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b) * 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", required=True, help="mhc-bench --json output")
+    ap.add_argument("--mode", default="max-autotune-no-cudagraphs")
+    ap.add_argument("--ops", default="pre,post,static_layer")
+    ap.add_argument("--max-tokens", type=int, default=16384)
+    a = ap.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = False  # MATH.md's reference GEMM is fp32
+    data = json.load(open(a.json))
+    fns = {"pre": pre, "post": post_op, "static_layer": static_layer}
+    print(f"device: {data['device']}, copy {data['copy_gbps']:.0f} GB/s; torch {torch.__version__}, compile mode {a.mode}")
+    print(f"{'op':13} {'T':>6} {'n':>2} {'C':>5} {'libmhc us':>10} {'eager us':>10} {'compile us':>11} {'x eager':>8} {'x compile':>9}")
+    for r in data["results"]:
+        if r["op"] not in a.ops.split(",") or r["T"] > a.max_tokens or r.get("dtype") == "bf16" and r["op"] == "static_layer":
+            continue
+        args, kw = make_inputs(r["op"], r["T"], r["n"], r["C"], "cuda")
+        eager = graph_time_us(fns[r["op"]], args, kw)
+        compiled = graph_time_us(torch.compile(fns[r["op"]], mode=a.mode), args, kw)
+        print(f"{r['op']:13} {r['T']:6} {r['n']:2} {r['C']:5} {r['us']:10.2f} {eager:10.1f} {compiled:11.1f} "
+              f"{eager / r['us']:8.1f} {compiled / r['us']:9.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
