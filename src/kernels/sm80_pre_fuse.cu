@@ -14,6 +14,20 @@ static_assert(kThreads > kMaxN * (kMaxN + 2), "one thread per mix plus one for t
 // matrix lives in registers. Each normalization multiplies by one reciprocal of (sum + eps)
 // (__fdividef: one MUFU op, <= 2 ulp; 40 steps stay far inside the 1e-4 tolerance and the
 // decode critical path avoids the IEEE-division slow path).
+// c /= (rowsum + eps) (kRows) or c /= (colsum + eps): each line summed in ascending index order.
+template <int N, bool kRows>
+__device__ __forceinline__ void normalize(float (&c)[N][N], float eps) {
+#pragma unroll
+  for (int a = 0; a < N; ++a) {
+    float s = 0.0f;
+#pragma unroll
+    for (int b = 0; b < N; ++b) s += kRows ? c[a][b] : c[b][a];
+    const float inv = __fdividef(1.0f, s + eps);
+#pragma unroll
+    for (int b = 0; b < N; ++b) (kRows ? c[a][b] : c[b][a]) *= inv;
+  }
+}
+
 template <int N>
 __device__ void write_post_comb_n(const PreFuseParams& p, int64_t t, const float* mix) {
 #pragma unroll
@@ -36,26 +50,8 @@ __device__ void write_post_comb_n(const PreFuseParams& p, int64_t t, const float
     for (int k = 0; k < N; ++k) c[j][k] = c[j][k] * inv + eps;
   }
   for (int it = 0; it < p.repeat; ++it) {
-    if (it > 0) {
-#pragma unroll
-      for (int j = 0; j < N; ++j) {
-        float s = 0.0f;
-#pragma unroll
-        for (int k = 0; k < N; ++k) s += c[j][k];
-        const float inv = __fdividef(1.0f, s + eps);
-#pragma unroll
-        for (int k = 0; k < N; ++k) c[j][k] *= inv;
-      }
-    }
-#pragma unroll
-    for (int k = 0; k < N; ++k) {
-      float s = 0.0f;
-#pragma unroll
-      for (int j = 0; j < N; ++j) s += c[j][k];
-      const float inv = __fdividef(1.0f, s + eps);
-#pragma unroll
-      for (int j = 0; j < N; ++j) c[j][k] *= inv;
-    }
+    if (it > 0) normalize<N, true>(c, eps);
+    normalize<N, false>(c, eps);
   }
 #pragma unroll
   for (int j = 0; j < N; ++j)
