@@ -5,7 +5,7 @@
 #include <new>
 #include <string>
 
-#include "../src/plan/error.hpp"
+#include "../src/common/error.hpp"
 #include "mhc/mhc.h"
 
 namespace mhc {

@@ -1,8 +1,9 @@
 // The extern "C" entry points: argument plumbing around src/plan, every body inside guard().
 #include <cstring>
 
+#include "../src/common/struct_copy.hpp"
+#include "../src/ops/tensors.hpp"
 #include "../src/plan/plan.hpp"
-#include "../src/plan/struct_copy.hpp"
 #include "capi_guard.hpp"
 
 using mhc::fail;
@@ -45,14 +46,12 @@ MHC_API mhc_status_t mhc_cuda_device_count(int32_t* count) {
 MHC_API mhc_status_t mhc_desc_init(mhc_desc_t* desc, mhc_op_t op) {
   return guard(__func__, [&] {
     out_ptr(desc, "desc");
-    if (!mhc::op_is_known(op))
-      fail(MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM,
-           "op = {}: expected one of MHC_OP_PRENORM_GEMM(1) .. MHC_OP_EXPAND(6), "
-           "MHC_OP_STATIC_PRE(16) .. MHC_OP_STATIC_LAYER(18)", op);
+    const mhc::OpCard* card = mhc::find_card(op);
+    if (card == nullptr)
+      fail(MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "op = {}: expected one of {}", op, mhc::op_id_list());
     mhc_desc_t init = MHC_DESC_INIT;
     init.op = op;
-    // Family B's Tier-1 activations are fp32 (MATH.md); bf16 is the opt-in second dtype.
-    if (mhc::family_of(op) == mhc::Family::kStatic) init.act_dtype = MHC_DTYPE_FP32;
+    init.act_dtype = card->default_act;
     *desc = init;
   });
 }
@@ -74,10 +73,15 @@ MHC_API mhc_status_t mhc_args_init(mhc_args_t* args) {
 MHC_API const char* mhc_sku_name(mhc_sku_t sku) {
   try {
     const mhc::Sku* s = mhc::find_sku(sku);
-    return s ? s->name : nullptr;
+    return s ? s->name.c_str() : nullptr;
   } catch (...) {
     return nullptr;
   }
+}
+
+MHC_API const char* mhc_op_name(mhc_op_t op) {
+  const mhc::OpCard* card = mhc::find_card(op);
+  return card ? card->name : nullptr;
 }
 
 MHC_API mhc_status_t mhc_plan_select(const mhc_desc_t* desc, const mhc_preference_t* pref, mhc_plan_t* plan) {
@@ -92,7 +96,7 @@ MHC_API mhc_status_t mhc_plan_can_implement(mhc_plan_t plan, const mhc_args_t* a
   return guard(__func__, [&] {
     const mhc_plan_s& p = deref(plan);
     mhc_args_t a;
-    mhc::copy_struct_in(&a, args, "args", sizeof(mhc_args_t));
+    mhc::copy_struct_in(&a, args, "args", mhc::kArgsMinSize);
     mhc::check_args(p, a);
   });
 }
@@ -127,6 +131,35 @@ MHC_API mhc_status_t mhc_plan_get_desc(mhc_plan_t plan, mhc_desc_t* desc) {
   return guard(__func__, [&] {
     const mhc_plan_s& p = deref(plan);
     mhc::copy_struct_out(desc, p.problem.desc, "desc", sizeof(mhc_desc_t));
+  });
+}
+
+MHC_API mhc_status_t mhc_plan_get_tensor_count(mhc_plan_t plan, int32_t* count) {
+  return guard(__func__, [&] {
+    const mhc_plan_s& p = deref(plan);
+    *out_ptr(count, "count") = static_cast<int32_t>(mhc::tensor_specs(p.problem).size());
+  });
+}
+
+MHC_API mhc_status_t mhc_plan_get_tensor_info(mhc_plan_t plan, int32_t index, mhc_tensor_info_t* info) {
+  return guard(__func__, [&] {
+    const mhc_plan_s& p = deref(plan);
+    const auto specs = mhc::tensor_specs(p.problem);
+    if (index < 0 || static_cast<size_t>(index) >= specs.size())
+      fail(MHC_STATUS_BAD_PARAM_VALUE, "index = {}: expected 0..{} (mhc_plan_get_tensor_count is {} for op {})", index,
+           static_cast<int64_t>(specs.size()) - 1, specs.size(), p.problem.card->name);
+    const mhc::TensorSpec& s = specs[index];
+    mhc_tensor_info_t t{};
+    t.struct_size = sizeof(mhc_tensor_info_t);
+    t.field_offset = static_cast<uint32_t>(s.offset);
+    t.field = s.field;
+    t.role = s.role == mhc::Role::kInput ? MHC_TENSOR_ROLE_INPUT : MHC_TENSOR_ROLE_OUTPUT;
+    t.dtype = s.dtype;
+    t.required = s.required ? 1 : 0;
+    t.rank = s.rank;
+    for (int k = 0; k < s.rank; ++k) t.shape[k] = s.shape[k];
+    t.token_dim = s.token_dim;
+    mhc::copy_struct_out(info, t, "info", sizeof(mhc_tensor_info_t));
   });
 }
 

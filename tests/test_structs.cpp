@@ -17,10 +17,14 @@ static_assert(sizeof(mhc_preference_t) == 24, "mhc_preference_t layout");
 static_assert(offsetof(mhc_preference_t, max_workspace_bytes) == 8, "mhc_preference_t layout");
 static_assert(offsetof(mhc_preference_t, forced_sku) == 20, "mhc_preference_t layout");
 static_assert(sizeof(mhc_precision_guarantee_t) == 16, "mhc_precision_guarantee_t layout");
-static_assert(sizeof(mhc_args_t) == 8 + 21 * sizeof(void*), "mhc_args_t layout");
+static_assert(sizeof(mhc_args_t) == 8 + 21 * sizeof(void*) + 8, "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, residual) == 8, "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, out_gemm) == 8 + 14 * sizeof(void*), "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, out_rms) == 8 + 20 * sizeof(void*), "mhc_args_t layout");
+static_assert(offsetof(mhc_args_t, tokens) == 8 + 21 * sizeof(void*), "mhc_args_t layout (0.2 growth)");
+static_assert(sizeof(mhc_tensor_info_t) == 72 && offsetof(mhc_tensor_info_t, field) == 8, "mhc_tensor_info_t layout");
+static_assert(offsetof(mhc_tensor_info_t, shape) == 32 && offsetof(mhc_tensor_info_t, token_dim) == 64,
+              "mhc_tensor_info_t layout");
 static_assert(std::is_same<mhc_status_t, int32_t>::value && std::is_same<mhc_op_t, int32_t>::value &&
                   std::is_same<mhc_dtype_t, int32_t>::value && std::is_same<mhc_sku_t, uint32_t>::value &&
                   std::is_same<mhc_backend_mask_t, uint32_t>::value &&
@@ -160,6 +164,24 @@ TEST_CASE("structs: args struct_size with a zero tail is accepted", "[structs]")
   REQUIRE_OK(mhc_plan_can_implement(plan, &g.s));
   REQUIRE_OK(mhc_plan_run(plan, nullptr, nullptr, 0, &g.s));
   CHECK(OpCase::poisoned_elements(c.at("out_residual")) == 0);
+  REQUIRE_OK(mhc_plan_destroy(plan));
+}
+
+TEST_CASE("structs: a 0.1 args struct (no tokens field) runs every token", "[structs]") {
+  const mhc_desc_t d = make_desc(MHC_OP_EXPAND, 3, 2, 24);
+  const mhc_preference_t pref = host_only();
+  mhc_plan_t plan = select_ok(&d, &pref);
+  OpCase c = make_case(d);
+  Grown<mhc_args_t> g;
+  std::memset(&g, 0x77, sizeof g);  // bytes past the old struct_size are never read
+  const mhc_args_t a = c.args();
+  std::memcpy(&g.s, &a, offsetof(mhc_args_t, tokens));
+  g.s.struct_size = offsetof(mhc_args_t, tokens);
+  REQUIRE_OK(mhc_plan_can_implement(plan, &g.s));
+  REQUIRE_OK(mhc_plan_run(plan, nullptr, nullptr, 0, &g.s));
+  CHECK(OpCase::poisoned_elements(c.at("out_residual")) == 0);
+  g.s.struct_size = offsetof(mhc_args_t, tokens) - 8;
+  REQUIRE_STATUS(mhc_plan_run(plan, nullptr, nullptr, 0, &g.s), MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "args->struct_size");
   REQUIRE_OK(mhc_plan_destroy(plan));
 }
 

@@ -167,7 +167,7 @@ TEST_CASE("args: the struct itself", "[validation]") {
       mhc_args_t a = f.c.args();
       a.reserved0 = 1;
       require_rejected(f.plan, f.c, &a, MHC_STATUS_BAD_PARAM_VALUE, "args->reserved0");
-      for (uint32_t size : {0u, 4u, 8u, static_cast<uint32_t>(sizeof(mhc_args_t) - 8)}) {
+      for (uint32_t size : {0u, 4u, 8u, static_cast<uint32_t>(offsetof(mhc_args_t, tokens) - 8)}) {
         INFO("struct_size " << size);
         a = f.c.args();
         a.struct_size = size;
@@ -183,6 +183,20 @@ TEST_CASE("args: the struct itself", "[validation]") {
       newer.a.struct_size = sizeof newer;
       newer.future_field = &newer;
       require_rejected(f.plan, f.c, &newer.a, MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "args->struct_size");
+    }
+  }
+}
+
+TEST_CASE("args: the run-time token count", "[validation]") {
+  for (const OpVariant& v : all_variants()) {
+    DYNAMIC_SECTION(v.name) {
+      PlanFixture f(v);  // desc.tokens = 3
+      for (int64_t bad : {int64_t{-1}, int64_t{4}, int64_t{1} << 40, INT64_MIN}) {
+        INFO("args.tokens " << bad);
+        mhc_args_t a = f.c.args();
+        a.tokens = bad;
+        require_rejected(f.plan, f.c, &a, MHC_STATUS_BAD_PARAM_SHAPE, "args->tokens");
+      }
     }
   }
 }

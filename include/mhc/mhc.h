@@ -8,7 +8,7 @@
  *
  * Lifecycle: mhc_desc_init -> mhc_plan_select -> mhc_plan_can_implement ->
  *            mhc_plan_workspace_size -> mhc_plan_run (many times) -> mhc_plan_destroy.
- * The exact semantics of every op are in docs/numerics.md (the MATH.md contract).
+ * The exact semantics of every op are in docs/numerics.md; each op's tensors in docs/ops/.
  */
 #ifndef MHC_MHC_H_
 #define MHC_MHC_H_
@@ -36,7 +36,7 @@ extern "C" {
  * Versioning. The ABI version changes only on an incompatible change (it is the SONAME major).
  * ------------------------------------------------------------------------------------------- */
 #define MHC_VERSION_MAJOR 0
-#define MHC_VERSION_MINOR 1
+#define MHC_VERSION_MINOR 2
 #define MHC_VERSION_PATCH 0
 #define MHC_VERSION (MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH)
 #define MHC_ABI_VERSION 1
@@ -225,13 +225,40 @@ typedef struct mhc_args {
   void*       out_layer_input;   /* A2, A3: bf16 [T,C]; A5: y bf16 [T,C]; B1: [B,C] act_dtype  */
   void*       out_residual;      /* A4: bf16 [T,n,C]; A6: bf16 [T,n,C]; B2, B3: [B,n,C]        */
   void*       out_rms;           /* B1 (optional): fp32 [B]                                    */
+  /* since 0.2 */
+  int64_t     tokens;            /* this run's T (B): 1..desc.tokens; 0 = desc.tokens           */
 } mhc_args_t;
 
 /* Every field spelled out: C99 -Wextra warns about a partial initializer list. */
 #define MHC_ARGS_INIT                                                                        \
   { (uint32_t)sizeof(mhc_args_t), 0u,                                                        \
     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,      \
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Tensor info: what a plan reads and writes, for bindings that check tensors by shape.
+ * mhc_plan_get_tensor_info writes it like mhc_precision_guarantee_t (the caller sets
+ * struct_size). Shapes are for T = desc.tokens; the dimension token_dim is T and follows
+ * args.tokens at run time.
+ * ------------------------------------------------------------------------------------------- */
+#define MHC_TENSOR_MAX_RANK 4
+
+typedef int32_t mhc_tensor_role_t;
+#define MHC_TENSOR_ROLE_INPUT  1
+#define MHC_TENSOR_ROLE_OUTPUT 2
+
+typedef struct mhc_tensor_info {
+  uint32_t          struct_size;  /* set by the caller: sizeof(mhc_tensor_info_t)              */
+  uint32_t          field_offset; /* offsetof(mhc_args_t, <field>)                             */
+  const char*       field;        /* the mhc_args_t field name, "residual" (static storage)    */
+  mhc_tensor_role_t role;         /* MHC_TENSOR_ROLE_INPUT or MHC_TENSOR_ROLE_OUTPUT           */
+  mhc_dtype_t       dtype;        /* storage dtype: MHC_DTYPE_BF16 or MHC_DTYPE_FP32           */
+  int32_t           required;     /* 1: must be set; 0: optional (NULL leaves it out)          */
+  int32_t           rank;         /* 1..MHC_TENSOR_MAX_RANK                                    */
+  int64_t           shape[MHC_TENSOR_MAX_RANK]; /* row-major, contiguous; unused entries 0     */
+  int32_t           token_dim;    /* index of the T dimension in shape, or -1 (no T)           */
+  int32_t           reserved0;    /* 0                                                         */
+} mhc_tensor_info_t;
 
 typedef struct mhc_plan_s* mhc_plan_t;
 
@@ -239,7 +266,7 @@ typedef struct mhc_plan_s* mhc_plan_t;
  * Library
  * ------------------------------------------------------------------------------------------- */
 MHC_API uint32_t     mhc_get_version(void);        /* MHC_VERSION of the loaded library      */
-MHC_API const char*  mhc_get_version_string(void); /* "0.1.0"                                */
+MHC_API const char*  mhc_get_version_string(void); /* "0.2.0"                                */
 MHC_API uint32_t     mhc_get_abi_version(void);    /* MHC_ABI_VERSION of the loaded library  */
 /* Bindings call mhc_check_abi(MHC_ABI_VERSION) once: BAD_PARAM_ABI_MISMATCH if they differ. */
 MHC_API mhc_status_t mhc_check_abi(uint32_t abi_version);
@@ -260,6 +287,8 @@ MHC_API mhc_status_t mhc_args_init(mhc_args_t* args);
 
 /* Static name of a SKU ("host_fp64_pre", "sm90_..."), or NULL for an unknown id. */
 MHC_API const char*  mhc_sku_name(mhc_sku_t sku);
+/* Static name of an op ("MHC_OP_PRE"), or NULL for an unknown id. Since 0.2. */
+MHC_API const char*  mhc_op_name(mhc_op_t op);
 
 /* ---------------------------------------------------------------------------------------------
  * Plans. A plan is immutable after select; every function below may be called on one plan
@@ -267,7 +296,9 @@ MHC_API const char*  mhc_sku_name(mhc_sku_t sku);
  * and can be captured in a CUDA graph (CUDA SKUs); host SKUs run on the calling thread.
  * ------------------------------------------------------------------------------------------- */
 /* Validate desc, pick a SKU under pref (NULL = MHC_PREFERENCE_INIT), allocate the plan's
- * scratch on the current CUDA device (CUDA SKUs). *plan is NULL on failure. */
+ * scratch on the current CUDA device (CUDA SKUs). *plan is NULL on failure. desc.tokens is
+ * the largest T the plan runs: each run takes any 1 <= args.tokens <= desc.tokens (workspace is
+ * sized for desc.tokens), so one plan serves every batch size of a layer shape. */
 MHC_API mhc_status_t mhc_plan_select(const mhc_desc_t* desc, const mhc_preference_t* pref,
                                      mhc_plan_t* plan);
 /* Pure: validate args against the plan (pointers, alignment, memory space). */
@@ -284,6 +315,10 @@ MHC_API mhc_status_t mhc_plan_get_precision_guarantee(mhc_plan_t plan,
                                                       mhc_precision_guarantee_t* guarantee);
 /* The validated descriptor with defaults resolved (num_splits as the plan will run it). */
 MHC_API mhc_status_t mhc_plan_get_desc(mhc_plan_t plan, mhc_desc_t* desc);
+/* The plan's tensors (the mhc_args_t fields its op reads and writes): how many, and each one's
+ * field, role, dtype, shape at T = desc.tokens and whether it is required. Since 0.2. */
+MHC_API mhc_status_t mhc_plan_get_tensor_count(mhc_plan_t plan, int32_t* count);
+MHC_API mhc_status_t mhc_plan_get_tensor_info(mhc_plan_t plan, int32_t index, mhc_tensor_info_t* info);
 /* Waits for this plan's in-flight work on its scratch, then frees it. NULL is a no-op. */
 MHC_API mhc_status_t mhc_plan_destroy(mhc_plan_t plan);
 

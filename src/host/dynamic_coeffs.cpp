@@ -23,14 +23,15 @@ double sum_squares(const uint16_t* a, int64_t k0, int64_t k1) {
   return acc;
 }
 
-TokenCoeffs dynamic_coeffs(const Problem& p, const double* D, double Q, const float* scale, const float* base) {
+TokenCoeffs dynamic_coeffs(const Problem& p, const double* D, double Q, const float* scale, const float* base,
+                           bool pre_only) {
   const mhc_desc_t& d = p.desc;
   const int n = p.n;
   const double r = 1.0 / std::sqrt(Q / static_cast<double>(p.K) + d.rms_eps);
   TokenCoeffs c;
   c.pre.resize(n);
   for (int i = 0; i < n; ++i) c.pre[i] = num::sigmoid(D[i] * r * scale[0] + base[i]) + d.pre_eps;
-  if (d.op == MHC_OP_HEAD) return c;
+  if (pre_only) return c;
 
   c.post.resize(n);
   for (int i = 0; i < n; ++i) c.post[i] = d.post_mult * num::sigmoid(D[n + i] * r * scale[1] + base[n + i]);
@@ -74,6 +75,28 @@ void apply_pre_mix(const Problem& p, const uint16_t* r, const double* pre, uint1
     for (int i = 0; i < p.n; ++i) acc += pre[i] * num::bf16_to_double(r[i * p.C + x]);
     y[x] = num::double_to_bf16(acc);
   }
+}
+
+const uint16_t* residual_row(const RunContext& ctx, int64_t t) {
+  return static_cast<const uint16_t*>(ctx.args.residual) + t * ctx.problem.K;
+}
+
+// The token's N raw mixes and square-sum over all of K (fp64: the reference for A3 and A5).
+double token_gemm(const RunContext& ctx, int64_t t, int64_t N, std::vector<double>& D) {
+  const Problem& p = ctx.problem;
+  const bool tf32 = p.desc.weight_precision == MHC_DTYPE_TF32;
+  const auto* fn = static_cast<const float*>(ctx.args.fn);
+  D.assign(N, 0.0);
+  for (int64_t j = 0; j < N; ++j) D[j] = dot_weight(residual_row(ctx, t), fn + j * p.K, 0, p.K, tf32);
+  return sum_squares(residual_row(ctx, t), 0, p.K);
+}
+
+void write_coeffs(const RunContext& ctx, int64_t t, const TokenCoeffs& c) {
+  const int n = ctx.problem.n;
+  for (int i = 0; i < n; ++i) store(ctx.args.out_post_mix, MHC_DTYPE_FP32, t * n + i, c.post[i]);
+  for (int j = 0; j < n * n; ++j) store(ctx.args.out_comb_mix, MHC_DTYPE_FP32, t * n * n + j, c.comb[j]);
+  apply_pre_mix(ctx.problem, residual_row(ctx, t), c.pre.data(),
+                static_cast<uint16_t*>(ctx.args.out_layer_input) + t * ctx.problem.C);
 }
 
 }  // namespace mhc::host

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../plan/problem.hpp"
+#include "host_ops.hpp"
 
 namespace mhc::host {
 
@@ -15,7 +15,9 @@ struct TokenCoeffs {
 };
 
 // D: the token's N raw GEMM outputs, Q its square-sum (both already summed over splits).
-TokenCoeffs dynamic_coeffs(const Problem& p, const double* D, double Q, const float* scale, const float* base);
+// pre_only: the head's pre gate alone (post and comb left empty).
+TokenCoeffs dynamic_coeffs(const Problem& p, const double* D, double Q, const float* scale, const float* base,
+                           bool pre_only = false);
 
 // sum_{k in [k0,k1)} A[k] * w(fn[k]) and sum A[k]^2 for one token row and one fn row.
 double dot_weight(const uint16_t* a_row, const float* fn_row, int64_t k0, int64_t k1, bool tf32);
@@ -23,5 +25,12 @@ double sum_squares(const uint16_t* a_row, int64_t k0, int64_t k1);
 
 // y[x] = bf16(sum_i pre[i] * R[i, x]) for one token.
 void apply_pre_mix(const Problem& p, const uint16_t* r_token, const double* pre, uint16_t* y);
+
+// Token t's row of the residual [T, n, C].
+const uint16_t* residual_row(const RunContext& ctx, int64_t t);
+// The token's N raw mixes and square-sum over all of K (fp64: the reference for A3 and A5).
+double token_gemm(const RunContext& ctx, int64_t t, int64_t N, std::vector<double>& D);
+// Writes post, comb and layer_input of token t.
+void write_coeffs(const RunContext& ctx, int64_t t, const TokenCoeffs& c);
 
 }  // namespace mhc::host

@@ -8,15 +8,10 @@
 
 namespace mhc::host {
 
-void prenorm_gemm(const RunContext& ctx);  // A1
-void pre_fuse(const RunContext& ctx);      // A2
-void pre(const RunContext& ctx);           // A3
-void post(const RunContext& ctx);          // A4
-void head(const RunContext& ctx);          // A5
-void expand(const RunContext& ctx);        // A6
-void static_pre(const RunContext& ctx);    // B1
-void static_post(const RunContext& ctx);   // B2
-void static_layer(const RunContext& ctx);  // B3
+// One per op_list.def line: run_<tag> in src/host/<tag>.cpp.
+#define MHC_OP_CARD(tag) void run_##tag(const RunContext& ctx);
+#include "../ops/op_list.def"
+#undef MHC_OP_CARD
 
 // Element access by storage dtype (BF16 or FP32).
 double load(const void* base, mhc_dtype_t dtype, int64_t i);

@@ -1,4 +1,7 @@
-// The host SKUs: one per op, fp64 math, every guarantee (rows are computed independently).
+// The host SKUs: one per op card, fp64 math, every guarantee (rows are computed independently).
+// Id and name follow from the card: (1 << 16) | (op << 8), "host_fp64_<tag without prefix>".
+#include <string>
+
 #include "../plan/sku.hpp"
 #include "host_ops.hpp"
 
@@ -12,26 +15,30 @@ mhc_precision_guarantee_t host_guarantee(const Problem& p) {
   return {sizeof(mhc_precision_guarantee_t), MHC_DTYPE_FP64, MHC_DTYPE_FP64, flags};
 }
 
-std::string host_supports(const Problem&, const DeviceInfo&) { return {}; }
-size_t no_workspace(const Problem&) { return 0; }
-
-Sku host_sku(mhc_sku_t id, const char* name, mhc_op_t op, void (*run)(const RunContext&)) {
-  return Sku{id, name, MHC_BACKEND_HOST, op, 0, 0, host_guarantee, host_supports, no_workspace, run};
+Sku host_sku(const OpCard& card, void (*run)(const RunContext&)) {
+  Sku s{};
+  s.id = host_sku_id(card.id);
+  s.name = std::string("host_fp64_") + card.short_tag();
+  s.backend = MHC_BACKEND_HOST;
+  s.op = card.id;
+  s.min_cc = 0;
+  s.alignment = 0;
+  s.guarantee = host_guarantee;
+  s.supports = [](const Problem&, const DeviceInfo&) { return std::string(); };
+  s.workspace_bytes = [](const Problem&) { return size_t{0}; };
+  s.run = run;
+  return s;
 }
 
 }  // namespace
 
+mhc_sku_t host_sku_id(mhc_op_t op) { return 0x00010000u | (static_cast<uint32_t>(op) << 8); }
+
 const std::vector<Sku>& host_skus() {
   static const std::vector<Sku> skus = {
-      host_sku(MHC_SKU_HOST_PRENORM_GEMM, "host_fp64_prenorm_gemm", MHC_OP_PRENORM_GEMM, host::prenorm_gemm),
-      host_sku(MHC_SKU_HOST_PRE_FUSE, "host_fp64_pre_fuse", MHC_OP_PRE_FUSE, host::pre_fuse),
-      host_sku(MHC_SKU_HOST_PRE, "host_fp64_pre", MHC_OP_PRE, host::pre),
-      host_sku(MHC_SKU_HOST_POST, "host_fp64_post", MHC_OP_POST, host::post),
-      host_sku(MHC_SKU_HOST_HEAD, "host_fp64_head", MHC_OP_HEAD, host::head),
-      host_sku(MHC_SKU_HOST_EXPAND, "host_fp64_expand", MHC_OP_EXPAND, host::expand),
-      host_sku(MHC_SKU_HOST_STATIC_PRE, "host_fp64_static_pre", MHC_OP_STATIC_PRE, host::static_pre),
-      host_sku(MHC_SKU_HOST_STATIC_POST, "host_fp64_static_post", MHC_OP_STATIC_POST, host::static_post),
-      host_sku(MHC_SKU_HOST_STATIC_LAYER, "host_fp64_static_layer", MHC_OP_STATIC_LAYER, host::static_layer),
+#define MHC_OP_CARD(tag) host_sku(card_##tag, host::run_##tag),
+#include "../ops/op_list.def"
+#undef MHC_OP_CARD
   };
   return skus;
 }

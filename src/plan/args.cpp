@@ -2,15 +2,28 @@
 #include <cstdint>
 #include <cstring>
 
-#include "error.hpp"
+#include "../common/error.hpp"
+#include "../ops/tensors.hpp"
 #include "plan.hpp"
-#include "tensors.hpp"
 
 namespace mhc {
 
+int64_t run_tokens(const mhc_plan_s& plan, const mhc_args_t& a) {
+  const int64_t max = plan.problem.T;
+  if (a.tokens == 0) return max;
+  if (a.tokens < 0 || a.tokens > max)
+    fail(MHC_STATUS_BAD_PARAM_SHAPE, "args->tokens = {}: expected 0 (desc->tokens) or 1..{} (the plan's desc->tokens)",
+         a.tokens, max);
+  if (a.tokens != max && !plan.sku->varies_tokens)
+    fail(MHC_STATUS_BAD_PARAM_SHAPE,
+         "args->tokens = {}: SKU {} runs only T = desc->tokens = {} (expected 0 or {}; select a plan per T)", a.tokens,
+         plan.sku->name, max, max);
+  return a.tokens;
+}
+
 void check_args(const mhc_plan_s& plan, const mhc_args_t& a) {
   if (a.reserved0 != 0) fail(MHC_STATUS_BAD_PARAM_VALUE, "args->reserved0 = {}: expected 0", a.reserved0);
-  const Problem& p = plan.problem;
+  const Problem p = plan.problem.with_tokens(run_tokens(plan, a));
   const auto specs = tensor_specs(p);
   const bool cuda = plan.sku->backend == MHC_BACKEND_CUDA;
 

@@ -3,9 +3,9 @@
 
 #include <cstddef>
 
-#include "device.hpp"
+#include "../ops/problem.hpp"
+#include "../runtime/device.hpp"
 #include "mhc/mhc.h"
-#include "problem.hpp"
 #include "sku.hpp"
 
 struct mhc_plan_s {
@@ -20,9 +20,14 @@ struct mhc_plan_s {
 namespace mhc {
 
 constexpr size_t kWorkspaceAlignment = 256;
+// mhc_args_t as 0.1 published it (before `tokens`): the smallest struct_size accepted.
+constexpr size_t kArgsMinSize = offsetof(mhc_args_t, tokens);
 
 mhc_plan_s* select_plan(const mhc_desc_t* desc, const mhc_preference_t* pref);
 void destroy_plan(mhc_plan_s* plan) noexcept;
+// This run's T: args.tokens, or desc.tokens when it is 0. Throws BAD_PARAM_SHAPE when it is out
+// of 1..desc.tokens or differs from desc.tokens on a SKU that cannot vary T.
+int64_t run_tokens(const mhc_plan_s& plan, const mhc_args_t& args);
 // Throws mhc::Error for the first problem found; writes nothing.
 void check_args(const mhc_plan_s& plan, const mhc_args_t& args);
 void run_plan(const mhc_plan_s& plan, void* stream, void* workspace, size_t workspace_bytes,

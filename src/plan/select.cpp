@@ -2,9 +2,9 @@
 #include <memory>
 #include <string>
 
-#include "error.hpp"
+#include "../common/error.hpp"
+#include "../common/struct_copy.hpp"
 #include "plan.hpp"
-#include "struct_copy.hpp"
 
 namespace mhc {
 namespace {
@@ -122,7 +122,7 @@ void destroy_plan(mhc_plan_s* plan) noexcept {
 
 void run_plan(const mhc_plan_s& plan, void* stream, void* workspace, size_t workspace_bytes, const mhc_args_t* user) {
   mhc_args_t args;
-  copy_struct_in(&args, user, "args", sizeof(mhc_args_t));
+  copy_struct_in(&args, user, "args", kArgsMinSize);
   check_args(plan, args);
   void* ws = plan.scratch;
   if (workspace != nullptr) {
@@ -139,7 +139,8 @@ void run_plan(const mhc_plan_s& plan, void* stream, void* workspace, size_t work
   } else if (workspace_bytes != 0) {
     fail(MHC_STATUS_BAD_PARAM_WORKSPACE, "workspace is NULL but workspace_bytes = {}: expected 0", workspace_bytes);
   }
-  plan.sku->run(RunContext{plan.problem, args, stream, ws, plan.device});
+  const Problem run = plan.problem.with_tokens(run_tokens(plan, args));
+  plan.sku->run(RunContext{run, plan.problem, args, stream, ws, plan.device});
 }
 
 }  // namespace mhc

@@ -2,6 +2,7 @@
  * include directory. Uses every macro, struct and initializer, and runs a host plan through C. */
 #include "mhc/mhc.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,7 +18,8 @@
 ABI_ASSERT(desc_size, sizeof(mhc_desc_t) == 72);
 ABI_ASSERT(pref_size, sizeof(mhc_preference_t) == 24);
 ABI_ASSERT(guarantee_size, sizeof(mhc_precision_guarantee_t) == 16);
-ABI_ASSERT(args_size, sizeof(mhc_args_t) == 8 + 21 * sizeof(void*));
+ABI_ASSERT(args_size, sizeof(mhc_args_t) == 8 + 21 * sizeof(void*) + 8);
+ABI_ASSERT(tensor_info_size, sizeof(mhc_tensor_info_t) == 8 + sizeof(void*) + 16 + 8 * MHC_TENSOR_MAX_RANK + 8);
 ABI_ASSERT(status_width, sizeof(mhc_status_t) == 4);
 ABI_ASSERT(version, MHC_VERSION == MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH);
 ABI_ASSERT(abi, MHC_ABI_VERSION >= 1);
@@ -67,6 +69,9 @@ static void library_calls(void) {
     EXPECT(strncmp(mhc_status_string(kStatuses[i]), "MHC_STATUS_", 11) == 0);
   for (i = 0; i < sizeof kSkus / sizeof kSkus[0]; ++i) EXPECT(mhc_sku_name(kSkus[i]) != NULL);
   EXPECT(mhc_sku_name(MHC_SKU_NONE) == NULL);
+  for (i = 0; i < sizeof kOps / sizeof kOps[0]; ++i)
+    EXPECT(mhc_op_name(kOps[i]) != NULL && strncmp(mhc_op_name(kOps[i]), "MHC_OP_", 7) == 0);
+  EXPECT(mhc_op_name(0) == NULL);
   for (i = 0; i < sizeof kDtypes / sizeof kDtypes[0]; ++i) EXPECT(kDtypes[i] > 0);
 }
 
@@ -101,6 +106,8 @@ static void run_expand(void) {
   mhc_preference_t pref = MHC_PREFERENCE_INIT;
   mhc_args_t args = MHC_ARGS_INIT;
   mhc_precision_guarantee_t guarantee;
+  mhc_tensor_info_t info;
+  int32_t count = 0;
   mhc_plan_t plan = NULL;
   mhc_sku_t sku = MHC_SKU_NONE;
   size_t workspace = 1;
@@ -120,9 +127,24 @@ static void run_expand(void) {
   EXPECT(mhc_plan_get_precision_guarantee(plan, &guarantee) == MHC_STATUS_SUCCESS);
   EXPECT(guarantee.accumulator == MHC_DTYPE_FP64 && (guarantee.flags & MHC_GUARANTEE_DETERMINISTIC));
   EXPECT(mhc_plan_get_desc(plan, &desc) == MHC_STATUS_SUCCESS && desc.tokens == T);
+  EXPECT(mhc_plan_get_tensor_count(plan, &count) == MHC_STATUS_SUCCESS && count == 2);
+  info.struct_size = sizeof info;
+  EXPECT(mhc_plan_get_tensor_info(plan, 1, &info) == MHC_STATUS_SUCCESS);
+  EXPECT(strcmp(info.field, "out_residual") == 0 && info.role == MHC_TENSOR_ROLE_OUTPUT);
+  EXPECT(info.field_offset == offsetof(mhc_args_t, out_residual) && info.dtype == MHC_DTYPE_BF16);
+  EXPECT(info.rank == 3 && info.shape[0] == T && info.shape[1] == N_STREAMS && info.shape[2] == C);
+  EXPECT(info.shape[3] == 0 && info.token_dim == 0 && info.required == 1);
+  EXPECT(mhc_plan_get_tensor_info(plan, 2, &info) == MHC_STATUS_BAD_PARAM_VALUE);
   args.embedding = embedding;
   args.out_residual = residual;
   EXPECT(mhc_plan_can_implement(plan, &args) == MHC_STATUS_SUCCESS);
+  args.tokens = T + 1;
+  EXPECT(mhc_plan_run(plan, NULL, NULL, 0, &args) == MHC_STATUS_BAD_PARAM_SHAPE);
+  EXPECT(residual[0] == 0x7fa5);
+  args.tokens = 1; /* the first token only: the rest stays poisoned */
+  EXPECT(mhc_plan_run(plan, NULL, NULL, 0, &args) == MHC_STATUS_SUCCESS);
+  EXPECT(residual[0] == embedding[0] && residual[N_STREAMS * C] == 0x7fa5);
+  args.tokens = 0;
   EXPECT(mhc_plan_run(plan, NULL, NULL, 0, &args) == MHC_STATUS_SUCCESS);
   for (t = 0; t < T; ++t)
     for (i = 0; i < N_STREAMS; ++i)

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "../../src/host/numeric.hpp"
-#include "../../src/plan/problem.hpp"
-#include "../../src/plan/tensors.hpp"
+#include "../../src/ops/problem.hpp"
+#include "../../src/ops/tensors.hpp"
 #include "mhc/mhc.h"
 
 namespace mhc_test {

@@ -1,0 +1,160 @@
+#include "../launch.cuh"
+#include "sm80_bf16_post.cuh"
+
+namespace mhc::cuda {
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kVec = 8;
+constexpr int kMaxN = 8;
+
+// grid.x = column block, grid.y = token (x fastest so neighbouring CTAs share a token's coeffs).
+// kN = n: coefficients live in registers (vector loads where n allows), activations are loaded
+// before them so a CTA costs one memory round trip.
+template <int kN>
+__device__ __forceinline__ void load_coeffs(const float* post, const float* comb, float (&pc)[kN], float (&cc)[kN * kN]) {
+  if (kN % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < kN; i += 4) {
+      const float4 v = __ldg(reinterpret_cast<const float4*>(post + i));
+      pc[i] = v.x, pc[i + 1] = v.y, pc[i + 2] = v.z, pc[i + 3] = v.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < kN; ++i) pc[i] = __ldg(post + i);
+  }
+  if ((kN * kN) % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < kN * kN; i += 4) {
+      const float4 v = __ldg(reinterpret_cast<const float4*>(comb + i));
+      cc[i] = v.x, cc[i + 1] = v.y, cc[i + 2] = v.z, cc[i + 3] = v.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < kN * kN; ++i) cc[i] = __ldg(comb + i);
+  }
+}
+
+template <bool kVector, int kN>
+__global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostParams p) {
+  const int64_t t = blockIdx.y;
+  const uint16_t* x_tok = p.X + t * p.C;
+  const uint16_t* r_tok = p.R + t * kN * p.C;
+  uint16_t* o_tok = p.out + t * kN * p.C;
+  float pc[kN], cc[kN * kN];
+  if (kVector) {
+    const int64_t x = (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x) * kVec;
+    if (x >= p.C) return;
+    const uint4 xw = __ldg(reinterpret_cast<const uint4*>(x_tok + x));
+    uint4 rw[kN];
+#pragma unroll
+    for (int j = 0; j < kN; ++j) rw[j] = __ldg(reinterpret_cast<const uint4*>(r_tok + j * p.C + x));
+    load_coeffs<kN>(p.post + t * kN, p.comb + t * kN * kN, pc, cc);
+    float xv[kVec], rv[kN][kVec];
+    {
+      const uint32_t w[4] = {xw.x, xw.y, xw.z, xw.w};
+#pragma unroll
+      for (int e = 0; e < 4; ++e) xv[2 * e] = bf16_lo(w[e]), xv[2 * e + 1] = bf16_hi(w[e]);
+    }
+#pragma unroll
+    for (int j = 0; j < kN; ++j) {
+      const uint32_t w[4] = {rw[j].x, rw[j].y, rw[j].z, rw[j].w};
+#pragma unroll
+      for (int e = 0; e < 4; ++e) rv[j][2 * e] = bf16_lo(w[e]), rv[j][2 * e + 1] = bf16_hi(w[e]);
+    }
+#pragma unroll
+    for (int k = 0; k < kN; ++k) {
+      float acc[kVec];
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) acc[e] = pc[k] * xv[e];
+#pragma unroll
+      for (int j = 0; j < kN; ++j)
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) acc[e] = fmaf(cc[j * kN + k], rv[j][e], acc[e]);
+      const uint4 o = {pack_bf16(acc[0], acc[1]), pack_bf16(acc[2], acc[3]), pack_bf16(acc[4], acc[5]),
+                       pack_bf16(acc[6], acc[7])};
+      *reinterpret_cast<uint4*>(o_tok + k * p.C + x) = o;
+    }
+  } else {
+    const int64_t x = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
+    if (x >= p.C) return;
+    const float xv = bf16_to_f32(x_tok[x]);
+    float rv[kN];
+#pragma unroll
+    for (int j = 0; j < kN; ++j) rv[j] = bf16_to_f32(r_tok[j * p.C + x]);
+    const float* post = p.post + t * kN;
+    const float* comb = p.comb + t * kN * kN;
+#pragma unroll
+    for (int k = 0; k < kN; ++k) {
+      float acc = __ldg(post + k) * xv;
+#pragma unroll
+      for (int j = 0; j < kN; ++j) acc = fmaf(__ldg(comb + j * kN + k), rv[j], acc);
+      o_tok[k * p.C + x] = f32_to_bf16(acc);
+    }
+  }
+}
+
+template <bool kVector>
+__global__ void __launch_bounds__(kThreads) sm80_bf16_expand_kernel(const ExpandParams p) {
+  const int64_t t = blockIdx.y;
+  if (kVector) {
+    const int64_t x = (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x) * kVec;
+    if (x >= p.C) return;
+    const uint4 v = __ldg(reinterpret_cast<const uint4*>(p.E + t * p.C + x));
+    for (int i = 0; i < p.n; ++i) *reinterpret_cast<uint4*>(p.out + (t * p.n + i) * p.C + x) = v;
+  } else {
+    const int64_t x = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
+    if (x >= p.C) return;
+    const uint16_t v = p.E[t * p.C + x];
+    for (int i = 0; i < p.n; ++i) p.out[(t * p.n + i) * p.C + x] = v;
+  }
+}
+
+
+template <int kN>
+void launch_post_n(const PostParams& s, bool vector_path, dim3 grid, void* stream) {
+  if (vector_path)
+    launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<true, kN>, grid, dim3(kThreads), 0, stream, false, s);
+  else
+    launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<false, kN>, grid, dim3(kThreads), 0, stream, false, s);
+}
+
+}  // namespace
+
+void launch_post(const PostParams& p, bool vector_path, void* stream) {
+  if (p.n > kMaxN) fail(MHC_STATUS_INTERNAL, "post: n = {} exceeds {}", p.n, kMaxN);
+  constexpr int64_t kMaxY = 65535;
+  for (int64_t t0 = 0; t0 < p.T; t0 += kMaxY) {
+    PostParams s = p;
+    s.T = p.T - t0 < kMaxY ? p.T - t0 : kMaxY;
+    s.X += t0 * p.C, s.R += t0 * p.n * p.C, s.post += t0 * p.n, s.comb += t0 * p.n * p.n, s.out += t0 * p.n * p.C;
+    const dim3 grid(ceil_div_u(p.C, int64_t{kThreads} * (vector_path ? kVec : 1)), static_cast<unsigned>(s.T));
+    switch (p.n) {
+      case 1: launch_post_n<1>(s, vector_path, grid, stream); break;
+      case 2: launch_post_n<2>(s, vector_path, grid, stream); break;
+      case 3: launch_post_n<3>(s, vector_path, grid, stream); break;
+      case 4: launch_post_n<4>(s, vector_path, grid, stream); break;
+      case 5: launch_post_n<5>(s, vector_path, grid, stream); break;
+      case 6: launch_post_n<6>(s, vector_path, grid, stream); break;
+      case 7: launch_post_n<7>(s, vector_path, grid, stream); break;
+      default: launch_post_n<kMaxN>(s, vector_path, grid, stream); break;
+    }
+  }
+}
+
+void launch_expand(const ExpandParams& p, bool vector_path, void* stream) {
+  constexpr int64_t kMaxY = 65535;
+  for (int64_t t0 = 0; t0 < p.T; t0 += kMaxY) {
+    ExpandParams s = p;
+    s.T = p.T - t0 < kMaxY ? p.T - t0 : kMaxY;
+    s.E += t0 * p.C, s.out += t0 * p.n * p.C;
+    const unsigned bx = ceil_div_u(p.C, int64_t{kThreads} * (vector_path ? kVec : 1));
+    const dim3 grid(bx, static_cast<unsigned>(s.T));
+    if (vector_path)
+      launch("sm80_bf16_expand_kernel", sm80_bf16_expand_kernel<true>, grid, dim3(kThreads), 0, stream, false, s);
+    else
+      launch("sm80_bf16_expand_kernel", sm80_bf16_expand_kernel<false>, grid, dim3(kThreads), 0, stream, false, s);
+  }
+}
+
+}  // namespace mhc::cuda

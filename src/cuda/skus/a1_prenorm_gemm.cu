@@ -1,0 +1,51 @@
+// a1_prenorm_gemm CUDA SKUs: the split-K tf32 GEMM + square-sum, partials or reduced in a
+// second launch (chained with programmatic dependent launch on sm_90).
+#include "../../ops/op_card.hpp"
+#include "dynamic_glue.hpp"
+#include "skus.hpp"
+#include "splitk_heuristics.hpp"
+
+namespace mhc::cuda {
+namespace {
+
+// Partials for the plan's largest T, reduced into the caller's D and Q.
+size_t gemm_workspace(const Problem& plan) {
+  return plan.partials || plan.S == 1 ? 0 : partials_bytes(plan.S, plan.T, plan.N);
+}
+
+PrenormGemmParams gemm_params(const Problem& p, const uint16_t* A, const float* fn, float* D, float* Q) {
+  return PrenormGemmParams{A, fn, D, Q, p.T, p.K, p.G, p.T * p.N, p.T, int(p.N), p.S, 1, false};
+}
+
+void run_gemm(const RunContext& c, bool pdl) {
+  const Problem& p = c.problem;
+  const auto* A = static_cast<const uint16_t*>(c.args.residual);
+  const auto* fn = static_cast<const float*>(c.args.fn);
+  auto* D_out = static_cast<float*>(c.args.out_gemm);
+  auto* Q_out = static_cast<float*>(c.args.out_sqrsum);
+  const bool vec = gemm_vector(p, A, fn);
+  if (p.partials || p.S == 1) {
+    launch_prenorm_gemm(gemm_params(p, A, fn, D_out, Q_out), fp32_weights(p), vec, c.stream, false);
+    return;
+  }
+  auto* D = static_cast<float*>(c.workspace);
+  float* Q = D + p.S * p.T * p.N;
+  launch_prenorm_gemm(gemm_params(p, A, fn, D, Q), fp32_weights(p), vec, c.stream, false);
+  launch_split_reduce(SplitReduceParams{D, Q, D_out, Q_out, p.T, p.T * p.N, p.T, int(p.N), p.S}, c.stream, pdl);
+}
+
+Sku gemm_sku(mhc_sku_t id, const char* name, int min_cc, bool pdl) {
+  Sku s = dynamic_sku(card_a1_prenorm_gemm, id, name, min_cc, /*gemm=*/true);
+  s.workspace_bytes = gemm_workspace;
+  s.run = [pdl](const RunContext& c) { run_gemm(c, pdl); };
+  return s;
+}
+
+}  // namespace
+
+std::vector<Sku> skus_a1_prenorm_gemm() {
+  return {gemm_sku(MHC_SKU_SM90_PRENORM_GEMM, "sm90_tf32_prenorm_gemm_splitk_pdl", 90, true),
+          gemm_sku(MHC_SKU_SM80_PRENORM_GEMM, "sm80_tf32_prenorm_gemm_splitk", 80, false)};
+}
+
+}  // namespace mhc::cuda

@@ -1,0 +1,13 @@
+// a5_head CUDA SKUs: the split-K two-pass engine, splits from K alone, pre gate only.
+#include "../../ops/op_card.hpp"
+#include "skus.hpp"
+#include "splitk_two_pass.hpp"
+
+namespace mhc::cuda {
+
+std::vector<Sku> skus_a5_head() {
+  return {two_pass_sku(card_a5_head, MHC_SKU_SM90_HEAD, "sm90_tf32_head_splitk_pdl", 90, {true, false, true}),
+          two_pass_sku(card_a5_head, MHC_SKU_SM80_HEAD, "sm80_tf32_head_splitk", 80, {true, false, false})};
+}
+
+}  // namespace mhc::cuda

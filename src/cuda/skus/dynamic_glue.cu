@@ -1,0 +1,37 @@
+// Shared family-A SKU glue (see dynamic_glue.hpp).
+#include "dynamic_glue.hpp"
+#include "skus.hpp"
+
+namespace mhc::cuda {
+
+mhc_precision_guarantee_t dynamic_guarantee(const Problem& p, bool gemm) {
+  mhc_guarantee_flags_t flags = MHC_GUARANTEE_DETERMINISTIC | MHC_GUARANTEE_BIT_STABLE | MHC_GUARANTEE_NO_ATOMICS;
+  if (!p.s_from_tokens) flags |= MHC_GUARANTEE_BATCH_INVARIANT;
+  const mhc_dtype_t math = gemm && !fp32_weights(p) ? MHC_DTYPE_TF32 : MHC_DTYPE_FP32;
+  return {sizeof(mhc_precision_guarantee_t), math, MHC_DTYPE_FP32, flags};
+}
+
+PreFuseParams fuse_params(const RunContext& c, bool head) {
+  const Problem& p = c.problem;
+  PreFuseParams f{};
+  f.scale = static_cast<const float*>(c.args.scale);
+  f.base = static_cast<const float*>(c.args.base);
+  f.R = static_cast<const uint16_t*>(c.args.residual);
+  f.post_mix = static_cast<float*>(c.args.out_post_mix);
+  f.comb_mix = static_cast<float*>(c.args.out_comb_mix);
+  f.layer_input = static_cast<uint16_t*>(c.args.out_layer_input);
+  f.T = p.T, f.C = p.C, f.K = p.K;
+  f.n = p.n, f.N = int(p.N), f.repeat = p.desc.sinkhorn_repeat;
+  f.rms_eps = p.desc.rms_eps, f.pre_eps = p.desc.pre_eps, f.sinkhorn_eps = p.desc.sinkhorn_eps;
+  f.post_mult = p.desc.post_mult;
+  f.head = head;
+  return f;
+}
+
+Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, bool gemm) {
+  Sku s = cuda_sku(card, id, name, min_cc);
+  s.guarantee = [gemm](const Problem& p) { return dynamic_guarantee(p, gemm); };
+  return s;
+}
+
+}  // namespace mhc::cuda

@@ -1,0 +1,40 @@
+// Shared by the family-A CUDA SKUs (DeepSeek-V4 path): vector-path checks, the guarantee, and
+// the GEMM and fuse launches every pre-like op is built from.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+
+#include "../../plan/sku.hpp"
+#include "../kernels/sm80_f32_pre_fuse.cuh"
+#include "../kernels/sm80_tf32_prenorm_gemm.cuh"
+
+namespace mhc::cuda {
+
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+inline bool fp32_weights(const Problem& p) { return p.desc.weight_precision == MHC_DTYPE_FP32; }
+
+// 16-byte path of the GEMM: K % 8 == 0 and A, fn 16-byte aligned.
+inline bool gemm_vector(const Problem& p, const void* A, const void* fn) {
+  return p.K % 8 == 0 && aligned16(A) && aligned16(fn);
+}
+// 16-byte path over C: C % 8 == 0 and every [*, C] tensor 16-byte aligned.
+inline bool cols_vector(const Problem& p, std::initializer_list<const void*> ptrs) {
+  if (p.C % 8 != 0) return false;
+  for (const void* ptr : ptrs)
+    if (!aligned16(ptr)) return false;
+  return true;
+}
+
+// Deterministic, bit-stable, no atomics; batch-invariant unless S came from T. `gemm`: the op
+// multiplies by fn, so its math precision is the weight precision.
+mhc_precision_guarantee_t dynamic_guarantee(const Problem& p, bool gemm);
+
+// The fuse pass's parameters for the run's tokens, without D/Q (the caller points them).
+// `head`: the A5 variant (pre gate only).
+PreFuseParams fuse_params(const RunContext& c, bool head);
+
+// A family-A CUDA SKU of `card` with the guarantee bound (`gemm` as above).
+Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, bool gemm);
+
+}  // namespace mhc::cuda

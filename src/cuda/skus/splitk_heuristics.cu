@@ -1,0 +1,25 @@
+#include <algorithm>
+
+#include "splitk_heuristics.hpp"
+
+namespace mhc::cuda {
+
+int64_t chunk_tokens(const Problem& plan) { return std::min(kChunkTokens, plan.T); }
+
+int32_t decode_sub_splits(const Problem& plan) {
+  if (!plan.s_from_tokens || plan.T > 64) return 1;
+  constexpr int64_t kTargetCtas = 256, kMaxSub = 4;
+  const int64_t token_blocks = (std::min(plan.T, chunk_tokens(plan)) + 31) / 32;
+  const int64_t want = (kTargetCtas + plan.S * token_blocks - 1) / (plan.S * token_blocks);
+  return static_cast<int32_t>(
+      std::clamp<int64_t>(want, 1, std::max<int64_t>(1, std::min(kMaxSub, plan.G / plan.S))));
+}
+
+int32_t k_only_splits(const Problem& plan) { return default_splits(plan.T, plan.G, /*batch_invariant=*/true); }
+
+size_t partials_bytes(int64_t S, int64_t tokens, int64_t N) {
+  const size_t bytes = static_cast<size_t>(S * tokens * (N + 1)) * sizeof(float);
+  return (bytes + 255) / 256 * 256;
+}
+
+}  // namespace mhc::cuda

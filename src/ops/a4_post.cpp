@@ -1,0 +1,23 @@
+// a4_post: new_residual = post * layer_output + comb^T residual, the post step.
+#include "op_card.hpp"
+
+namespace mhc {
+namespace {
+using D = Dim;
+constexpr TensorCard kTensors[] = {
+    {MHC_TENSOR_FIELD(layer_output), Role::kInput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true},
+    {MHC_TENSOR_FIELD(residual), Role::kInput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
+    {MHC_TENSOR_FIELD(post_mix), Role::kInput, Storage::kFp32, 2, {D::kTokens, D::kStreams}, true},
+    {MHC_TENSOR_FIELD(comb_mix), Role::kInput, Storage::kFp32, 3, {D::kTokens, D::kStreams, D::kStreams}, true},
+    {MHC_TENSOR_FIELD(out_residual), Role::kOutput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
+};
+}  // namespace
+
+const OpCard card_a4_post = {
+    MHC_OP_POST, "MHC_OP_POST", "a4_post",
+    "new_residual = post * layer_output + comb^T residual: the post step",
+    Family::kDynamic, 1, 8, true, false, MHC_DTYPE_BF16,
+    0u, MixRule::kNone, SplitRule::kNone, /*partials_flag=*/false,
+    kTensors, int(std::size(kTensors))};
+
+}  // namespace mhc

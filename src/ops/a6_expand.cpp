@@ -1,0 +1,20 @@
+// a6_expand: the embedding copied into the n residual streams.
+#include "op_card.hpp"
+
+namespace mhc {
+namespace {
+using D = Dim;
+constexpr TensorCard kTensors[] = {
+    {MHC_TENSOR_FIELD(embedding), Role::kInput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true},
+    {MHC_TENSOR_FIELD(out_residual), Role::kOutput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
+};
+}  // namespace
+
+const OpCard card_a6_expand = {
+    MHC_OP_EXPAND, "MHC_OP_EXPAND", "a6_expand",
+    "the embedding copied into the n residual streams: R[t,i,:] = E[t,:]",
+    Family::kDynamic, 1, 8, true, false, MHC_DTYPE_BF16,
+    0u, MixRule::kNone, SplitRule::kNone, /*partials_flag=*/false,
+    kTensors, int(std::size(kTensors))};
+
+}  // namespace mhc
