@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side-by-side: libmhc (mhc-bench JSON) against the MATH.md formulas in PyTorch eager and
+"""Side-by-side: libmhc (mhc-bench JSON) against the docs/numerics.md formulas in PyTorch eager and
 torch.compile, each captured in a CUDA graph, on the same GPU.
 
     python3 bench/compare_torch.py --json gpu-out/bench.json [--mode max-autotune-no-cudagraphs]
@@ -88,7 +88,7 @@ def main():
     ap.add_argument("--ops", default="pre,post,static_layer")
     ap.add_argument("--max-tokens", type=int, default=16384)
     a = ap.parse_args()
-    torch.backends.cuda.matmul.allow_tf32 = False  # MATH.md's reference GEMM is fp32
+    torch.backends.cuda.matmul.allow_tf32 = False  # the reference GEMM of docs/numerics.md is fp32
     data = json.load(open(a.json))
     fns = {"pre": pre, "post": post_op, "static_layer": static_layer}
     print(f"device: {data['device']}, copy {data['copy_gbps']:.0f} GB/s; torch {torch.__version__}, compile mode {a.mode}")

@@ -43,8 +43,6 @@ struct Case {
   int n = 4, S = 0, repeat = 20;
   mhc_dtype_t w = MHC_DTYPE_TF32, act = MHC_DTYPE_BF16;
   mhc_sku_t sku = MHC_SKU_NONE;
-  double peer_us = 0;  // a published/measured peer time for the same case (PERF.md), 0 = none
-  std::string peer;
 };
 
 struct Result {
@@ -206,36 +204,36 @@ bool run_case(const Case& c, double copy_bw, size_t l2, int reps, bool verify, c
 
 std::vector<Case> suite(const std::string& name) {
   std::vector<Case> v;
-  auto add = [&](const char* op, int64_t T, int64_t C, int n = 4, double peer_us = 0, const char* peer = "",
-                 mhc_dtype_t act = MHC_DTYPE_BF16) {
+  // Only libmhc is timed here: a peer's time is shown where the same run measured it
+  // (bench/compare_torch.py), never copied from elsewhere.
+  auto add = [&](const char* op, int64_t T, int64_t C, int n = 4, mhc_dtype_t act = MHC_DTYPE_BF16) {
     Case c;
-    c.op = op, c.T = T, c.C = C, c.n = n, c.peer_us = peer_us, c.peer = peer, c.act = act;
+    c.op = op, c.T = T, c.C = C, c.n = n, c.act = act;
     v.push_back(c);
   };
   if (name == "perf" || name == "decode") {
-    // PERF.md anchors: torch.compile times on the H100 as the peer.
-    add("pre", 1, 4096, 4, 59.4, "torch.compile"), add("pre", 64, 4096, 4, 69.4, "torch.compile");
-    add("pre", 1, 7168, 4, 58.5, "torch.compile"), add("pre", 64, 7168, 4, 77.7, "torch.compile");
-    add("post", 1, 4096, 4, 9.7, "torch.compile"), add("post", 64, 4096, 4, 14.3, "torch.compile");
-    add("post", 1, 7168, 4, 9.7, "torch.compile"), add("post", 64, 7168, 4, 22.2, "torch.compile");
+    add("pre", 1, 4096, 4), add("pre", 64, 4096, 4);
+    add("pre", 1, 7168, 4), add("pre", 64, 7168, 4);
+    add("post", 1, 4096, 4), add("post", 64, 4096, 4);
+    add("post", 1, 7168, 4), add("post", 64, 7168, 4);
     add("head", 1, 7168), add("head", 64, 7168), add("expand", 64, 7168);
   }
   if (name == "perf") {
-    add("pre", 4096, 4096, 4, 378, "torch.compile"), add("pre", 16384, 4096, 4, 1303, "torch.compile");
-    add("pre", 4096, 7168, 4, 710, "torch.compile"), add("pre", 16384, 7168, 4, 2612, "torch.compile");
-    add("post", 16384, 4096, 4, 2198, "torch.compile"), add("post", 16384, 7168, 4, 3988, "torch.compile");
+    add("pre", 4096, 4096, 4), add("pre", 16384, 4096, 4);
+    add("pre", 4096, 7168, 4), add("pre", 16384, 7168, 4);
+    add("post", 16384, 4096, 4), add("post", 16384, 7168, 4);
     add("head", 4096, 7168), add("expand", 16384, 7168);
     add("prenorm_gemm", 4096, 7168), add("pre_fuse", 4096, 7168);
   }
   if (name == "perf" || name == "static") {
-    add("static_layer", 320, 1280, 4, 50.8, "mHC.cu", MHC_DTYPE_FP32);
-    add("static_layer", 1280, 2560, 4, 229, "mHC.cu", MHC_DTYPE_FP32);
-    add("static_layer", 128, 1280, 8, 50.1, "mHC.cu", MHC_DTYPE_FP32);
-    add("static_layer", 1024, 4096, 4, 285, "mHC.cu", MHC_DTYPE_FP32);
-    add("static_layer", 8192, 4096, 4, 2036, "mHC.cu", MHC_DTYPE_FP32);
-    add("static_layer", 4096, 7168, 4, 1789, "mHC.cu", MHC_DTYPE_FP32);
-    add("static_layer", 128, 1280, 32, 0, "", MHC_DTYPE_FP32);
-    add("static_layer", 8192, 4096, 4, 0, "", MHC_DTYPE_BF16);
+    add("static_layer", 320, 1280, 4, MHC_DTYPE_FP32);
+    add("static_layer", 1280, 2560, 4, MHC_DTYPE_FP32);
+    add("static_layer", 128, 1280, 8, MHC_DTYPE_FP32);
+    add("static_layer", 1024, 4096, 4, MHC_DTYPE_FP32);
+    add("static_layer", 8192, 4096, 4, MHC_DTYPE_FP32);
+    add("static_layer", 4096, 7168, 4, MHC_DTYPE_FP32);
+    add("static_layer", 128, 1280, 32, MHC_DTYPE_FP32);
+    add("static_layer", 8192, 4096, 4, MHC_DTYPE_BF16);
   }
   return v;
 }
@@ -299,8 +297,8 @@ int main(int argc, char** argv) {
   const double bw = copy_bandwidth(stream);
   std::printf("device: %s, %d SMs, L2 %d MB; copy bandwidth %.0f GB/s (read + write)\n", prop.name,
               prop.multiProcessorCount, prop.l2CacheSize >> 20, bw / 1e9);
-  std::printf("%-13s %6s %2s %5s %2s %5s %-36s %9s %8s %6s %16s %s\n", "op", "T", "n", "C", "S", "dtype", "sku", "us",
-              "GB/s", "%copy", "peer_us (x)", "verify");
+  std::printf("%-13s %6s %2s %5s %2s %5s %-36s %9s %8s %6s %s\n", "op", "T", "n", "C", "S", "dtype", "sku", "us",
+              "GB/s", "%copy", "verify");
   std::vector<Result> results;
   const std::vector<Case> cases = single ? std::vector<Case>{one} : suite(suite_name);
   int failed = 0;
@@ -310,11 +308,9 @@ int main(int argc, char** argv) {
       ++failed;
       continue;
     }
-    char peer[48] = "-";
-    if (c.peer_us > 0) std::snprintf(peer, sizeof peer, "%.1f (%.1fx)", c.peer_us, c.peer_us / r.us);
-    std::printf("%-13s %6lld %2d %5lld %2d %5s %-36s %9.2f %8.0f %5.1f%% %16s %s\n", c.op.c_str(),
+    std::printf("%-13s %6lld %2d %5lld %2d %5s %-36s %9.2f %8.0f %5.1f%% %s\n", c.op.c_str(),
                 static_cast<long long>(c.T), c.n, static_cast<long long>(c.C), c.S,
-                c.act == MHC_DTYPE_BF16 ? "bf16" : "fp32", r.sku.c_str(), r.us, r.gbps, r.pct, peer, r.verify.c_str());
+                c.act == MHC_DTYPE_BF16 ? "bf16" : "fp32", r.sku.c_str(), r.us, r.gbps, r.pct, r.verify.c_str());
     std::fflush(stdout);
     if (r.verify.rfind("FAIL", 0) == 0) ++failed;
     results.push_back(r);
@@ -328,10 +324,10 @@ int main(int argc, char** argv) {
         std::fprintf(f,
                      "  {\"op\": \"%s\", \"T\": %lld, \"n\": %d, \"C\": %lld, \"S\": %d, \"dtype\": \"%s\", "
                      "\"sku\": \"%s\", \"us\": %.3f, \"floor_bytes\": %.0f, \"gbps\": %.1f, \"pct_copy\": %.2f, "
-                     "\"peer\": \"%s\", \"peer_us\": %.1f, \"sets\": %d, \"verify\": \"%s\"}%s\n",
+                     "\"sets\": %d, \"verify\": \"%s\"}%s\n",
                      r.c.op.c_str(), static_cast<long long>(r.c.T), r.c.n, static_cast<long long>(r.c.C), r.c.S,
                      r.c.act == MHC_DTYPE_BF16 ? "bf16" : "fp32", r.sku.c_str(), r.us, r.bytes, r.gbps, r.pct,
-                     r.c.peer.c_str(), r.c.peer_us, r.sets, r.verify.c_str(), i + 1 < results.size() ? "," : "");
+                     r.sets, r.verify.c_str(), i + 1 < results.size() ? "," : "");
       }
       std::fprintf(f, "]}\n");
       std::fclose(f);

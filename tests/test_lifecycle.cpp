@@ -16,7 +16,7 @@ bool splits_k(mhc_op_t op) { return op == MHC_OP_PRENORM_GEMM || op == MHC_OP_PR
 
 int64_t granules(const mhc_desc_t& d) { return (d.n * d.hidden + 63) / 64; }
 
-// The split count select must resolve (MATH.md A1): explicit S, else 32 for T <= 64 and 16
+// The split count select must resolve (docs/numerics.md A1): explicit S, else 32 for T <= 64 and 16
 // above, capped by the granule count; 0 for ops without splits.
 int32_t expected_splits(const mhc_desc_t& d) {
   if (splits_k(d.op))

@@ -1,4 +1,4 @@
-// Determinism and batch invariance of the host plans (MATH.md "Tolerances"): two runs of one
+// Determinism and batch invariance of the host plans (docs/numerics.md, "Tolerances"): two runs of one
 // plan and runs of two plans are bit-identical, and a token's rows are the same bits whether it
 // runs alone (T = 1), in a small batch or in a large, multi-threaded one.
 #include "test_numerics_oracle.hpp"

@@ -1,6 +1,6 @@
 // Independent evidence for the numerics suites (tests/test_numerics_*.cpp): bit-level bf16 and
 // tf32 rounding written from the IEEE formats (no library helpers), a naive fp64 oracle that
-// follows MATH.md line by line, a host-plan runner and comparison helpers.
+// follows docs/numerics.md line by line, a host-plan runner and comparison helpers.
 #pragma once
 
 #include <algorithm>
@@ -131,7 +131,7 @@ inline double max_static_err(const std::vector<float>& got, const std::vector<do
 }
 
 // The reference backend rounds its fp64 value once, so it must equal bf16(oracle) exactly,
-// except where the oracle value sits within 1e-3 ulp of a rounding boundary (MATH.md), where the
+// except where the oracle value sits within 1e-3 ulp of a rounding boundary (docs/numerics.md), where the
 // two fp64 evaluations may fall on different sides: there one ulp is allowed. Returns the
 // number of elements that break this rule (0 = pass) and describes the first in *why.
 inline size_t bf16_mismatches(const std::vector<uint16_t>& got, const std::vector<double>& ref,
@@ -157,7 +157,7 @@ inline size_t bf16_mismatches(const std::vector<uint16_t>& got, const std::vecto
   return bad;
 }
 
-// Library-vs-library (or kernel-vs-reference) rule of MATH.md: at most one bf16 ulp apart.
+// Library-vs-library (or kernel-vs-reference) rule of docs/numerics.md: at most one bf16 ulp apart.
 inline int32_t max_bf16_ulps(const std::vector<uint16_t>& a, const std::vector<uint16_t>& b) {
   REQUIRE(a.size() == b.size());
   int32_t worst = 0;
@@ -202,7 +202,7 @@ inline mhc_args_t args() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Family A oracle (MATH.md A1-A5), fp64, written out naively.
+// Family A oracle (docs/numerics.md A1-A5), fp64, written out naively.
 // ---------------------------------------------------------------------------------------------
 
 // Split boundaries by walking the granules: split s gets floor(G/S) granules, the first G mod S
@@ -362,7 +362,7 @@ inline std::vector<double> post(const std::vector<uint16_t>& X, const std::vecto
 }
 
 // ---------------------------------------------------------------------------------------------
-// Family B oracle (MATH.md B1-B3), fp64.
+// Family B oracle (docs/numerics.md B1-B3), fp64.
 // ---------------------------------------------------------------------------------------------
 
 struct Static {

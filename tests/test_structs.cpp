@@ -61,7 +61,7 @@ TEST_CASE("structs: init macros equal the init functions", "[structs]") {
     REQUIRE_OK(mhc_desc_init(&fn_desc, op));
     CHECK(fn_desc.act_dtype == MHC_DTYPE_FP32);
   }
-  // MATH.md defaults.
+  // docs/numerics.md defaults.
   CHECK(macro_desc.struct_size == sizeof(mhc_desc_t));
   CHECK(macro_desc.n == 4);
   CHECK(macro_desc.num_splits == 0);

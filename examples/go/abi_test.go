@@ -111,6 +111,10 @@ var goConstants = map[string]int64{
 
 	"MHC_DESC_FLAG_SPLIT_PARTIALS": int64(DescFlagSplitPartials),
 
+	"MHC_TENSOR_MAX_RANK":    int64(TensorMaxRank),
+	"MHC_TENSOR_ROLE_INPUT":  int64(TensorRoleInput),
+	"MHC_TENSOR_ROLE_OUTPUT": int64(TensorRoleOutput),
+
 	"MHC_SKU_NONE":                     int64(SKUNone),
 	"MHC_SKU_HOST_PRENORM_GEMM":        int64(SKUHostPrenormGemm),
 	"MHC_SKU_HOST_PRE_FUSE":            int64(SKUHostPreFuse),
@@ -169,6 +173,7 @@ func TestTypedefsMatchTheHeader(t *testing.T) {
 		"mhc_backend_mask_t":    {int64(unsafe.Sizeof(Backend(0))), int64(unsafe.Alignof(Backend(0))), signed(Backend(0))},
 		"mhc_guarantee_flags_t": {int64(unsafe.Sizeof(Guarantee(0))), int64(unsafe.Alignof(Guarantee(0))), signed(Guarantee(0))},
 		"mhc_sku_t":             {int64(unsafe.Sizeof(SKU(0))), int64(unsafe.Alignof(SKU(0))), signed(SKU(0))},
+		"mhc_tensor_role_t":     {int64(unsafe.Sizeof(TensorRole(0))), int64(unsafe.Alignof(TensorRole(0))), signed(TensorRole(0))},
 	}
 	for name, c := range facts.typedefs {
 		if m, ok := mine[name]; !ok {
@@ -198,6 +203,7 @@ func TestStructsMatchTheHeader(t *testing.T) {
 		{"mhc_preference_t", Preference{}},
 		{"mhc_precision_guarantee_t", PrecisionGuarantee{}},
 		{"mhc_args_t", RawArgs{}},
+		{"mhc_tensor_info_t", RawTensorInfo{}},
 	}
 	fieldsChecked := 0
 	for _, m := range mirrors {

@@ -7,7 +7,7 @@ package mhc
 // loaded library's.
 const (
 	VersionMajor uint32 = 0
-	VersionMinor uint32 = 1
+	VersionMinor uint32 = 2
 	VersionPatch uint32 = 0
 	Version             = VersionMajor*10000 + VersionMinor*100 + VersionPatch
 	ABIVersion   uint32 = 1
@@ -77,6 +77,14 @@ const (
 
 // Desc.Flags.
 const DescFlagSplitPartials uint32 = 0x1
+
+// Tensor info (TensorInfo, RawTensorInfo).
+const (
+	TensorMaxRank = 4 // the length of mhc_tensor_info_t.shape
+
+	TensorRoleInput  TensorRole = 1
+	TensorRoleOutput TensorRole = 2
+)
 
 // Kernel SKUs.
 const (

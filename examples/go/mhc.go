@@ -6,17 +6,21 @@
 // and the library's message; errors.Is(err, mhc.ErrBadParam) tests a status category.
 //
 //	desc, _ := mhc.NewDesc(mhc.OpStaticLayer)
-//	desc.Tokens, desc.Hidden = 2, 64
+//	desc.Tokens, desc.Hidden = 8, 64 // at most 8 tokens a run
 //	pref := mhc.DefaultPreference()
 //	pref.Backends = mhc.BackendHost
 //	plan, err := mhc.Select(mhc.DefaultStream, &desc, &pref)
 //	...
-//	err = plan.Run(mhc.DefaultStream, mhc.Workspace{}, &mhc.Args{Residual: mhc.F32(x), ...})
+//	// x holds 2 tokens [2, n, C]: this run's T is 2
+//	err = plan.Run(mhc.DefaultStream, mhc.Workspace{}, &mhc.Args{Residual: mhc.F32(x, 2, 4, 64), ...})
 //
-// Tensors are Go slices (F32, BF16s), whose lengths and element types the binding checks
-// against the plan before every call, or raw addresses (Raw: device memory for a CUDA SKU, or C
-// memory). A Go slice is passed to C as an argument of the one call that uses it and never
-// stored by C (the cgo pointer rules); a stream is a cudaStream_t as a uintptr.
+// Tensors are Go slices (F32, BF16s) or raw addresses (Raw, RawShaped: device memory for a CUDA
+// SKU, or C memory), best given with their shape: mhc.F32(x, t, n, c). Before every call each
+// one is checked against the plan's tensor infos (Plan.Tensors, from the library): dtype, rank
+// and dimensions exactly, except T, which may be anything from 1 to desc.tokens but the same in
+// every tensor, and becomes the run's T. Data without a shape is checked by its length. A Go
+// slice is passed to C as an argument of the one call that uses it and never stored by C (the
+// cgo pointer rules); a stream is a cudaStream_t as a uintptr.
 //
 // Build: the package links -lmhc and includes <mhc/mhc.h>; point cgo at them with
 // CGO_CFLAGS=-I<prefix>/include and CGO_LDFLAGS=-L<prefix>/lib (or
@@ -60,17 +64,28 @@ static mhc_status_t mhc_go_desc_init(mhc_desc_t* desc, mhc_op_t op, char** msg) 
 // Select, then read what the (immutable) plan is; on any failure no plan is left behind.
 static mhc_status_t mhc_go_select(const mhc_desc_t* desc, const mhc_preference_t* pref, mhc_plan_t* plan,
                                   mhc_sku_t* sku, mhc_precision_guarantee_t* guarantee, mhc_desc_t* resolved,
-                                  size_t* workspace, char** msg) {
+                                  size_t* workspace, int32_t* tensors, char** msg) {
   mhc_status_t s = mhc_plan_select(desc, pref, plan);
   if (s == MHC_STATUS_SUCCESS) s = mhc_plan_get_sku(*plan, sku);
   if (s == MHC_STATUS_SUCCESS) s = mhc_plan_get_precision_guarantee(*plan, guarantee);
   if (s == MHC_STATUS_SUCCESS) s = mhc_plan_get_desc(*plan, resolved);
   if (s == MHC_STATUS_SUCCESS) s = mhc_plan_workspace_size(*plan, workspace);
+  if (s == MHC_STATUS_SUCCESS) s = mhc_plan_get_tensor_count(*plan, tensors);
   *msg = mhc_go_message(s);
   if (s != MHC_STATUS_SUCCESS) {
     mhc_plan_destroy(*plan);
     *plan = NULL;
   }
+  return s;
+}
+
+// The field name comes back separately: Go reads it as a C pointer, never as the struct's
+// integer.
+static mhc_status_t mhc_go_tensor_info(mhc_plan_t plan, int32_t index, mhc_tensor_info_t* info,
+                                       const char** field, char** msg) {
+  mhc_status_t s = mhc_plan_get_tensor_info(plan, index, info);
+  *field = s == MHC_STATUS_SUCCESS ? info->field : NULL;
+  *msg = mhc_go_message(s);
   return s;
 }
 
@@ -120,8 +135,8 @@ func (s Status) Category() Status { return s / 1000 * 1000 }
 func (s Status) String() string { return C.GoString(C.mhc_status_string(C.mhc_status_t(s))) }
 
 // Error is a failed call: its status and the library's message for it (or the binding's own,
-// for what it checks itself: a slice too short for the plan, an element type the op does not
-// take).
+// for what it checks itself: a shape or length the plan does not take, an element type, a
+// tensor missing or not used).
 type Error struct {
 	Status  Status
 	Message string
@@ -175,18 +190,25 @@ func bindingError(s Status, format string, a ...interface{}) error {
 // LibraryVersion is MHC_VERSION of the loaded library (major*10000 + minor*100 + patch).
 func LibraryVersion() uint32 { return uint32(C.mhc_get_version()) }
 
-// LibraryVersionString is the loaded library's version ("0.1.0").
+// LibraryVersionString is the loaded library's version ("0.2.0").
 func LibraryVersionString() string { return C.GoString(C.mhc_get_version_string()) }
 
 // LibraryABIVersion is MHC_ABI_VERSION of the loaded library.
 func LibraryABIVersion() uint32 { return uint32(C.mhc_get_abi_version()) }
 
-// CheckABI is nil when the loaded library has the ABI this package was written for; Select
-// checks it.
+// CheckABI is nil when the loaded library has the ABI this package was written for and is at
+// least its version (an older one lacks args.tokens and the tensor infos); Select checks it.
 func CheckABI() error {
 	var msg *C.char
 	s := C.mhc_go_check_abi(&msg)
-	return result(s, msg)
+	if err := result(s, msg); err != nil {
+		return err
+	}
+	if v := LibraryVersion(); v < Version-VersionPatch {
+		return bindingError(StatusBadParamABIMismatch, "libmhc %s is loaded; this package needs %d.%d or newer",
+			LibraryVersionString(), VersionMajor, VersionMinor)
+	}
+	return nil
 }
 
 // CUDADeviceCount is the number of usable CUDA devices (0 without a GPU, and in a host-only
@@ -203,6 +225,24 @@ func CUDADeviceCount() (int, error) {
 // Op is an mhc_op_t (docs/numerics.md). Any int32 is a valid Op; select rejects the ones the
 // library does not know.
 type Op int32
+
+// OpName is mhc_op_name: the library's name of op ("MHC_OP_PRE"), "" for an op it does not
+// know.
+func OpName(op Op) string {
+	p := C.mhc_op_name(C.mhc_op_t(op))
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
+}
+
+// String is OpName, or "op 99" for an op the library does not know.
+func (o Op) String() string {
+	if name := OpName(o); name != "" {
+		return name
+	}
+	return fmt.Sprintf("op %d", int32(o))
+}
 
 // Dtype is an mhc_dtype_t: a storage dtype or a math precision.
 type Dtype int32
@@ -348,6 +388,7 @@ type RawArgs struct {
 	OutLayerInput uintptr
 	OutResidual   uintptr
 	OutRms        uintptr
+	Tokens        int64 // this run's T: 1..desc.tokens, 0 for desc.tokens
 }
 
 // NewDesc is mhc_desc_init: the defaults for op; Tokens and Hidden still need setting. An op
@@ -391,55 +432,6 @@ type Workspace struct {
 	Bytes uintptr
 }
 
-// Tensor is one tensor of a run: a Go slice (F32, BF16s) or raw memory (Raw). The zero value
-// is "not set".
-type Tensor struct {
-	host  unsafe.Pointer // a Go slice's memory; passed to C as a call argument only
-	addr  uintptr        // raw memory
-	bytes uintptr
-	dtype Dtype // 0 for raw memory: only its size is checked
-	set   bool
-}
-
-// F32 is a tensor over a float32 slice (host memory: host SKUs).
-func F32(s []float32) Tensor {
-	t := Tensor{bytes: uintptr(len(s)) * 4, dtype: DtypeFP32, set: true}
-	if len(s) > 0 {
-		t.host = unsafe.Pointer(&s[0])
-	}
-	return t
-}
-
-// BF16s is a tensor over a bfloat16 slice (host memory: host SKUs).
-func BF16s(s []BF16) Tensor {
-	t := Tensor{bytes: uintptr(len(s)) * 2, dtype: DtypeBF16, set: true}
-	if len(s) > 0 {
-		t.host = unsafe.Pointer(&s[0])
-	}
-	return t
-}
-
-// Raw is a tensor at addr of the given size in bytes: device memory for a CUDA SKU, or host
-// memory that Go does not manage (C.malloc). The caller keeps it valid for the run (for a CUDA
-// SKU, until the stream has passed the run).
-func Raw(addr, bytes uintptr) Tensor { return Tensor{addr: addr, bytes: bytes, set: true} }
-
-// Args are the tensors of one run (docs/c_abi.md, "Tensors of each op"): set the ones the op
-// uses.
-type Args struct {
-	Residual, Fn, Scale, Base, GemmOut, Sqrsum, LayerOutput, PostMix, CombMix, Embedding Tensor
-	NormWeight, HPre, HPost, HRes                                                        Tensor
-	OutGemm, OutSqrsum, OutPostMix, OutCombMix, OutLayerInput, OutResidual, OutRms       Tensor
-}
-
-// fields lists the tensors in mhc_args_t order, with their C names.
-func (a *Args) fields() [fieldCount]*Tensor {
-	return [fieldCount]*Tensor{&a.Residual, &a.Fn, &a.Scale, &a.Base, &a.GemmOut, &a.Sqrsum,
-		&a.LayerOutput, &a.PostMix, &a.CombMix, &a.Embedding, &a.NormWeight, &a.HPre, &a.HPost,
-		&a.HRes, &a.OutGemm, &a.OutSqrsum, &a.OutPostMix, &a.OutCombMix, &a.OutLayerInput,
-		&a.OutResidual, &a.OutRms}
-}
-
 // ---- plans ------------------------------------------------------------------------------------
 
 // Plan is a selected plan (mhc_plan_t): immutable, reusable for any number of runs. Every
@@ -452,6 +444,8 @@ type Plan struct {
 	sku       SKU
 	guarantee PrecisionGuarantee
 	workspace uintptr
+	tensors   []TensorInfo // what the op reads and writes, from the library
+	argIdx    []int        // for each of tensors, its index in argFields (-1: unknown field)
 }
 
 // Select validates desc, picks a SKU under pref (nil: DefaultPreference) and returns the plan.
@@ -470,16 +464,60 @@ func Select(stream Stream, desc *Desc, pref *Preference) (*Plan, error) {
 	p.guarantee.StructSize = uint32(unsafe.Sizeof(p.guarantee))
 	p.desc.StructSize = uint32(unsafe.Sizeof(p.desc))
 	var ws C.size_t
+	var count C.int32_t
 	var msg *C.char
 	s := C.mhc_go_select((*C.mhc_desc_t)(unsafe.Pointer(desc)), (*C.mhc_preference_t)(unsafe.Pointer(pref)), &p.raw,
 		(*C.mhc_sku_t)(unsafe.Pointer(&p.sku)), (*C.mhc_precision_guarantee_t)(unsafe.Pointer(&p.guarantee)),
-		(*C.mhc_desc_t)(unsafe.Pointer(&p.desc)), &ws, &msg)
+		(*C.mhc_desc_t)(unsafe.Pointer(&p.desc)), &ws, &count, &msg)
 	if err := result(s, msg); err != nil {
 		return nil, err
 	}
 	p.workspace = uintptr(ws)
+	if err := p.readTensors(int(count)); err != nil {
+		p.Close()
+		return nil, err
+	}
 	runtime.SetFinalizer(p, (*Plan).Close)
 	return p, nil
+}
+
+// readTensors reads the plan's tensor infos once: every check of a run is made from them.
+func (p *Plan) readTensors(count int) error {
+	for i := 0; i < count; i++ {
+		raw := RawTensorInfo{StructSize: uint32(unsafe.Sizeof(RawTensorInfo{}))}
+		var field *C.char
+		var msg *C.char
+		s := C.mhc_go_tensor_info(p.raw, C.int32_t(i), (*C.mhc_tensor_info_t)(unsafe.Pointer(&raw)), &field, &msg)
+		if err := result(s, msg); err != nil {
+			return err
+		}
+		ti := TensorInfo{Field: C.GoString(field), Offset: uintptr(raw.FieldOffset), Role: raw.Role,
+			Dtype: raw.Dtype, Required: raw.Required != 0, TokenDim: int(raw.TokenDim)}
+		ok := field != nil && raw.Rank >= 1 && raw.Rank <= TensorMaxRank && raw.TokenDim >= -1 &&
+			raw.TokenDim < raw.Rank && ti.Dtype.Size() > 0
+		for d := 0; ok && d < int(raw.Rank); d++ {
+			ti.Shape = append(ti.Shape, raw.Shape[d])
+			ok = raw.Shape[d] >= 1
+		}
+		if !ok {
+			return bindingError(StatusInternal, "tensor %d of %s: the library reported rank %d, shape %v, token_dim %d, %s",
+				i, p.desc.Op, raw.Rank, raw.Shape, raw.TokenDim, ti.Dtype)
+		}
+		p.tensors = append(p.tensors, ti)
+		p.argIdx = append(p.argIdx, argIndex(ti.Offset))
+	}
+	return nil
+}
+
+// Tensors are the tensors the plan reads and writes (mhc_plan_get_tensor_info), inputs first,
+// with their shapes at T = desc.tokens.
+func (p *Plan) Tensors() []TensorInfo {
+	out := make([]TensorInfo, len(p.tensors))
+	for i, ti := range p.tensors {
+		ti.Shape = append([]int64(nil), ti.Shape...)
+		out[i] = ti
+	}
+	return out
 }
 
 // SKU is the kernel the plan runs.
@@ -494,7 +532,7 @@ func (p *Plan) WorkspaceSize() uintptr { return p.workspace }
 // Desc is the validated descriptor with every default resolved (NumSplits as the plan runs it).
 func (p *Plan) Desc() Desc { return p.desc }
 
-// CanImplement validates args against the plan (lengths and element types here, then
+// CanImplement validates args against the plan (shapes, lengths and element types here, then
 // pointers, alignment and memory space in the library); it runs nothing.
 func (p *Plan) CanImplement(args *Args) error { return p.call(0, DefaultStream, Workspace{}, args) }
 
@@ -503,7 +541,7 @@ func (p *Plan) CanImplement(args *Args) error { return p.call(0, DefaultStream, 
 func (p *Plan) Run(stream Stream, ws Workspace, args *Args) error { return p.call(1, stream, ws, args) }
 
 // RunRaw runs with every tensor an address (device memory or C memory) and no check here: the
-// library checks pointers, alignment and memory space, the caller the sizes.
+// library checks pointers, alignment, memory space and args.Tokens, the caller the sizes.
 func (p *Plan) RunRaw(stream Stream, ws Workspace, args *RawArgs) error {
 	var msg *C.char
 	s := C.mhc_go_call(1, p.raw, C.uintptr_t(stream), C.uintptr_t(ws.Addr), C.size_t(ws.Bytes),
@@ -516,15 +554,18 @@ func (p *Plan) RunRaw(stream Stream, ws Workspace, args *RawArgs) error {
 func (p *Plan) call(run C.int, stream Stream, ws Workspace, args *Args) error {
 	f := args.fields()
 	addrs := NewRawArgs()
-	a := (*[fieldCount]uintptr)(unsafe.Pointer(&addrs.Residual))
-	for i, t := range f {
-		if !t.set {
-			continue
-		}
-		if err := checkTensor(&p.desc, field(i), t); err != nil {
+	if p.raw != nil { // a closed plan goes to the library, which refuses it
+		tokens, err := p.checkArgs(&f)
+		if err != nil {
 			return err
 		}
-		a[i] = t.addr
+		addrs.Tokens = tokens
+	}
+	a := (*[argCount]uintptr)(unsafe.Pointer(&addrs.Residual))
+	for i, t := range f {
+		if t.set {
+			a[i] = t.addr
+		}
 	}
 	var msg *C.char
 	s := C.mhc_go_call(run, p.raw, C.uintptr_t(stream), C.uintptr_t(ws.Addr), C.size_t(ws.Bytes),

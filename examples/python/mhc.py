@@ -15,12 +15,19 @@ Tensors (keyword arguments named like the fields of mhc_args_t) may be:
   * anything with __cuda_array_interface__ (CUDA memory: CuPy, Numba, ...);
   * buffers: bytearray, array.array, memoryview, bytes (host memory; read-only ones only as
     inputs, copied for the call);
-  * mhc.Tensor(address, nbytes, dtype=None, device=False) for raw memory.
+  * mhc.Tensor(address, nbytes, dtype=None, device=False, shape=None) for raw memory.
 
 They must be C-contiguous. fp32 tensors are float32; bf16 tensors are torch.bfloat16, or 2-byte
-integers holding the bits (numpy uint16; see bf16_from_float32). The binding checks every
-tensor's size, dtype (where it can tell) and memory space (host or device, where it can tell)
-against the plan before calling the library, which cannot see how long a buffer is.
+integers holding the bits (numpy uint16; see bf16_from_float32). Before calling the library,
+which cannot see how long a buffer is, the binding checks the tensors against what the plan
+reports (Plan.tensors, from mhc_plan_get_tensor_info): the exact shape of every tensor that has
+one (numpy, torch, array interfaces, mhc.Tensor with a shape), the element count of a buffer
+without one, the dtype where it can tell, that every required tensor is given and no other, and
+the memory space where the library cannot tell.
+
+A plan is selected for the largest T (desc.tokens) and runs any T from 1 to it: the run's T is
+the one the tensors carry (their dimension T, the same in all), passed to the library as
+args.tokens.
 
 The stream of a run: the `stream` argument (an int cudaStream_t, a torch.cuda.Stream, anything
 with .cuda_stream, .ptr or __cuda_stream__()), else torch's current stream of a CUDA tensor's
@@ -29,6 +36,7 @@ device, else the stream a __cuda_array_interface__ names, else the legacy defaul
 The library is found through load(path), else $MHC_LIBRARY, else "libmhc.so.1" on the loader's
 search path (LD_LIBRARY_PATH, the installed prefix's lib).
 """
+import collections
 import ctypes
 import os
 import threading
@@ -37,7 +45,7 @@ from ctypes import c_size_t, c_uint32, c_uint64, c_void_p
 
 # ---- constants (mhc.h, without the MHC_ prefix) -----------------------------------------------
 VERSION_MAJOR = 0
-VERSION_MINOR = 1
+VERSION_MINOR = 2
 VERSION_PATCH = 0
 VERSION = VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH
 ABI_VERSION = 1
@@ -91,6 +99,10 @@ GUARANTEE_NO_ATOMICS = 0x8
 
 DESC_FLAG_SPLIT_PARTIALS = 0x1
 
+TENSOR_MAX_RANK = 4
+TENSOR_ROLE_INPUT = 1
+TENSOR_ROLE_OUTPUT = 2
+
 SKU_NONE = 0
 SKU_HOST_PRENORM_GEMM = 0x00010100
 SKU_HOST_PRE_FUSE = 0x00010200
@@ -126,6 +138,7 @@ mhc_dtype_t = c_int32
 mhc_backend_mask_t = c_uint32
 mhc_guarantee_flags_t = c_uint32
 mhc_sku_t = c_uint32
+mhc_tensor_role_t = c_int32
 
 
 class _Struct(Structure):
@@ -160,19 +173,30 @@ INPUT_FIELDS = ("residual", "fn", "scale", "base", "gemm_out", "sqrsum", "layer_
                 "embedding", "norm_weight", "h_pre", "h_post", "h_res")
 OUTPUT_FIELDS = ("out_gemm", "out_sqrsum", "out_post_mix", "out_comb_mix", "out_layer_input", "out_residual",
                  "out_rms")
+_ARG_TENSOR_FIELDS = frozenset(INPUT_FIELDS + OUTPUT_FIELDS)
 
 
 class Args(_Struct):
-    """mhc_args_t: the tensors of one run, as addresses (Plan.run fills it from tensors)."""
+    """mhc_args_t: the tensors of one run, as addresses, and this run's T (Plan.run fills it from
+    tensors)."""
     _fields_ = ([("struct_size", c_uint32), ("reserved0", c_uint32)] +
-                [(name, c_void_p) for name in INPUT_FIELDS + OUTPUT_FIELDS])
+                [(name, c_void_p) for name in INPUT_FIELDS + OUTPUT_FIELDS] +
+                [("tokens", c_int64)])
+
+
+class TensorInfo(_Struct):
+    """mhc_tensor_info_t: one tensor of a plan, as the library writes it (Plan.tensors has them
+    as PlanTensor objects)."""
+    _fields_ = [("struct_size", c_uint32), ("field_offset", c_uint32), ("field", c_char_p),
+                ("role", mhc_tensor_role_t), ("dtype", mhc_dtype_t), ("required", c_int32), ("rank", c_int32),
+                ("shape", c_int64 * TENSOR_MAX_RANK), ("token_dim", c_int32), ("reserved0", c_int32)]
 
 
 STRUCTS = {"mhc_desc_t": Desc, "mhc_preference_t": Preference,
-           "mhc_precision_guarantee_t": PrecisionGuarantee, "mhc_args_t": Args}
+           "mhc_precision_guarantee_t": PrecisionGuarantee, "mhc_args_t": Args, "mhc_tensor_info_t": TensorInfo}
 TYPEDEFS = {"mhc_status_t": mhc_status_t, "mhc_op_t": mhc_op_t, "mhc_dtype_t": mhc_dtype_t,
             "mhc_backend_mask_t": mhc_backend_mask_t, "mhc_guarantee_flags_t": mhc_guarantee_flags_t,
-            "mhc_sku_t": mhc_sku_t}
+            "mhc_sku_t": mhc_sku_t, "mhc_tensor_role_t": mhc_tensor_role_t}
 
 mhc_plan_t = c_void_p
 
@@ -189,6 +213,7 @@ _PROTOTYPES = {
     "mhc_preference_init": (mhc_status_t, [POINTER(Preference)]),
     "mhc_args_init": (mhc_status_t, [POINTER(Args)]),
     "mhc_sku_name": (c_char_p, [mhc_sku_t]),
+    "mhc_op_name": (c_char_p, [mhc_op_t]),
     "mhc_plan_select": (mhc_status_t, [POINTER(Desc), POINTER(Preference), POINTER(mhc_plan_t)]),
     "mhc_plan_can_implement": (mhc_status_t, [mhc_plan_t, POINTER(Args)]),
     "mhc_plan_workspace_size": (mhc_status_t, [mhc_plan_t, POINTER(c_size_t)]),
@@ -196,6 +221,8 @@ _PROTOTYPES = {
     "mhc_plan_get_sku": (mhc_status_t, [mhc_plan_t, POINTER(mhc_sku_t)]),
     "mhc_plan_get_precision_guarantee": (mhc_status_t, [mhc_plan_t, POINTER(PrecisionGuarantee)]),
     "mhc_plan_get_desc": (mhc_status_t, [mhc_plan_t, POINTER(Desc)]),
+    "mhc_plan_get_tensor_count": (mhc_status_t, [mhc_plan_t, POINTER(c_int32)]),
+    "mhc_plan_get_tensor_info": (mhc_status_t, [mhc_plan_t, c_int32, POINTER(TensorInfo)]),
     "mhc_plan_destroy": (mhc_status_t, [mhc_plan_t]),
 }
 
@@ -305,7 +332,7 @@ def version():
 
 
 def version_string():
-    """The loaded library's version string ("0.1.0")."""
+    """The loaded library's version string ("0.2.0")."""
     return lib().mhc_get_version_string().decode()
 
 
@@ -324,6 +351,12 @@ def cuda_device_count():
 def sku_name(sku):
     """The library's name of a SKU id, None for one this build does not have."""
     p = lib().mhc_sku_name(int(sku))
+    return p.decode() if p is not None else None
+
+
+def op_name(op):
+    """The library's name of an op ("MHC_OP_PRE"), None for one it does not know."""
+    p = lib().mhc_op_name(int(op))
     return p.decode() if p is not None else None
 
 
@@ -357,21 +390,24 @@ def new_preference(**fields):
 
 # ---- tensors -----------------------------------------------------------------------------------
 class Tensor:
-    """Raw memory: an address, its size in bytes, its dtype (DTYPE_*; None: not checked) and
-    where it is (device=True: CUDA memory). The caller keeps it valid for the run."""
+    """Raw memory: an address, its size in bytes, its dtype (DTYPE_*; None: not checked), where
+    it is (device=True: CUDA memory) and its shape (None: checked by element count only). The
+    caller keeps it valid for the run."""
 
-    def __init__(self, address, nbytes, dtype=None, device=False):
+    def __init__(self, address, nbytes, dtype=None, device=False, shape=None):
         self.address, self.nbytes, self.dtype, self.device = int(address), int(nbytes), dtype, bool(device)
+        self.shape = tuple(int(d) for d in shape) if shape is not None else None
 
 
 class _View:
-    """One tensor argument: address, size, dtype (None: unknown), memory space, what keeps it
-    alive for the call, and the stream it names (torch device, __cuda_array_interface__)."""
-    __slots__ = ("address", "nbytes", "dtype", "device", "keep", "torch_device", "stream")
+    """One tensor argument: address, size, dtype (None: unknown), shape (None: a flat buffer),
+    memory space, what keeps it alive for the call, and the stream it names (torch device,
+    __cuda_array_interface__)."""
+    __slots__ = ("address", "nbytes", "dtype", "shape", "device", "keep", "torch_device", "stream")
 
-    def __init__(self, address, nbytes, dtype, device, keep=None, torch_device=None, stream=None):
+    def __init__(self, address, nbytes, dtype, device, keep=None, torch_device=None, stream=None, shape=None):
         self.address, self.nbytes, self.dtype, self.device = address, nbytes, dtype, device
-        self.keep, self.torch_device, self.stream = keep, torch_device, stream
+        self.keep, self.torch_device, self.stream, self.shape = keep, torch_device, stream, shape
 
 
 _TYPESTR_DTYPES = {"f4": DTYPE_FP32, "u2": DTYPE_BF16, "i2": DTYPE_BF16, "V2": DTYPE_BF16}
@@ -403,13 +439,13 @@ def _from_interface(name, obj, iface, device):
         raise _binding_error(STATUS_BAD_PARAM_VALUE,
                              "%s: element type %r is neither float32 nor a 2-byte bf16 container" % (name, typestr))
     address = iface["data"][0] or 0
-    return _View(address, count * itemsize, _TYPESTR_DTYPES[kind], device, keep=obj)
+    return _View(address, count * itemsize, _TYPESTR_DTYPES[kind], device, keep=obj, shape=shape)
 
 
 def _view(name, obj, output):
-    """Address, size, dtype and memory space of one tensor argument."""
+    """Address, size, dtype, shape and memory space of one tensor argument."""
     if isinstance(obj, Tensor):
-        return _View(obj.address, obj.nbytes, obj.dtype, obj.device, keep=obj)
+        return _View(obj.address, obj.nbytes, obj.dtype, obj.device, keep=obj, shape=obj.shape)
     t = type(obj)
     if t.__module__.split(".")[0] == "torch" and hasattr(obj, "data_ptr"):
         import torch
@@ -420,7 +456,7 @@ def _view(name, obj, output):
         if not obj.is_contiguous():
             raise _binding_error(STATUS_BAD_PARAM_VALUE, "%s is not contiguous" % name)
         return _View(obj.data_ptr(), obj.numel() * obj.element_size(), dtypes[obj.dtype], obj.is_cuda, keep=obj,
-                     torch_device=obj.device if obj.is_cuda else None)
+                     torch_device=obj.device if obj.is_cuda else None, shape=tuple(obj.shape))
     cai = getattr(obj, "__cuda_array_interface__", None)
     if cai is not None:
         v = _from_interface(name, obj, cai, True)
@@ -457,43 +493,89 @@ def _view(name, obj, output):
     return _View(ctypes.addressof(raw), mv.nbytes, dtype, False, keep=(mv, raw))
 
 
-def _tensor_spec(d, field):
-    """(dtype, element count) the field takes for the plan's resolved descriptor d, None when the
-    op does not use it: the table of docs/c_abi.md, "Tensors of each op"."""
-    t, n, c = d.tokens, d.n, d.hidden
-    k, mixes = n * c, n * (n + 2)
-    p = max(d.num_splits, 1) if d.flags & DESC_FLAG_SPLIT_PARTIALS else 1
-    act = d.act_dtype
-    bf16, f32 = DTYPE_BF16, DTYPE_FP32
-    table = {
-        OP_PRENORM_GEMM: {"residual": (bf16, t * k), "fn": (f32, mixes * k), "out_gemm": (f32, p * t * mixes),
-                          "out_sqrsum": (f32, p * t)},
-        OP_PRE_FUSE: {"gemm_out": (f32, p * t * mixes), "sqrsum": (f32, p * t), "scale": (f32, 3),
-                      "base": (f32, mixes), "residual": (bf16, t * k), "out_post_mix": (f32, t * n),
-                      "out_comb_mix": (f32, t * n * n), "out_layer_input": (bf16, t * c)},
-        OP_PRE: {"residual": (bf16, t * k), "fn": (f32, mixes * k), "scale": (f32, 3), "base": (f32, mixes),
-                 "out_post_mix": (f32, t * n), "out_comb_mix": (f32, t * n * n), "out_layer_input": (bf16, t * c),
-                 "out_gemm": (f32, t * mixes), "out_sqrsum": (f32, t)},
-        OP_POST: {"layer_output": (bf16, t * c), "residual": (bf16, t * k), "post_mix": (f32, t * n),
-                  "comb_mix": (f32, t * n * n), "out_residual": (bf16, t * k)},
-        OP_HEAD: {"residual": (bf16, t * k), "fn": (f32, n * k), "scale": (f32, 1), "base": (f32, n),
-                  "out_layer_input": (bf16, t * c)},
-        OP_EXPAND: {"embedding": (bf16, t * c), "out_residual": (bf16, t * k)},
-        OP_STATIC_PRE: {"residual": (act, t * k), "norm_weight": (bf16, c), "h_pre": (f32, n),
-                        "out_layer_input": (act, t * c), "out_rms": (f32, t)},
-        OP_STATIC_POST: {"residual": (act, t * k), "layer_output": (act, t * c), "h_post": (f32, n),
-                         "h_res": (f32, n * n), "out_residual": (act, t * k)},
-        OP_STATIC_LAYER: {"residual": (act, t * k), "norm_weight": (bf16, c), "h_pre": (f32, n),
-                          "h_post": (f32, n), "h_res": (f32, n * n), "out_residual": (act, t * k)},
-    }
-    if d.op not in table:
-        raise _binding_error(STATUS_BAD_PARAM_UNKNOWN_ENUM,
-                             "op %d: this binding does not know which tensors it takes" % d.op)
-    return table[d.op].get(field)
-
-
 _DTYPE_SIZES = {DTYPE_BF16: 2, DTYPE_FP32: 4}
 _DTYPE_NAMES = {DTYPE_BF16: "BF16", DTYPE_FP32: "FP32", DTYPE_TF32: "TF32", DTYPE_FP64: "FP64"}
+
+
+def _dtype_name(dtype):
+    return _DTYPE_NAMES.get(dtype, str(dtype))
+
+
+def _fmt_shape(shape):
+    return "[%s]" % ", ".join(str(d) for d in shape)
+
+
+class PlanTensor(collections.namedtuple("PlanTensor", "field role dtype required shape token_dim field_offset")):
+    """One tensor a plan reads or writes (mhc_plan_get_tensor_info) as plain Python values:
+    field (the mhc_args_t field, run()'s keyword), role (TENSOR_ROLE_INPUT or _OUTPUT), dtype
+    (DTYPE_BF16 or DTYPE_FP32), required (bool), shape (a tuple, at T = desc.tokens), token_dim
+    (the index of T in shape; None when the tensor has no T) and field_offset."""
+    __slots__ = ()
+
+    @classmethod
+    def from_info(cls, info):
+        return cls(info.field.decode(), int(info.role), int(info.dtype), bool(info.required),
+                   tuple(int(d) for d in info.shape[:info.rank]), None if info.token_dim < 0 else int(info.token_dim),
+                   int(info.field_offset))
+
+    @property
+    def is_output(self):
+        return self.role == TENSOR_ROLE_OUTPUT
+
+    @property
+    def dtype_name(self):
+        return _dtype_name(self.dtype)
+
+    def shape_at(self, tokens):
+        """The shape for a run of T = tokens."""
+        if self.token_dim is None:
+            return self.shape
+        return self.shape[:self.token_dim] + (int(tokens),) + self.shape[self.token_dim + 1:]
+
+    def pattern(self):
+        """The shape with T spelled as such: "[T, 4, 64]"."""
+        return _fmt_shape("T" if k == self.token_dim else d for k, d in enumerate(self.shape))
+
+
+def _fit(spec, v, max_tokens):
+    """Checks one tensor against the plan's info for it; returns the T it carries (None: no T)."""
+    name, want = "args." + spec.field, spec.pattern()
+    t_range = " with T in 1..%d" % max_tokens if spec.token_dim is not None else ""
+    if v.dtype is not None and v.dtype != spec.dtype:
+        raise _binding_error(STATUS_BAD_PARAM_VALUE, "%s: %s given, the plan takes %s %s"
+                             % (name, _dtype_name(v.dtype), spec.dtype_name, want))
+    td = spec.token_dim
+    if v.shape is not None:
+        given = _fmt_shape(v.shape)
+        same = len(v.shape) == len(spec.shape) and all(
+            g == w for k, (g, w) in enumerate(zip(v.shape, spec.shape)) if k != td)
+        if not same:
+            raise _binding_error(STATUS_BAD_PARAM_SHAPE, "%s: shape %s given, the plan takes %s%s"
+                                 % (name, given, want, t_range))
+        if td is None:
+            return None
+        tokens = v.shape[td]
+        if not 1 <= tokens <= max_tokens:
+            raise _binding_error(STATUS_BAD_PARAM_SHAPE, "%s: shape %s given, the plan takes %s%s (T = %d is out of "
+                                 "range: desc.tokens is the largest T the plan runs)"
+                                 % (name, given, want, t_range, tokens))
+        return tokens
+    # A buffer without a shape: its element count stands in for the shape, and gives T.
+    size = _DTYPE_SIZES[spec.dtype]
+    per_token = 1
+    for k, d in enumerate(spec.shape):
+        per_token *= d if k != td else 1
+    count, rest = divmod(v.nbytes, size)
+    tokens = count // per_token if td is not None and count % per_token == 0 else None
+    if rest or (count != per_token if td is None else not (tokens is not None and 1 <= tokens <= max_tokens)):
+        elements = "%d elements" % per_token if td is None else "T * %d elements" % per_token
+        raise _binding_error(STATUS_BAD_PARAM_SHAPE, "%s: %d bytes given (no shape), the plan takes %s %s%s: %s of %d "
+                             "bytes" % (name, v.nbytes, spec.dtype_name, want, t_range, elements, size))
+    return tokens
+
+
+def _describe(v):
+    return "shape " + _fmt_shape(v.shape) if v.shape is not None else "%d bytes" % v.nbytes
 
 
 def _stream_handle(stream):
@@ -545,6 +627,10 @@ class Plan:
         self.desc = d
         #: Bytes of caller workspace a run may use (0 for every host SKU).
         self.workspace_size = ws.value
+        #: The tensors the plan reads and writes (PlanTensor, shapes at T = desc.tokens), inputs
+        #: first: read once here, every check of a run is made from them.
+        self.tensors = tuple(self._query_tensors())
+        self._by_field = {t.field: t for t in self.tensors if t.field in _ARG_TENSOR_FIELDS}
         # Whether the library itself tells device from host memory (a CUDA build with a device).
         self._library_sees_devices = cuda_device_count() > 0
 
@@ -553,9 +639,29 @@ class Plan:
         """The same as Plan(desc, pref, ...)."""
         return cls(desc, pref, **preference_fields)
 
+    def _query_tensors(self):
+        count = c_int32()
+        _check(self._lib.mhc_plan_get_tensor_count(self._raw, byref(count)))
+        for i in range(count.value):
+            info = TensorInfo(struct_size=ctypes.sizeof(TensorInfo))
+            _check(self._lib.mhc_plan_get_tensor_info(self._raw, i, byref(info)))
+            t = PlanTensor.from_info(info)
+            known = t.field in _ARG_TENSOR_FIELDS
+            if (known and getattr(Args, t.field).offset != t.field_offset) or (not known and t.required):
+                # A newer library's field this module cannot pass: the plan is unusable from here.
+                raise _binding_error(STATUS_BAD_PARAM_ABI_MISMATCH, "the plan needs args.%s (offset %d), which this "
+                                     "module's mhc_args_t %s" % (t.field, t.field_offset, "places elsewhere"
+                                                                 if known else "lacks"))
+            yield t
+
     @property
     def sku_name(self):
         return sku_name(self.sku)
+
+    @property
+    def op_name(self):
+        """The library's name of the plan's op ("MHC_OP_STATIC_LAYER")."""
+        return op_name(self.desc.op)
 
     @property
     def on_host(self):
@@ -563,46 +669,59 @@ class Plan:
         return sku_is_host(self.sku)
 
     def _args(self, tensors):
-        unknown = set(tensors) - set(INPUT_FIELDS + OUTPUT_FIELDS)
+        unknown = set(tensors) - set(_ARG_TENSOR_FIELDS)
         if unknown:
-            raise TypeError("unknown tensor field(s): %s" % ", ".join(sorted(unknown)))
+            raise TypeError("unknown tensor field(s): %s (not fields of mhc_args_t)" % ", ".join(sorted(unknown)))
+        given = {k: v for k, v in tensors.items() if v is not None}
+        takes = ", ".join(t.field for t in self.tensors)
+        for name in given:
+            if name not in self._by_field:
+                raise _binding_error(STATUS_BAD_PARAM_VALUE, "args.%s: the plan (%s) does not use it; it takes %s"
+                                     % (name, self.op_name, takes))
+        for t in self.tensors:
+            if t.required and t.field not in given:
+                raise _binding_error(STATUS_BAD_PARAM_NULL_POINTER, "args.%s is missing: the plan (%s) needs it, %s "
+                                     "%s" % (t.field, self.op_name, t.dtype_name, t.pattern()))
         args = Args()
         _check(self._lib.mhc_args_init(byref(args)))
         views = []
-        for name, obj in tensors.items():
+        first = None  # (T, field, view): the first tensor that carries T
+        for t in self.tensors:
+            obj = given.get(t.field)
             if obj is None:
                 continue
-            v = _view(name, obj, name in OUTPUT_FIELDS)
-            spec = _tensor_spec(self.desc, name)
-            if spec is not None:
-                dtype, count = spec
-                if v.dtype is not None and v.dtype != dtype:
-                    raise _binding_error(STATUS_BAD_PARAM_VALUE, "args.%s: %s given, the plan takes %s"
-                                         % (name, _DTYPE_NAMES.get(v.dtype, v.dtype), _DTYPE_NAMES.get(dtype, dtype)))
-                need = count * _DTYPE_SIZES[dtype]
-                if v.nbytes < need:
-                    raise _binding_error(STATUS_BAD_PARAM_SHAPE, "args.%s: %d bytes given, the plan needs %d (%d "
-                                         "elements of %s)" % (name, v.nbytes, need, count, _DTYPE_NAMES[dtype]))
+            v = _view(t.field, obj, t.is_output)
+            tokens = _fit(t, v, self.desc.tokens)
+            if tokens is not None:
+                if first is None:
+                    first = (tokens, t.field, v)
+                elif tokens != first[0]:
+                    raise _binding_error(STATUS_BAD_PARAM_SHAPE, "args.%s: T = %d (%s given, the plan takes %s), but "
+                                         "args.%s has T = %d (%s): every tensor of a run has the same T"
+                                         % (t.field, tokens, _describe(v), t.pattern(), first[1], first[0],
+                                            _describe(first[2])))
             if v.device and self.on_host and not self._library_sees_devices:
                 # Without a usable device the library cannot tell device pointers from host ones.
                 raise _binding_error(STATUS_BAD_PARAM_MEMORY_SPACE, "args.%s is CUDA memory, the plan runs on the "
-                                     "host backend (%s)" % (name, self.sku_name))
-            setattr(args, name, v.address or None)
+                                     "host backend (%s)" % (t.field, self.sku_name))
+            setattr(args, t.field, v.address or None)
             views.append(v)
+        # The run's T is the tensors' T: the library sizes every tensor of the run by it.
+        args.tokens = first[0] if first is not None else 0
         return args, views
 
     def can_implement(self, **tensors):
-        """Validates the tensors against the plan (sizes, dtypes and memory space here, then
+        """Validates the tensors against the plan (shapes, T, dtypes and memory space here, then
         pointers, alignment and memory space in the library); runs nothing. Raises MhcError."""
         args, views = self._args(tensors)
         _check(self._lib.mhc_plan_can_implement(self._raw, byref(args)))
         del views
 
     def run(self, stream=None, workspace=None, **tensors):
-        """Runs the plan on the tensors (keyword arguments named like mhc_args_t's fields). A host
-        SKU computes on this thread; a CUDA SKU enqueues on the stream (see the module doc) and
-        returns. workspace: None (the plan's own scratch), or a tensor of at least
-        workspace_size bytes. Raises MhcError."""
+        """Runs the plan on the tensors (keyword arguments named like mhc_args_t's fields), at the
+        T they carry (1..desc.tokens, the same in all). A host SKU computes on this thread; a CUDA
+        SKU enqueues on the stream (see the module doc) and returns. workspace: None (the plan's
+        own scratch), or a tensor of at least workspace_size bytes. Raises MhcError."""
         args, views = self._args(tensors)
         handle = _stream_handle(stream)
         if handle is None:
@@ -643,7 +762,7 @@ class Plan:
             pass
 
     def __repr__(self):
-        return "<mhc.Plan %s op=%d>" % (self.sku_name, self.desc.op)
+        return "<mhc.Plan %s %s tokens<=%d>" % (self.sku_name, self.op_name or self.desc.op, self.desc.tokens)
 
 
 # ---- bfloat16 helpers (numpy) ---------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
   * the header-match test: every constant, typedef, struct and field of mhc.h (from the output
     of the mhc_abi_facts program, MHC_ABI_FACTS) against the module, both directions;
-  * the plan lifecycle, errors, the binding's own checks, outputs against known values on the
-    host backend, with numpy arrays and with plain buffers;
+  * the plan lifecycle, errors, the binding's own checks (built from the plan's tensor infos:
+    shapes, T, dtypes, required and unused fields, element counts of flat buffers), outputs
+    against known values on the host backend, with numpy arrays and with plain buffers;
+  * a plan selected for T = 8 run on T = 3 (PRE, POST, split partials): the rows equal the first
+    3 of a T = 8 run bit for bit, nothing past them is written, T = 9 is refused;
   * with torch importable: CPU tensors on the host backend, and with a CUDA device CUDA tensors
     on a CUDA plan on torch's current stream, against the host result;
   * the doc page's example equals quickstart.py (which run_test.sh runs).
@@ -30,8 +33,49 @@ except ImportError:
     torch = None
 
 
-def host_plan(desc):
-    return mhc.Plan(desc, backends=mhc.BACKEND_HOST)
+def host_plan(desc, **pref):
+    return mhc.Plan(desc, backends=mhc.BACKEND_HOST, **pref)
+
+
+class library_not_called:
+    """Within it, the plan's calls in `names` fail the test: what the binding must refuse (or
+    must have cached) never reaches the library."""
+
+    def __init__(self, plan, names=("mhc_plan_run", "mhc_plan_can_implement")):
+        self.plan, self.names = plan, names
+
+    def __enter__(self):
+        real, names = self.plan._lib, self.names
+
+        class Guard:
+            def __getattr__(self, name):
+                if name in names:
+                    raise AssertionError("%s was called: the binding should not have reached the library" % name)
+                return getattr(real, name)
+        self.real, self.plan._lib = real, Guard()
+        return self
+
+    def __exit__(self, *exc):
+        self.plan._lib = self.real
+
+
+_NP_DTYPES = {mhc.DTYPE_FP32: np.float32, mhc.DTYPE_BF16: np.uint16}
+# Filler for output rows a run must not touch: NaN bit patterns no computation produces.
+_SENTINELS = {mhc.DTYPE_FP32: np.uint32(0x7FC12345).view(np.float32), mhc.DTYPE_BF16: np.uint16(0x7FC1)}
+
+
+def new_outputs(plan, tokens, room=None):
+    """Every output of the plan for a run of T = tokens, allocated from plan.tensors and filled
+    with the sentinel. With room: each is the first `tokens` rows of a buffer of `room` rows
+    (token dim 0), returned as (views, buffers)."""
+    views, bufs = {}, {}
+    for t in plan.tensors:
+        if not t.is_output:
+            continue
+        buf = np.full(t.shape_at(room or tokens), _SENTINELS[t.dtype], _NP_DTYPES[t.dtype])
+        bufs[t.field] = buf
+        views[t.field] = buf[:tokens] if room else buf
+    return (views, bufs) if room else views
 
 
 def values(count, seed, lo, hi):
@@ -213,17 +257,33 @@ class StaticLayer(unittest.TestCase):
         kw = dict(residual=self.x, norm_weight=self.w, h_pre=self.h_pre, h_post=self.h_post, h_res=self.h_res,
                   out_residual=np.empty_like(self.x))
         self.plan.can_implement(**kw)
-        with self.assertRaises(mhc.BadParamError) as cm:  # the library: a required tensor missing
-            self.plan.can_implement(**dict(kw, h_res=None))
-        self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_NULL_POINTER)
-        self.assertIn("h_res", cm.exception.message)
-        with self.assertRaises(mhc.BadParamError) as cm:  # too short
-            self.plan.can_implement(**dict(kw, residual=self.x.ravel()[:-1]))
-        self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_SHAPE)
-        self.assertIn("args.residual: 1916 bytes given, the plan needs 1920", cm.exception.message)
-        with self.assertRaises(mhc.BadParamError) as cm:  # fp32 where bf16 goes
-            self.plan.run(**dict(kw, norm_weight=np.ones(self.C, np.float32)))
-        self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_VALUE)
+        with library_not_called(self.plan):
+            with self.assertRaises(mhc.BadParamError) as cm:  # a required tensor missing
+                self.plan.can_implement(**dict(kw, h_res=None))
+            self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_NULL_POINTER)
+            self.assertIn("args.h_res is missing: the plan (MHC_OP_STATIC_LAYER) needs it, FP32 [4, 4]",
+                          cm.exception.message)
+            with self.assertRaises(mhc.BadParamError) as cm:  # flattened: the shape is wrong
+                self.plan.can_implement(**dict(kw, residual=self.x.ravel()))
+            self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_SHAPE)
+            self.assertIn("args.residual: shape [480] given, the plan takes [T, 4, 40] with T in 1..3",
+                          cm.exception.message)
+            with self.assertRaises(mhc.BadParamError) as cm:  # a weight of the wrong length
+                self.plan.run(**dict(kw, h_pre=np.zeros(self.N + 1, np.float32)))
+            self.assertIn("args.h_pre: shape [5] given, the plan takes [4]", cm.exception.message)
+            with self.assertRaises(mhc.BadParamError) as cm:  # fp32 where bf16 goes
+                self.plan.run(**dict(kw, norm_weight=np.ones(self.C, np.float32)))
+            self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_VALUE)
+            self.assertIn("args.norm_weight: FP32 given, the plan takes BF16 [40]", cm.exception.message)
+            with self.assertRaises(mhc.BadParamError) as cm:  # a field the op does not use
+                self.plan.run(**dict(kw, fn=np.zeros((24, 160), np.float32)))
+            self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_VALUE)
+            self.assertIn("args.fn: the plan (MHC_OP_STATIC_LAYER) does not use it; it takes residual, norm_weight, "
+                          "h_pre, h_post, h_res, out_residual", cm.exception.message)
+            with self.assertRaises(mhc.BadParamError) as cm:  # raw memory with a shape: checked by it
+                self.plan.run(**dict(kw, out_residual=mhc.Tensor(self.x.ctypes.data, self.x.nbytes, mhc.DTYPE_FP32,
+                                                                 shape=(self.B, self.C, self.N))))
+            self.assertIn("args.out_residual: shape [3, 40, 4] given", cm.exception.message)
         with self.assertRaises(mhc.BadParamError):  # not contiguous
             self.plan.run(**dict(kw, residual=np.asfortranarray(self.x)))
         with self.assertRaises(mhc.BadParamError):  # a read-only output
@@ -241,6 +301,44 @@ class StaticLayer(unittest.TestCase):
             with self.assertRaises(mhc.BadParamError) as cm:
                 self.plan.run(**dict(kw, residual=FakeCudaArray()))
             self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_MEMORY_SPACE)
+
+    def test_transposed_residual_is_refused_before_the_library(self):
+        # [T, C, n] holds as many bytes as [T, n, C]: only the shape tells them apart.
+        xt = np.ascontiguousarray(self.x.transpose(0, 2, 1))
+        self.assertEqual(xt.nbytes, self.x.nbytes)
+        kw = dict(residual=xt, norm_weight=self.w, h_pre=self.h_pre, h_post=self.h_post, h_res=self.h_res,
+                  out_residual=np.empty_like(self.x))
+        with library_not_called(self.plan):
+            for call in (self.plan.run, self.plan.can_implement):
+                with self.assertRaises(mhc.BadParamError) as cm:
+                    call(**kw)
+                self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_SHAPE)
+                self.assertEqual(cm.exception.message, "mhc (Python binding): args.residual: shape [3, 40, 4] given, "
+                                                       "the plan takes [T, 4, 40] with T in 1..3")
+
+    def test_buffers_without_a_shape_are_checked_by_element_count(self):
+        N, C = self.N, self.C
+        kw = dict(residual=array.array("f", self.x.ravel().tolist()), norm_weight=self.w, h_pre=self.h_pre,
+                  h_post=self.h_post, h_res=self.h_res, out_residual=array.array("f", bytes(self.x.nbytes)))
+        self.plan.can_implement(**kw)
+        with library_not_called(self.plan):
+            with self.assertRaises(mhc.BadParamError) as cm:  # one element short
+                self.plan.run(**dict(kw, residual=array.array("f", self.x.ravel()[:-1].tolist())))
+            self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_SHAPE)
+            self.assertIn("args.residual: 1916 bytes given (no shape), the plan takes FP32 [T, 4, 40] with T in 1..3: "
+                          "T * 160 elements of 4 bytes", cm.exception.message)
+            with self.assertRaises(mhc.BadParamError) as cm:  # raw bytes of one element too many
+                self.plan.run(**dict(kw, h_post=bytearray(4 * (N + 1))))
+            self.assertIn("args.h_post: 20 bytes given (no shape), the plan takes FP32 [4]: 4 elements",
+                          cm.exception.message)
+            with self.assertRaises(mhc.BadParamError) as cm:  # 2 rows in, 3 rows out
+                self.plan.run(**dict(kw, residual=array.array("f", self.x[:2].ravel().tolist())))
+            self.assertIn("args.out_residual: T = 3 (1920 bytes given, the plan takes [T, 4, 40]), but args.residual "
+                          "has T = 2 (1280 bytes): every tensor of a run has the same T", cm.exception.message)
+        # Two rows in and out, from counts alone: the first two rows of the full run.
+        out2 = array.array("f", bytes(2 * N * C * 4))
+        self.plan.run(**dict(kw, residual=array.array("f", self.x[:2].ravel().tolist()), out_residual=out2))
+        self.assertEqual(out2.tobytes(), self.run_numpy()[:2].tobytes())
 
     def test_threads_share_a_plan(self):
         first = self.run_numpy()
@@ -282,6 +380,129 @@ class StaticLayer(unittest.TestCase):
         err = np.abs(out.cpu().numpy() - want) / np.maximum(1, np.abs(want))
         self.assertLessEqual(err.max(), 1e-4)  # docs/numerics.md: family B fp32 path
         plan.close()
+
+
+class TensorInfo(unittest.TestCase):
+    def test_op_names(self):
+        for name, value in mhc.CONSTANTS.items():
+            if name.startswith("MHC_OP_"):
+                self.assertEqual(mhc.op_name(value), name)
+        self.assertIsNone(mhc.op_name(7))
+        self.assertIsNone(mhc.op_name(99))
+
+    def test_plan_tensors(self):
+        R, I, O = mhc.DTYPE_FP32, False, True
+        with host_plan(mhc.new_desc(mhc.OP_STATIC_LAYER, tokens=3, n=4, hidden=40)) as plan:
+            self.assertEqual(plan.op_name, "MHC_OP_STATIC_LAYER")
+            got = [(t.field, t.is_output, t.dtype, t.required, t.shape, t.token_dim) for t in plan.tensors]
+            self.assertEqual(got, [("residual", I, R, True, (3, 4, 40), 0),
+                                   ("norm_weight", I, mhc.DTYPE_BF16, True, (40,), None),
+                                   ("h_pre", I, R, True, (4,), None), ("h_post", I, R, True, (4,), None),
+                                   ("h_res", I, R, True, (4, 4), None), ("out_residual", O, R, True, (3, 4, 40), 0)])
+            for t in plan.tensors:
+                self.assertEqual(t.field_offset, getattr(mhc.Args, t.field).offset, t.field)
+                self.assertEqual(t.role, mhc.TENSOR_ROLE_OUTPUT if t.is_output else mhc.TENSOR_ROLE_INPUT)
+            r = plan.tensors[0]
+            self.assertEqual((r.pattern(), r.shape_at(2), r.dtype_name), ("[T, 4, 40]", (2, 4, 40), "FP32"))
+            # Queried once at select: a run asks the library nothing about its tensors.
+            out = new_outputs(plan, 2)
+            with library_not_called(plan, ("mhc_plan_get_tensor_count", "mhc_plan_get_tensor_info")):
+                plan.run(residual=np.zeros((2, 4, 40), np.float32), norm_weight=np.zeros(40, np.uint16),
+                         h_pre=np.zeros(4, np.float32), h_post=np.zeros(4, np.float32),
+                         h_res=np.zeros((4, 4), np.float32), **out)
+            self.assertTrue(np.all(out["out_residual"] == 0))
+        with host_plan(mhc.new_desc(mhc.OP_PRE, tokens=5, n=4, hidden=64)) as plan:
+            optional = {t.field: t.shape for t in plan.tensors if not t.required}
+            self.assertEqual(optional, {"out_gemm": (5, 24), "out_sqrsum": (5,)})
+        with host_plan(mhc.new_desc(mhc.OP_PRENORM_GEMM, tokens=5, n=4, hidden=64, num_splits=2,
+                                    flags=mhc.DESC_FLAG_SPLIT_PARTIALS)) as plan:
+            gemm = {t.field: t for t in plan.tensors}["out_gemm"]
+            self.assertEqual((gemm.shape, gemm.token_dim, gemm.pattern()), ((2, 5, 24), 1, "[2, T, 24]"))
+
+
+class FewerTokensThanThePlan(unittest.TestCase):
+    """A plan selected for T = 8 run on T = 3: the rows equal the first 3 of a T = 8 run."""
+    T, ROWS, N, C = 8, 3, 4, 64
+
+    def pre_inputs(self):
+        T, N, C = self.T, self.N, self.C
+        return dict(residual=mhc.bf16_from_float32(values(T * N * C, 11, -2, 2)).reshape(T, N, C),
+                    fn=values(N * (N + 2) * N * C, 12, -0.05, 0.05).reshape(N * (N + 2), N * C),
+                    scale=np.array([0.5, 0.75, 1.25], np.float32), base=values(N * (N + 2), 13, -0.5, 0.5))
+
+    def post_inputs(self):
+        T, N, C = self.T, self.N, self.C
+        return dict(layer_output=mhc.bf16_from_float32(values(T * C, 21, -2, 2)).reshape(T, C),
+                    residual=mhc.bf16_from_float32(values(T * N * C, 22, -2, 2)).reshape(T, N, C),
+                    post_mix=values(T * N, 23, 0, 2).reshape(T, N), comb_mix=values(T * N * N, 24, 0, 1).reshape(T, N, N))
+
+    def check_prefix(self, plan, inputs):
+        rows = self.ROWS
+        full = new_outputs(plan, self.T)
+        plan.run(**inputs, **full)
+        # T = 3 inputs: copies of the first rows; outputs: the first rows of sentinel-filled buffers.
+        firsts = {t.field: np.ascontiguousarray(inputs[t.field][:rows]) if t.token_dim is not None
+                  else inputs[t.field] for t in plan.tensors if t.field in inputs}
+        part, bufs = new_outputs(plan, rows, room=self.T)
+        plan.run(**firsts, **part)
+        for field, out in part.items():
+            self.assertEqual(out.tobytes(), full[field][:rows].tobytes(), field)
+            self.assertTrue(np.all(bufs[field][rows:].view(np.uint8) == np.full_like(
+                bufs[field][rows:], _SENTINELS[plan._by_field[field].dtype]).view(np.uint8)),
+                "%s: the run wrote past its T" % field)
+        return full, part
+
+    def test_pre_batch_invariant(self):
+        with host_plan(mhc.new_desc(mhc.OP_PRE, tokens=self.T, n=self.N, hidden=self.C),
+                       required=mhc.GUARANTEE_BATCH_INVARIANT) as plan:
+            full, part = self.check_prefix(plan, self.pre_inputs())
+            self.assertEqual(sorted(part), ["out_comb_mix", "out_gemm", "out_layer_input", "out_post_mix",
+                                            "out_sqrsum"])
+            self.assertFalse(np.isnan(mhc.bf16_to_float32(full["out_layer_input"])).any())
+
+    def test_post(self):
+        with host_plan(mhc.new_desc(mhc.OP_POST, tokens=self.T, n=self.N, hidden=self.C)) as plan:
+            inputs = self.post_inputs()
+            full, part = self.check_prefix(plan, inputs)
+            # The same T = 3 run through flat buffers: T comes from the element counts.
+            rows, N, C = self.ROWS, self.N, self.C
+            out = bytearray(rows * N * C * 2)
+            plan.run(layer_output=array.array("H", inputs["layer_output"][:rows].ravel().tolist()),
+                     residual=array.array("H", inputs["residual"][:rows].ravel().tolist()),
+                     post_mix=array.array("f", inputs["post_mix"][:rows].ravel().tolist()),
+                     comb_mix=bytearray(inputs["comb_mix"][:rows].tobytes()), out_residual=out)
+            self.assertEqual(bytes(out), part["out_residual"].tobytes())
+
+    def test_split_partials_token_dim_1(self):
+        with host_plan(mhc.new_desc(mhc.OP_PRENORM_GEMM, tokens=self.T, n=self.N, hidden=self.C, num_splits=2,
+                                    flags=mhc.DESC_FLAG_SPLIT_PARTIALS),
+                       required=mhc.GUARANTEE_BATCH_INVARIANT) as plan:
+            inputs = {k: v for k, v in self.pre_inputs().items() if k in ("residual", "fn")}
+            full = new_outputs(plan, self.T)
+            plan.run(**inputs, **full)
+            part = new_outputs(plan, self.ROWS)
+            self.assertEqual(part["out_gemm"].shape, (2, self.ROWS, self.N * (self.N + 2)))
+            plan.run(residual=inputs["residual"][:self.ROWS].copy(), fn=inputs["fn"], **part)
+            for field, out in part.items():
+                self.assertEqual(out.tobytes(), np.ascontiguousarray(full[field][:, :self.ROWS]).tobytes(), field)
+
+    def test_more_tokens_than_the_plan_are_refused(self):
+        with host_plan(mhc.new_desc(mhc.OP_POST, tokens=self.T, n=self.N, hidden=self.C)) as plan:
+            nine = {k: np.concatenate([v, v[:1]]) for k, v in self.post_inputs().items()}
+            with library_not_called(plan):
+                with self.assertRaises(mhc.BadParamError) as cm:
+                    plan.run(**nine, **new_outputs(plan, self.T))
+                self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_SHAPE)
+                self.assertIn("args.layer_output: shape [9, 64] given, the plan takes [T, 64] with T in 1..8 (T = 9 is "
+                              "out of range", cm.exception.message)
+                with self.assertRaises(mhc.BadParamError) as cm:  # T = 0
+                    plan.run(**{k: v[:0] for k, v in nine.items()}, **new_outputs(plan, 1))
+                self.assertIn("T = 0 is out of range", cm.exception.message)
+                with self.assertRaises(mhc.BadParamError) as cm:  # 3 rows in, 8 rows out
+                    plan.run(**{k: v[:3] for k, v in nine.items()}, **new_outputs(plan, self.T))
+                self.assertIn("args.out_residual: T = 8 (shape [8, 4, 64] given, the plan takes [T, 4, 64]), but "
+                              "args.layer_output has T = 3 (shape [3, 64]): every tensor of a run has the same T",
+                              cm.exception.message)
 
 
 class ExpandPost(unittest.TestCase):

@@ -279,7 +279,7 @@ MHC_API size_t       mhc_get_last_error(char* buf, size_t cap);
 /* Number of usable CUDA devices (0 on a machine without a driver or GPU; never an error). */
 MHC_API mhc_status_t mhc_cuda_device_count(int32_t* count);
 
-/* Fill defaults (MATH.md) for op; sets struct_size. act_dtype is BF16 for family A and FP32
+/* Fill defaults (docs/numerics.md) for op; sets struct_size. act_dtype is BF16 for family A and FP32
  * (Tier 1) for family B. An unknown op: BAD_PARAM_UNKNOWN_ENUM and *desc is left as it was. */
 MHC_API mhc_status_t mhc_desc_init(mhc_desc_t* desc, mhc_op_t op);
 MHC_API mhc_status_t mhc_preference_init(mhc_preference_t* pref);

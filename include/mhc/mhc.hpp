@@ -1,6 +1,6 @@
 // libmhc C++ layer: header-only RAII over the C ABI (no ABI of its own).
 //
-//   mhc::Desc desc(MHC_OP_PRE);          // MATH.md defaults
+//   mhc::Desc desc(MHC_OP_PRE);          // docs/numerics.md defaults
 //   desc.get().tokens = T; desc.get().hidden = C;
 //   mhc::Plan plan(desc);                // throws mhc::Error on failure
 //   plan.run(stream, args);              // reuse across many calls
@@ -50,7 +50,7 @@ inline int cuda_device_count() {
   return count;
 }
 
-// A descriptor with the MATH.md defaults for `op`.
+// A descriptor with the docs/numerics.md defaults for `op`.
 class Desc {
  public:
   explicit Desc(mhc_op_t op) { check(mhc_desc_init(&desc_, op)); }

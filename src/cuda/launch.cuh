@@ -25,7 +25,7 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return uint32_t{f32_to_bf16(lo)} | (uint32_t{f32_to_bf16(hi)} << 16);
 }
 
-// Round-to-nearest-even fp32 -> tf32 (10 mantissa bits), as MATH.md's w() = tf32.
+// Round-to-nearest-even fp32 -> tf32 (10 mantissa bits), as w() = tf32 in docs/numerics.md.
 __device__ __forceinline__ uint32_t tf32_rne(float x) {
   const uint32_t u = __float_as_uint(x);
   if ((u & 0x7f800000u) == 0x7f800000u) return u;

@@ -13,7 +13,7 @@ void run_a2_pre_fuse(const RunContext& ctx) {
   parallel_for(p.T, static_cast<double>(p.K), [&](int64_t t) {
     std::vector<double> D(p.N, 0.0);
     double Q = 0.0;
-    for (int64_t s = 0; s < parts; ++s) {  // ascending s: the fixed order of MATH.md
+    for (int64_t s = 0; s < parts; ++s) {  // ascending s: the fixed order of docs/numerics.md
       for (int64_t j = 0; j < p.N; ++j) D[j] += load(ctx.args.gemm_out, MHC_DTYPE_FP32, (s * p.T + t) * p.N + j);
       Q += load(ctx.args.sqrsum, MHC_DTYPE_FP32, s * p.T + t);
     }

@@ -1,4 +1,4 @@
-// Family A per-token coefficient math in fp64 (MATH.md A2): RMS, gates, Sinkhorn.
+// Family A per-token coefficient math in fp64 (docs/numerics.md A2): RMS, gates, Sinkhorn.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // One problem's tensors on the host: inputs random (never zero, in ranges that keep the mixes
 // O(1)), outputs poisoned; and the comparison of an output against the host reference under the
-// MATH.md tolerances. Shared by the CUDA tests and the benchmark (no test framework inside).
+// docs/numerics.md tolerances. Shared by the CUDA tests and the benchmark (no test framework inside).
 #pragma once
 
 #include <cmath>
@@ -152,7 +152,7 @@ inline Mismatch compare(const mhc::TensorSpec& s, const void* got, const void* w
   return m;
 }
 
-// MATH.md: fp32 outputs 1e-4 (fp32 weights) or 2e-3 (tf32); static fp32 path 1e-4.
+// docs/numerics.md: fp32 outputs 1e-4 (fp32 weights) or 2e-3 (tf32); static fp32 path 1e-4.
 inline double fp32_tolerance(const mhc::Problem& p) {
   return p.desc.weight_precision == MHC_DTYPE_TF32 ? 2e-3 : 1e-4;
 }

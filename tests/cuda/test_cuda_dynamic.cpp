@@ -1,4 +1,4 @@
-// Family A CUDA SKUs against the fp64 host reference (MATH.md tolerances), on random inputs with
+// Family A CUDA SKUs against the fp64 host reference (docs/numerics.md tolerances), on random inputs with
 // outputs poisoned, over shapes that straddle every tile edge.
 #include "dynamic_harness.hpp"
 

@@ -1,6 +1,6 @@
-// Family B (static-H layer, MATH.md B1-B3) CUDA SKUs against the fp64 host reference.
+// Family B (static-H layer, docs/numerics.md B1-B3) CUDA SKUs against the fp64 host reference.
 //
-// Tolerances (MATH.md): fp32 outputs |gpu - ref| <= 1e-4 * max(1, |ref|). bf16 outputs: 1 bf16
+// Tolerances (docs/numerics.md): fp32 outputs |gpu - ref| <= 1e-4 * max(1, |ref|). bf16 outputs: 1 bf16
 // ulp of the reference (which is bf16(fp64 value)), plus the textbook forward-error bound of the
 // fp32 accumulation, (n + 4) * 2^-24 * A, where A is the sum of the magnitudes of the terms that
 // make the element (docs/performance_static.md, "Precision"). The second term matters only where

@@ -10,7 +10,7 @@
 //!   message; dropping a plan destroys it.
 //!
 //! ```no_run
-//! use mhc::{Args, Backend, Desc, Op, Plan, Preference, Stream, Workspace};
+//! use mhc::{Args, Backend, Desc, Op, Plan, Preference, Stream, TensorMut, TensorRef, Workspace};
 //! # fn main() -> mhc::Result<()> {
 //! let (b, n, c) = (2usize, 4usize, 64usize);
 //! let desc = Desc::new(Op::STATIC_LAYER)?.tokens(b as i64).n(n as i32).hidden(c as i64);
@@ -20,17 +20,20 @@
 //! let w = vec![mhc::Bf16::from_f32(1.0); c];
 //! let (h_pre, h_post, h_res) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n * n]);
 //! let mut out = vec![0.0f32; b * n * c];
-//! let args = Args::new().residual(&x).norm_weight(&w).h_pre(&h_pre).h_post(&h_post)
-//!     .h_res(&h_res).out_residual(&mut out);
+//! let args = Args::new().residual(TensorRef::new(&x, &[b, n, c])).norm_weight(&w).h_pre(&h_pre)
+//!     .h_post(&h_post).h_res(&h_res).out_residual(TensorMut::new(&mut out, &[b, n, c]));
 //! plan.run(&stream, Workspace::none(), &args)?;
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! Tensors are borrowed host slices (`&[f32]`, `&[Bf16]`; outputs `&mut`), whose lengths and
-//! element types this binding checks against the plan's descriptor before every call, or raw
-//! pointers (device memory for a CUDA SKU) through the `unsafe` [`TensorRef::from_raw`] and
-//! [`TensorMut::from_raw`], whose validity the caller promises.
+//! Tensors are borrowed host slices (`&[f32]`, `&[Bf16]`; outputs `&mut`), with a shape
+//! ([`TensorRef::new`], [`TensorMut::new`]) or without, or raw pointers (device memory for a
+//! CUDA SKU) through the `unsafe` [`TensorRef::from_raw`] and [`TensorMut::from_raw`], whose
+//! validity the caller promises. Before every call this binding checks them against the
+//! plan's tensor infos ([`Plan::tensors`], read from the library once at select): a shape
+//! dimension by dimension, a plain slice by its element count. The T dimension may be any
+//! `1..=desc.tokens`, the same in every tensor; it is this run's T (`mhc_args_t.tokens`).
 #![deny(missing_docs)]
 
 pub mod sys;
@@ -101,7 +104,7 @@ impl fmt::Display for Status {
 
 /// A failed call: the status, sorted by its category, and the message the library set for the
 /// calling thread (`mhc_get_last_error`), or the binding's own message for what it checks
-/// itself (a slice too short for the plan, an element type the op does not take).
+/// itself (a tensor whose shape, element count or element type the plan does not take).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// `MHC_STATUS_BAD_PARAM_*`: an argument was rejected.
@@ -233,7 +236,7 @@ pub fn version() -> u32 {
     unsafe { sys::mhc_get_version() }
 }
 
-/// The loaded library's version string (`"0.1.0"`).
+/// The loaded library's version string (`"0.2.0"`).
 pub fn version_string() -> &'static str {
     // SAFETY: a static string.
     unsafe { static_str(sys::mhc_get_version_string()) }.unwrap_or("")
@@ -279,6 +282,28 @@ impl Op {
     pub const STATIC_PRE: Op = Op(sys::MHC_OP_STATIC_PRE);
     pub const STATIC_POST: Op = Op(sys::MHC_OP_STATIC_POST);
     pub const STATIC_LAYER: Op = Op(sys::MHC_OP_STATIC_LAYER);
+}
+
+impl Op {
+    /// The library's name of the op (`"MHC_OP_PRE"`), `None` for an id it does not know.
+    pub fn name(self) -> Option<&'static str> {
+        op_name(self)
+    }
+}
+
+/// `mhc_op_name`: the library's name of `op` (`"MHC_OP_PRE"`), `None` for an unknown id.
+pub fn op_name(op: Op) -> Option<&'static str> {
+    // SAFETY: mhc_op_name returns a static string or NULL.
+    unsafe { static_str(sys::mhc_op_name(op.0)) }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "op {}", self.0),
+        }
+    }
 }
 
 /// A dtype or precision (`mhc_dtype_t`).
@@ -606,29 +631,79 @@ impl Element for Bf16 {
     const DTYPE: Dtype = Dtype::BF16;
 }
 
-/// An input tensor of a run: a borrowed host slice, or raw memory.
-#[derive(Clone, Copy, Debug)]
-pub struct TensorRef<'a> {
-    ptr: *const c_void,
+/// The largest rank of a libmhc tensor (`MHC_TENSOR_MAX_RANK`).
+pub const MAX_RANK: usize = sys::MHC_TENSOR_MAX_RANK;
+
+/// The product of `shape`, `usize::MAX` when it does not fit (no real buffer is that long, so
+/// the element-count check then fails).
+fn elements_of(shape: &[usize]) -> usize {
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).unwrap_or(usize::MAX)
+}
+
+/// What the checks need to know of a set tensor.
+#[derive(Clone, Debug)]
+struct Meta {
     len: usize,
     dtype: Dtype,
+    shape: Option<Vec<usize>>,
+}
+
+/// An input tensor of a run: a borrowed host slice, with a shape ([`TensorRef::new`]) or without
+/// (`From<&[T]>`: then only its element count is checked), or raw memory.
+#[derive(Clone, Debug)]
+pub struct TensorRef<'a> {
+    ptr: *const c_void,
+    meta: Meta,
     _borrow: PhantomData<&'a ()>,
 }
 
 impl<'a> TensorRef<'a> {
-    /// Raw memory: device memory for a CUDA SKU, host memory for a host SKU.
+    /// `data` as a row-major tensor of `shape` (`[T, n, C]` ...). Each run checks the shape
+    /// against the plan's tensor info dimension by dimension, and that it covers `data` exactly.
+    pub fn new<T: Element>(data: &'a [T], shape: &[usize]) -> TensorRef<'a> {
+        TensorRef {
+            ptr: data.as_ptr() as *const c_void,
+            meta: Meta { len: data.len(), dtype: T::DTYPE, shape: Some(shape.to_vec()) },
+            _borrow: PhantomData,
+        }
+    }
+    /// Raw memory of `len` elements without a shape: device memory for a CUDA SKU, host memory
+    /// for a host SKU.
     ///
     /// # Safety
     /// `ptr` points to at least `len` elements of `dtype` that stay valid and unmodified for
     /// `'a` and for every run given this tensor, in the memory space of the plan's SKU.
     pub unsafe fn from_raw(ptr: *const c_void, len: usize, dtype: Dtype) -> TensorRef<'a> {
-        TensorRef { ptr, len, dtype, _borrow: PhantomData }
+        TensorRef { ptr, meta: Meta { len, dtype, shape: None }, _borrow: PhantomData }
+    }
+    /// Raw memory holding a row-major tensor of `shape`.
+    ///
+    /// # Safety
+    /// As [`from_raw`](TensorRef::from_raw) with `len` the product of `shape`.
+    pub unsafe fn from_raw_shaped(ptr: *const c_void, dtype: Dtype, shape: &[usize]) -> TensorRef<'a> {
+        TensorRef { ptr, meta: Meta { len: elements_of(shape), dtype, shape: Some(shape.to_vec()) }, _borrow: PhantomData }
+    }
+    /// Its element type.
+    pub fn dtype(&self) -> Dtype {
+        self.meta.dtype
+    }
+    /// Its number of elements.
+    pub fn len(&self) -> usize {
+        self.meta.len
+    }
+    /// Whether it has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.meta.len == 0
+    }
+    /// Its shape, `None` for a plain slice.
+    pub fn shape(&self) -> Option<&[usize]> {
+        self.meta.shape.as_deref()
     }
 }
 
 impl<'a, T: Element> From<&'a [T]> for TensorRef<'a> {
     fn from(s: &'a [T]) -> TensorRef<'a> {
-        TensorRef { ptr: s.as_ptr() as *const c_void, len: s.len(), dtype: T::DTYPE, _borrow: PhantomData }
+        TensorRef { ptr: s.as_ptr() as *const c_void, meta: Meta { len: s.len(), dtype: T::DTYPE, shape: None }, _borrow: PhantomData }
     }
 }
 
@@ -638,29 +713,61 @@ impl<'a, T: Element> From<&'a Vec<T>> for TensorRef<'a> {
     }
 }
 
-/// An output tensor of a run: a mutably borrowed host slice, or raw memory.
+/// An output tensor of a run: a mutably borrowed host slice, with a shape
+/// ([`TensorMut::new`]) or without (`From<&mut [T]>`), or raw memory.
 #[derive(Debug)]
 pub struct TensorMut<'a> {
     ptr: *mut c_void,
-    len: usize,
-    dtype: Dtype,
+    meta: Meta,
     _borrow: PhantomData<&'a mut ()>,
 }
 
 impl<'a> TensorMut<'a> {
-    /// Raw memory: device memory for a CUDA SKU, host memory for a host SKU.
+    /// `data` as a row-major tensor of `shape`, checked like [`TensorRef::new`].
+    pub fn new<T: Element>(data: &'a mut [T], shape: &[usize]) -> TensorMut<'a> {
+        TensorMut {
+            ptr: data.as_mut_ptr() as *mut c_void,
+            meta: Meta { len: data.len(), dtype: T::DTYPE, shape: Some(shape.to_vec()) },
+            _borrow: PhantomData,
+        }
+    }
+    /// Raw memory of `len` elements without a shape: device memory for a CUDA SKU, host memory
+    /// for a host SKU.
     ///
     /// # Safety
     /// `ptr` points to at least `len` writable elements of `dtype` that nothing else reads or
     /// writes for `'a`, in the memory space of the plan's SKU.
     pub unsafe fn from_raw(ptr: *mut c_void, len: usize, dtype: Dtype) -> TensorMut<'a> {
-        TensorMut { ptr, len, dtype, _borrow: PhantomData }
+        TensorMut { ptr, meta: Meta { len, dtype, shape: None }, _borrow: PhantomData }
+    }
+    /// Raw memory holding a row-major tensor of `shape`.
+    ///
+    /// # Safety
+    /// As [`from_raw`](TensorMut::from_raw) with `len` the product of `shape`.
+    pub unsafe fn from_raw_shaped(ptr: *mut c_void, dtype: Dtype, shape: &[usize]) -> TensorMut<'a> {
+        TensorMut { ptr, meta: Meta { len: elements_of(shape), dtype, shape: Some(shape.to_vec()) }, _borrow: PhantomData }
+    }
+    /// Its element type.
+    pub fn dtype(&self) -> Dtype {
+        self.meta.dtype
+    }
+    /// Its number of elements.
+    pub fn len(&self) -> usize {
+        self.meta.len
+    }
+    /// Whether it has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.meta.len == 0
+    }
+    /// Its shape, `None` for a plain slice.
+    pub fn shape(&self) -> Option<&[usize]> {
+        self.meta.shape.as_deref()
     }
 }
 
 impl<'a, T: Element> From<&'a mut [T]> for TensorMut<'a> {
     fn from(s: &'a mut [T]) -> TensorMut<'a> {
-        TensorMut { ptr: s.as_mut_ptr() as *mut c_void, len: s.len(), dtype: T::DTYPE, _borrow: PhantomData }
+        TensorMut { ptr: s.as_mut_ptr() as *mut c_void, meta: Meta { len: s.len(), dtype: T::DTYPE, shape: None }, _borrow: PhantomData }
     }
 }
 
@@ -694,137 +801,171 @@ impl<'a> Workspace<'a> {
     }
 }
 
-/// A tensor field of [`Args`] (the fields of `mhc_args_t`, in order).
-#[allow(missing_docs)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Field {
-    Residual,
-    Fn,
-    Scale,
-    Base,
-    GemmOut,
-    Sqrsum,
-    LayerOutput,
-    PostMix,
-    CombMix,
-    Embedding,
-    NormWeight,
-    HPre,
-    HPost,
-    HRes,
-    OutGemm,
-    OutSqrsum,
-    OutPostMix,
-    OutCombMix,
-    OutLayerInput,
-    OutResidual,
-    OutRms,
+// ---- tensor fields and infos ------------------------------------------------------------------
+
+macro_rules! fields {
+    ($($variant:ident => $field:ident, $cname:literal;)*) => {
+        /// A tensor field of [`Args`] (the pointer fields of `mhc_args_t`, in order).
+        #[allow(missing_docs)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Field {
+            $($variant,)*
+        }
+
+        impl Field {
+            /// Every field, in the order of `mhc_args_t`.
+            pub const ALL: &'static [Field] = &[$(Field::$variant,)*];
+            /// Its name in `mhc_args_t`.
+            pub fn c_name(self) -> &'static str {
+                match self {
+                    $(Field::$variant => $cname,)*
+                }
+            }
+            /// Its byte offset in `mhc_args_t` (what `mhc_tensor_info_t.field_offset` names).
+            pub fn offset(self) -> usize {
+                let u = std::mem::MaybeUninit::<sys::mhc_args_t>::uninit();
+                let base = u.as_ptr();
+                // SAFETY: addr_of! computes a field's address and reads nothing.
+                let at = unsafe {
+                    match self {
+                        $(Field::$variant => ptr::addr_of!((*base).$field) as *const u8,)*
+                    }
+                };
+                at as usize - base as *const u8 as usize
+            }
+        }
+    };
 }
 
-const FIELD_COUNT: usize = 21;
+fields! {
+    Residual => residual, "residual";
+    Fn => fn_, "fn";
+    Scale => scale, "scale";
+    Base => base, "base";
+    GemmOut => gemm_out, "gemm_out";
+    Sqrsum => sqrsum, "sqrsum";
+    LayerOutput => layer_output, "layer_output";
+    PostMix => post_mix, "post_mix";
+    CombMix => comb_mix, "comb_mix";
+    Embedding => embedding, "embedding";
+    NormWeight => norm_weight, "norm_weight";
+    HPre => h_pre, "h_pre";
+    HPost => h_post, "h_post";
+    HRes => h_res, "h_res";
+    OutGemm => out_gemm, "out_gemm";
+    OutSqrsum => out_sqrsum, "out_sqrsum";
+    OutPostMix => out_post_mix, "out_post_mix";
+    OutCombMix => out_comb_mix, "out_comb_mix";
+    OutLayerInput => out_layer_input, "out_layer_input";
+    OutResidual => out_residual, "out_residual";
+    OutRms => out_rms, "out_rms";
+}
 
-impl Field {
-    /// Its name in `mhc_args_t`.
-    pub fn c_name(self) -> &'static str {
-        match self {
-            Field::Residual => "residual",
-            Field::Fn => "fn",
-            Field::Scale => "scale",
-            Field::Base => "base",
-            Field::GemmOut => "gemm_out",
-            Field::Sqrsum => "sqrsum",
-            Field::LayerOutput => "layer_output",
-            Field::PostMix => "post_mix",
-            Field::CombMix => "comb_mix",
-            Field::Embedding => "embedding",
-            Field::NormWeight => "norm_weight",
-            Field::HPre => "h_pre",
-            Field::HPost => "h_post",
-            Field::HRes => "h_res",
-            Field::OutGemm => "out_gemm",
-            Field::OutSqrsum => "out_sqrsum",
-            Field::OutPostMix => "out_post_mix",
-            Field::OutCombMix => "out_comb_mix",
-            Field::OutLayerInput => "out_layer_input",
-            Field::OutResidual => "out_residual",
-            Field::OutRms => "out_rms",
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "args.{}", self.c_name())
+    }
+}
+
+/// Whether a plan reads or writes a tensor (`mhc_tensor_role_t`).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Role(pub i32);
+
+#[allow(missing_docs)]
+impl Role {
+    pub const INPUT: Role = Role(sys::MHC_TENSOR_ROLE_INPUT);
+    pub const OUTPUT: Role = Role(sys::MHC_TENSOR_ROLE_OUTPUT);
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Role::INPUT => f.pad("input"),
+            Role::OUTPUT => f.pad("output"),
+            Role(other) => write!(f, "role {}", other),
         }
     }
 }
 
-/// The element type and count `field` must have for the plan's (resolved) descriptor, `None`
-/// when the op does not use the field (the library then rejects it if set). The table of
-/// docs/c_abi.md, "Tensors of each op".
-fn tensor_spec(desc: &sys::mhc_desc_t, field: Field) -> Result<Option<(Dtype, u64)>> {
-    let (t, n, c) = (desc.tokens as u64, desc.n as u64, desc.hidden as u64);
-    let k = n * c;
-    let act = Dtype(desc.act_dtype);
-    let (bf16, f32) = (Dtype::BF16, Dtype::FP32);
-    let partials = if desc.flags & sys::MHC_DESC_FLAG_SPLIT_PARTIALS != 0 { desc.num_splits.max(1) as u64 } else { 1 };
-    let mixes = n * (n + 2);
-    use Field::*;
-    let spec = match (Op(desc.op), field) {
-        (Op::PRENORM_GEMM, Residual) => (bf16, t * k),
-        (Op::PRENORM_GEMM, Fn) => (f32, mixes * k),
-        (Op::PRENORM_GEMM, OutGemm) => (f32, partials * t * mixes),
-        (Op::PRENORM_GEMM, OutSqrsum) => (f32, partials * t),
-        (Op::PRE_FUSE, GemmOut) => (f32, partials * t * mixes),
-        (Op::PRE_FUSE, Sqrsum) => (f32, partials * t),
-        (Op::PRE, Fn) => (f32, mixes * k),
-        (Op::PRE, OutGemm) => (f32, t * mixes),
-        (Op::PRE, OutSqrsum) => (f32, t),
-        (Op::PRE_FUSE, Scale) | (Op::PRE, Scale) => (f32, 3),
-        (Op::PRE_FUSE, Base) | (Op::PRE, Base) => (f32, mixes),
-        (Op::PRE_FUSE, Residual) | (Op::PRE, Residual) => (bf16, t * k),
-        (Op::PRE_FUSE, OutPostMix) | (Op::PRE, OutPostMix) => (f32, t * n),
-        (Op::PRE_FUSE, OutCombMix) | (Op::PRE, OutCombMix) => (f32, t * n * n),
-        (Op::PRE_FUSE, OutLayerInput) | (Op::PRE, OutLayerInput) => (bf16, t * c),
-        (Op::POST, LayerOutput) => (bf16, t * c),
-        (Op::POST, Residual) => (bf16, t * k),
-        (Op::POST, PostMix) => (f32, t * n),
-        (Op::POST, CombMix) => (f32, t * n * n),
-        (Op::POST, OutResidual) => (bf16, t * k),
-        (Op::HEAD, Residual) => (bf16, t * k),
-        (Op::HEAD, Fn) => (f32, n * k),
-        (Op::HEAD, Scale) => (f32, 1),
-        (Op::HEAD, Base) => (f32, n),
-        (Op::HEAD, OutLayerInput) => (bf16, t * c),
-        (Op::EXPAND, Embedding) => (bf16, t * c),
-        (Op::EXPAND, OutResidual) => (bf16, t * k),
-        (Op::STATIC_PRE, Residual) | (Op::STATIC_POST, Residual) | (Op::STATIC_LAYER, Residual) => (act, t * k),
-        (Op::STATIC_PRE, NormWeight) | (Op::STATIC_LAYER, NormWeight) => (bf16, c),
-        (Op::STATIC_PRE, HPre) | (Op::STATIC_LAYER, HPre) => (f32, n),
-        (Op::STATIC_PRE, OutLayerInput) => (act, t * c),
-        (Op::STATIC_PRE, OutRms) => (f32, t),
-        (Op::STATIC_POST, LayerOutput) => (act, t * c),
-        (Op::STATIC_POST, HPost) | (Op::STATIC_LAYER, HPost) => (f32, n),
-        (Op::STATIC_POST, HRes) | (Op::STATIC_LAYER, HRes) => (f32, n * n),
-        (Op::STATIC_POST, OutResidual) | (Op::STATIC_LAYER, OutResidual) => (act, t * k),
-        (Op::PRENORM_GEMM, _)
-        | (Op::PRE_FUSE, _)
-        | (Op::PRE, _)
-        | (Op::POST, _)
-        | (Op::HEAD, _)
-        | (Op::EXPAND, _)
-        | (Op::STATIC_PRE, _)
-        | (Op::STATIC_POST, _)
-        | (Op::STATIC_LAYER, _) => return Ok(None),
-        (op, _) => {
-            return Err(binding_error(
-                Status::BAD_PARAM_UNKNOWN_ENUM,
-                format!("op {}: this binding does not know which tensors it takes", op.0),
-            ))
-        }
-    };
-    Ok(Some(spec))
+/// One tensor a plan reads or writes (`mhc_tensor_info_t`), as the library reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The `mhc_args_t` field that takes it.
+    pub field: Field,
+    /// Input or output.
+    pub role: Role,
+    /// Storage dtype: BF16 or FP32.
+    pub dtype: Dtype,
+    /// Whether a run must set it (optional ones may be left unset).
+    pub required: bool,
+    /// Row-major dimensions at T = `desc.tokens`.
+    pub shape: Vec<usize>,
+    /// The index of the T dimension in `shape`, `None` for a tensor without one (weights).
+    pub token_dim: Option<usize>,
 }
 
-/// The tensors of one run (`mhc_args_t`): start empty, set the fields the op uses
-/// (docs/c_abi.md, "Tensors of each op"). Inputs take `&[f32]`, `&[Bf16]` (or a
-/// [`TensorRef`]), outputs `&mut [f32]`, `&mut [Bf16]` (or a [`TensorMut`]).
+impl TensorInfo {
+    /// The field's name in `mhc_args_t` (`"residual"`).
+    pub fn name(&self) -> &'static str {
+        self.field.c_name()
+    }
+    /// The shape of a run with `tokens` tokens.
+    pub fn shape_at(&self, tokens: usize) -> Vec<usize> {
+        let mut shape = self.shape.clone();
+        if let Some(d) = self.token_dim {
+            shape[d] = tokens;
+        }
+        shape
+    }
+    /// Its element count at T = `desc.tokens`.
+    pub fn elements(&self) -> usize {
+        elements_of(&self.shape)
+    }
+}
+
+/// `[3, 4, 16]`.
+fn fmt_dims(dims: &[usize]) -> String {
+    let parts: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// The shape `info` takes, for a message: at T = `t` when T is known (`from`: the tensor that
+/// told it), else with the T dimension spelled `T` and its range; `elements` adds the count.
+fn fmt_want(info: &TensorInfo, max_t: usize, t: Option<usize>, from: Option<Field>, elements: bool) -> String {
+    let d = match info.token_dim {
+        None => {
+            let count = if elements { format!(" = {} elements", info.elements()) } else { String::new() };
+            return format!("{}{}", fmt_dims(&info.shape), count);
+        }
+        Some(d) => d,
+    };
+    match t {
+        Some(t) => {
+            let shape = info.shape_at(t);
+            let count = if elements { format!(" = {} elements", elements_of(&shape)) } else { String::new() };
+            let note = from.map(|f| format!(" (T = {} from {})", t, f)).unwrap_or_default();
+            format!("{}{}{}", fmt_dims(&shape), count, note)
+        }
+        None => {
+            let parts: Vec<String> =
+                info.shape.iter().enumerate().map(|(k, v)| if k == d { "T".to_string() } else { v.to_string() }).collect();
+            let count = if elements { format!(" = T * {} elements", info.elements() / info.shape[d]) } else { String::new() };
+            format!("[{}]{} with T in 1..{}", parts.join(", "), count, max_t)
+        }
+    }
+}
+
+// ---- args -------------------------------------------------------------------------------------
+
+/// The tensors of one run (`mhc_args_t`): start empty, set the fields the plan's op uses (see
+/// [`Plan::tensors`]). Inputs take `&[f32]`, `&[Bf16]` or a [`TensorRef`], outputs
+/// `&mut [f32]`, `&mut [Bf16]` or a [`TensorMut`]; a tensor with a shape is checked dimension by
+/// dimension, a plain slice by its element count. This run's T (`mhc_args_t.tokens`) comes from
+/// the tensors.
 pub struct Args<'a> {
     raw: sys::mhc_args_t,
-    meta: [Option<(usize, Dtype)>; FIELD_COUNT],
+    meta: Vec<Option<Meta>>,
     _borrows: PhantomData<&'a mut ()>,
 }
 
@@ -839,7 +980,7 @@ macro_rules! args_inputs {
         $($(#[$doc])* pub fn $method(mut self, t: impl Into<TensorRef<'a>>) -> Args<'a> {
             let t = t.into();
             self.raw.$field = t.ptr;
-            self.meta[Field::$variant as usize] = Some((t.len, t.dtype));
+            self.meta[Field::$variant as usize] = Some(t.meta);
             self
         })*
     };
@@ -850,7 +991,7 @@ macro_rules! args_outputs {
         $($(#[$doc])* pub fn $method(mut self, t: impl Into<TensorMut<'a>>) -> Args<'a> {
             let t = t.into();
             self.raw.$field = t.ptr;
-            self.meta[Field::$variant as usize] = Some((t.len, t.dtype));
+            self.meta[Field::$variant as usize] = Some(t.meta);
             self
         })*
     };
@@ -862,40 +1003,44 @@ impl<'a> Args<'a> {
         // SAFETY: an all-zero mhc_args_t (NULL pointers) is valid; args_init sets struct_size.
         let mut raw: sys::mhc_args_t = unsafe { std::mem::zeroed() };
         unsafe { sys::mhc_args_init(&mut raw) };
-        Args { raw, meta: [None; FIELD_COUNT], _borrows: PhantomData }
+        Args { raw, meta: vec![None; Field::ALL.len()], _borrows: PhantomData }
     }
-    /// The C struct this run passes.
+    /// The C struct as built; `tokens` is 0 here and set per run from the tensors.
     pub fn raw(&self) -> &sys::mhc_args_t {
         &self.raw
     }
+    /// Whether `field` is set.
+    pub fn is_set(&self, field: Field) -> bool {
+        self.meta[field as usize].is_some()
+    }
     args_inputs! {
-        /// R [T, n, C] (family A, bf16) or x [B, n, C] (family B, act_dtype).
+        /// R `[T, n, C]` (family A, bf16) or x `[B, n, C]` (family B, act_dtype).
         residual => residual, Residual;
-        /// fn fp32 [N, K] (A1, A3) or fn_head [n, K] (A5); `fn` in C.
+        /// fn fp32 `[N, K]` (A1, A3) or fn_head `[n, K]` (A5); `fn` in C.
         fn_ => fn_, Fn;
-        /// scale fp32 [3] (A2, A3) or scale_head [1] (A5).
+        /// scale fp32 `[3]` (A2, A3) or scale_head `[1]` (A5).
         scale => scale, Scale;
-        /// base fp32 [N] (A2, A3) or base_head [n] (A5).
+        /// base fp32 `[N]` (A2, A3) or base_head `[n]` (A5).
         base => base, Base;
-        /// A2: D fp32 [T, N] or [S, T, N].
+        /// A2: D fp32 `[T, N]` or `[S, T, N]`.
         gemm_out => gemm_out, GemmOut;
-        /// A2: Q fp32 [T] or [S, T].
+        /// A2: Q fp32 `[T]` or `[S, T]`.
         sqrsum => sqrsum, Sqrsum;
-        /// A4: X bf16 [T, C]; B2: F [B, C] in act_dtype.
+        /// A4: X bf16 `[T, C]`; B2: F `[B, C]` in act_dtype.
         layer_output => layer_output, LayerOutput;
-        /// A4: fp32 [T, n].
+        /// A4: fp32 `[T, n]`.
         post_mix => post_mix, PostMix;
-        /// A4: fp32 [T, n, n].
+        /// A4: fp32 `[T, n, n]`.
         comb_mix => comb_mix, CombMix;
-        /// A6: E bf16 [T, C].
+        /// A6: E bf16 `[T, C]`.
         embedding => embedding, Embedding;
-        /// B1, B3: bf16 [C].
+        /// B1, B3: bf16 `[C]`.
         norm_weight => norm_weight, NormWeight;
-        /// B: fp32 [n].
+        /// B: fp32 `[n]`.
         h_pre => h_pre, HPre;
-        /// B2, B3: fp32 [n].
+        /// B2, B3: fp32 `[n]`.
         h_post => h_post, HPost;
-        /// B2, B3: fp32 [n, n].
+        /// B2, B3: fp32 `[n, n]`.
         h_res => h_res, HRes;
     }
     args_outputs! {
@@ -903,50 +1048,16 @@ impl<'a> Args<'a> {
         out_gemm => out_gemm, OutGemm;
         /// A1: Q; A3 (optional): the reduced Q.
         out_sqrsum => out_sqrsum, OutSqrsum;
-        /// A2, A3: fp32 [T, n].
+        /// A2, A3: fp32 `[T, n]`.
         out_post_mix => out_post_mix, OutPostMix;
-        /// A2, A3: fp32 [T, n, n].
+        /// A2, A3: fp32 `[T, n, n]`.
         out_comb_mix => out_comb_mix, OutCombMix;
-        /// A2, A3, A5: bf16 [T, C]; B1: [B, C] in act_dtype.
+        /// A2, A3, A5: bf16 `[T, C]`; B1: `[B, C]` in act_dtype.
         out_layer_input => out_layer_input, OutLayerInput;
-        /// A4, A6: bf16 [T, n, C]; B2, B3: [B, n, C] in act_dtype.
+        /// A4, A6: bf16 `[T, n, C]`; B2, B3: `[B, n, C]` in act_dtype.
         out_residual => out_residual, OutResidual;
-        /// B1 (optional): fp32 [B].
+        /// B1 (optional): fp32 `[B]`.
         out_rms => out_rms, OutRms;
-    }
-
-    /// Checks every set tensor's element type and length against the plan's descriptor.
-    fn check_lengths(&self, desc: &sys::mhc_desc_t) -> Result<()> {
-        const FIELDS: [Field; FIELD_COUNT] = [
-            Field::Residual, Field::Fn, Field::Scale, Field::Base, Field::GemmOut, Field::Sqrsum,
-            Field::LayerOutput, Field::PostMix, Field::CombMix, Field::Embedding, Field::NormWeight,
-            Field::HPre, Field::HPost, Field::HRes, Field::OutGemm, Field::OutSqrsum,
-            Field::OutPostMix, Field::OutCombMix, Field::OutLayerInput, Field::OutResidual,
-            Field::OutRms,
-        ];
-        for field in FIELDS {
-            let (len, dtype) = match self.meta[field as usize] {
-                Some(m) => m,
-                None => continue,
-            };
-            let (want_dtype, want_len) = match tensor_spec(desc, field)? {
-                Some(s) => s,
-                None => continue,
-            };
-            if dtype != want_dtype {
-                return Err(binding_error(
-                    Status::BAD_PARAM_VALUE,
-                    format!("args.{}: {} given, the plan takes {}", field.c_name(), dtype, want_dtype),
-                ));
-            }
-            if (len as u64) < want_len {
-                return Err(binding_error(
-                    Status::BAD_PARAM_SHAPE,
-                    format!("args.{}: {} elements given, the plan needs {}", field.c_name(), len, want_len),
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -960,6 +1071,7 @@ pub struct Plan {
     sku: Sku,
     guarantee: PrecisionGuarantee,
     workspace: usize,
+    tensors: Vec<TensorInfo>,
 }
 
 // SAFETY (Send): the C library keeps no thread affinity for a plan: it is selected, run and
@@ -975,12 +1087,52 @@ unsafe impl Send for Plan {}
 // stream (a device-side ordering rule the types cannot see; host memory is never shared).
 unsafe impl Sync for Plan {}
 
+/// The library's info of one tensor as a [`TensorInfo`]; `None` for an optional field this
+/// binding's `mhc_args_t` does not have (from a newer library: it stays NULL, which is allowed).
+fn tensor_info(raw: &sys::mhc_tensor_info_t, op: Op) -> Result<Option<TensorInfo>> {
+    // SAFETY: the library's field name is a static string (or NULL).
+    let name = unsafe { static_str(raw.field) }.unwrap_or("?");
+    let field = match Field::ALL.iter().find(|f| f.offset() == raw.field_offset as usize) {
+        Some(f) => *f,
+        None if raw.required == 0 => return Ok(None),
+        None => {
+            return Err(binding_error(
+                Status::NOT_SUPPORTED,
+                format!(
+                    "{} needs args.{} (offset {}), a field this binding does not have: use a binding as new as the library",
+                    op, name, raw.field_offset
+                ),
+            ))
+        }
+    };
+    let rank = raw.rank;
+    let bad = rank < 1
+        || rank as usize > MAX_RANK
+        || raw.token_dim < -1
+        || raw.token_dim >= rank
+        || raw.shape[..rank as usize].iter().any(|&d| d < 1);
+    if bad {
+        return Err(binding_error(
+            Status::INTERNAL,
+            format!("the library reported args.{} with rank {}, shape {:?}, token_dim {}", name, rank, raw.shape, raw.token_dim),
+        ));
+    }
+    Ok(Some(TensorInfo {
+        field,
+        role: Role(raw.role),
+        dtype: Dtype(raw.dtype),
+        required: raw.required != 0,
+        shape: raw.shape[..rank as usize].iter().map(|&d| d as usize).collect(),
+        token_dim: if raw.token_dim < 0 { None } else { Some(raw.token_dim as usize) },
+    }))
+}
+
 impl Plan {
-    /// Validates `desc`, picks a SKU under `pref` and returns the plan (seed 002's
-    /// `select(&stream, &desc, pref)`). The library allocates a CUDA plan's scratch on the
-    /// current device; `stream` is not used by select (it takes none) and is there so that a
-    /// plan is made where it will run. Fails with `NOT_SUPPORTED_*` when no SKU implements the
-    /// problem and `BAD_PARAM_*` for an invalid descriptor, with the library's message.
+    /// Validates `desc`, picks a SKU under `pref` and returns the plan. The library allocates a
+    /// CUDA plan's scratch on the current device; `stream` is not used by select (it takes
+    /// none) and is there so that a plan is made where it will run. Fails with
+    /// `NOT_SUPPORTED_*` when no SKU implements the problem and `BAD_PARAM_*` for an invalid
+    /// descriptor, with the library's message. `desc.tokens` is the largest T the plan runs.
     pub fn select(stream: &Stream, desc: &Desc, pref: Preference) -> Result<Plan> {
         let _ = stream;
         check_abi()?;
@@ -994,6 +1146,7 @@ impl Plan {
             sku: Sku::NONE,
             guarantee: PrecisionGuarantee { math_precision: Dtype(0), accumulator: Dtype(0), flags: Guarantee::NONE },
             workspace: 0,
+            tensors: Vec::new(),
         };
         // A plan is immutable: read what it is once.
         let mut sku: sys::mhc_sku_t = 0;
@@ -1006,12 +1159,23 @@ impl Plan {
         let mut resolved = desc.raw;
         resolved.struct_size = std::mem::size_of::<sys::mhc_desc_t>() as u32;
         let mut ws = 0usize;
+        let mut count = 0i32;
         // SAFETY: a live plan and valid out-pointers with struct_size set.
         unsafe {
             check(sys::mhc_plan_get_sku(plan.raw, &mut sku))?;
             check(sys::mhc_plan_get_precision_guarantee(plan.raw, &mut g))?;
             check(sys::mhc_plan_get_desc(plan.raw, &mut resolved))?;
             check(sys::mhc_plan_workspace_size(plan.raw, &mut ws))?;
+            check(sys::mhc_plan_get_tensor_count(plan.raw, &mut count))?;
+        }
+        for index in 0..count {
+            // SAFETY: all-zero is a valid mhc_tensor_info_t (a NULL name); the library writes it.
+            let mut info: sys::mhc_tensor_info_t = unsafe { std::mem::zeroed() };
+            info.struct_size = std::mem::size_of::<sys::mhc_tensor_info_t>() as u32;
+            check(unsafe { sys::mhc_plan_get_tensor_info(plan.raw, index, &mut info) })?;
+            if let Some(t) = tensor_info(&info, Op(resolved.op))? {
+                plan.tensors.push(t);
+            }
         }
         plan.sku = Sku(sku);
         plan.guarantee =
@@ -1021,12 +1185,132 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Validates `args` against the plan (lengths and element types here, then pointers,
-    /// alignment and memory space in the library); runs nothing.
+    /// The tensors the plan reads and writes, as the library reports them (`mhc_plan_get_tensor_info`),
+    /// inputs first; shapes are at T = `desc.tokens`.
+    pub fn tensors(&self) -> &[TensorInfo] {
+        &self.tensors
+    }
+
+    /// The info of `field`, `None` when the plan's op does not use it.
+    pub fn tensor(&self, field: Field) -> Option<&TensorInfo> {
+        self.tensors.iter().find(|t| t.field == field)
+    }
+
+    /// The T a run with `args` takes, read from the tensors' T dimension after this binding's
+    /// checks against [`tensors`](Plan::tensors): the fields the op does not use are unset,
+    /// the required ones set, dtypes match, a tensor with a shape has the info's rank and
+    /// dimensions except T (any of `1..=desc.tokens`, the same in every tensor), a plain slice
+    /// has the info's element count at that T. `desc.tokens` when no set tensor has a T.
+    pub fn run_tokens(&self, args: &Args<'_>) -> Result<usize> {
+        let op = self.desc.op();
+        let max_t = self.desc.raw.tokens.max(1) as usize;
+        for &field in Field::ALL {
+            if args.is_set(field) && self.tensor(field).is_none() {
+                return Err(binding_error(
+                    Status::BAD_PARAM_VALUE,
+                    format!("{} is set, but {} does not use it (leave it unset)", field, op),
+                ));
+            }
+        }
+        for info in &self.tensors {
+            if info.required && !args.is_set(info.field) {
+                return Err(binding_error(
+                    Status::BAD_PARAM_NULL_POINTER,
+                    format!("{} is not set: {} needs it ({} {})", info.field, op, info.dtype, fmt_want(info, max_t, None, None, false)),
+                ));
+            }
+        }
+        // T and the tensor that told it, once one has.
+        let mut run_t: Option<(usize, Field)> = None;
+        for info in &self.tensors {
+            let meta = match &args.meta[info.field as usize] {
+                Some(m) => m,
+                None => continue,
+            };
+            let known_t = run_t.map(|(t, _)| t);
+            let known_from = run_t.map(|(_, f)| f);
+            let mismatch = |given: String, t: Option<usize>, from: Option<Field>, elements: bool| {
+                binding_error(
+                    Status::BAD_PARAM_SHAPE,
+                    format!("{}: {} given, the plan takes {}", info.field, given, fmt_want(info, max_t, t, from, elements)),
+                )
+            };
+            if meta.dtype != info.dtype {
+                return Err(binding_error(
+                    Status::BAD_PARAM_VALUE,
+                    format!("{}: {} given, the plan takes {}", info.field, meta.dtype, info.dtype),
+                ));
+            }
+            // This tensor's T (None: it has no T dimension) and how it was given, for messages.
+            let (own_t, given) = match &meta.shape {
+                Some(shape) => {
+                    let given = format!("shape {}", fmt_dims(shape));
+                    if elements_of(shape) != meta.len {
+                        return Err(binding_error(
+                            Status::BAD_PARAM_SHAPE,
+                            format!("{}: {} ({} elements) given for {} elements", info.field, given, elements_of(shape), meta.len),
+                        ));
+                    }
+                    let same_rank = shape.len() == info.shape.len();
+                    let own_t = info.token_dim.filter(|_| same_rank).map(|d| shape[d]);
+                    let in_range = |t: &usize| (1..=max_t).contains(t);
+                    let dims_match = same_rank
+                        && shape.iter().zip(&info.shape).enumerate().all(|(k, (g, w))| Some(k) == info.token_dim || g == w);
+                    if !dims_match {
+                        // Spell the expected shape at the T already known, else at this tensor's own.
+                        let t = known_t.or_else(|| own_t.filter(in_range));
+                        return Err(mismatch(given, t, known_from, false));
+                    }
+                    if info.token_dim.is_some() && own_t.filter(in_range).is_none() {
+                        return Err(mismatch(given, None, None, false));
+                    }
+                    (own_t, given)
+                }
+                None => {
+                    let given = format!("{} elements", meta.len);
+                    match info.token_dim {
+                        None => {
+                            if meta.len != info.elements() {
+                                return Err(mismatch(given, None, None, true));
+                            }
+                            (None, given)
+                        }
+                        Some(d) => {
+                            let per_t = info.elements() / info.shape[d];
+                            let t = meta.len / per_t;
+                            if meta.len % per_t != 0 || t < 1 || t > max_t {
+                                return Err(mismatch(given, known_t, known_from, true));
+                            }
+                            (Some(t), given)
+                        }
+                    }
+                }
+            };
+            if let Some(t) = own_t {
+                match run_t {
+                    None => run_t = Some((t, info.field)),
+                    Some((t0, from)) if t0 != t => return Err(mismatch(given, Some(t0), Some(from), meta.shape.is_none())),
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(run_t.map(|(t, _)| t).unwrap_or(max_t))
+    }
+
+    /// The C struct of a run: `args` with `tokens` set from the tensors.
+    fn checked_args(&self, args: &Args<'_>) -> Result<sys::mhc_args_t> {
+        let t = self.run_tokens(args)?;
+        let mut raw = args.raw;
+        raw.tokens = t as i64;
+        Ok(raw)
+    }
+
+    /// Validates `args` against the plan (the checks of [`run_tokens`](Plan::run_tokens) here,
+    /// then pointers, alignment and memory space in the library); runs nothing.
     pub fn can_implement(&self, args: &Args<'_>) -> Result<()> {
-        args.check_lengths(&self.desc.raw)?;
-        // SAFETY: a live plan; args holds pointers whose validity its constructors ensured.
-        check(unsafe { sys::mhc_plan_can_implement(self.raw, &args.raw) })
+        let raw = self.checked_args(args)?;
+        // SAFETY: a live plan; raw holds pointers whose validity the tensors' constructors ensured.
+        check(unsafe { sys::mhc_plan_can_implement(self.raw, &raw) })
     }
 
     /// Bytes of caller workspace a run may use (0 for every host SKU).
@@ -1049,13 +1333,13 @@ impl Plan {
         &self.desc
     }
 
-    /// Runs the plan: validates like [`can_implement`](Plan::can_implement), then computes (a
-    /// host SKU, on this thread) or enqueues on `stream` (a CUDA SKU; the outputs are ready
-    /// when the stream gets there).
+    /// Runs the plan on T = [`run_tokens`](Plan::run_tokens) tokens: validates like
+    /// [`can_implement`](Plan::can_implement), then computes (a host SKU, on this thread) or
+    /// enqueues on `stream` (a CUDA SKU; the outputs are ready when the stream gets there).
     pub fn run(&self, stream: &Stream, workspace: Workspace<'_>, args: &Args<'_>) -> Result<()> {
-        args.check_lengths(&self.desc.raw)?;
+        let raw = self.checked_args(args)?;
         // SAFETY: a live plan; tensors and workspace are valid by their constructors.
-        check(unsafe { sys::mhc_plan_run(self.raw, stream.raw, workspace.ptr, workspace.bytes, &args.raw) })
+        check(unsafe { sys::mhc_plan_run(self.raw, stream.raw, workspace.ptr, workspace.bytes, &raw) })
     }
 
     /// The raw handle, still owned by this plan.
@@ -1082,6 +1366,7 @@ impl fmt::Debug for Plan {
             .field("op", &self.desc.op())
             .field("guarantee", &self.guarantee)
             .field("workspace", &self.workspace)
+            .field("tensors", &self.tensors)
             .finish()
     }
 }

@@ -17,6 +17,7 @@ pub type mhc_dtype_t = i32;
 pub type mhc_backend_mask_t = u32;
 pub type mhc_guarantee_flags_t = u32;
 pub type mhc_sku_t = u32;
+pub type mhc_tensor_role_t = i32;
 
 macro_rules! constants {
     ($($name:ident: $ty:ty = $value:expr;)*) => {
@@ -28,7 +29,7 @@ macro_rules! constants {
 
 constants! {
     MHC_VERSION_MAJOR: u32 = 0;
-    MHC_VERSION_MINOR: u32 = 1;
+    MHC_VERSION_MINOR: u32 = 2;
     MHC_VERSION_PATCH: u32 = 0;
     MHC_VERSION: u32 = MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH;
     MHC_ABI_VERSION: u32 = 1;
@@ -105,6 +106,10 @@ constants! {
     MHC_SKU_SM90_PRENORM_GEMM: mhc_sku_t = 0x00900100;
     MHC_SKU_SM90_PRE: mhc_sku_t = 0x00900300;
     MHC_SKU_SM90_HEAD: mhc_sku_t = 0x00900500;
+
+    MHC_TENSOR_MAX_RANK: usize = 4;
+    MHC_TENSOR_ROLE_INPUT: mhc_tensor_role_t = 1;
+    MHC_TENSOR_ROLE_OUTPUT: mhc_tensor_role_t = 2;
 }
 
 /// `MHC_STATUS_CATEGORY(s)`.
@@ -182,6 +187,24 @@ pub struct mhc_args_t {
     pub out_layer_input: *mut c_void,
     pub out_residual: *mut c_void,
     pub out_rms: *mut c_void,
+    /// Since 0.2: this run's T, 1..=desc.tokens; 0 means desc.tokens.
+    pub tokens: i64,
+}
+
+/// `mhc_tensor_info_t`: one tensor a plan reads or writes (written by the library).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mhc_tensor_info_t {
+    pub struct_size: u32,
+    pub field_offset: u32,
+    pub field: *const c_char,
+    pub role: mhc_tensor_role_t,
+    pub dtype: mhc_dtype_t,
+    pub required: i32,
+    pub rank: i32,
+    pub shape: [i64; MHC_TENSOR_MAX_RANK],
+    pub token_dim: i32,
+    pub reserved0: i32,
 }
 
 /// The opaque plan (`struct mhc_plan_s`).
@@ -207,6 +230,7 @@ extern "C" {
     pub fn mhc_args_init(args: *mut mhc_args_t) -> mhc_status_t;
 
     pub fn mhc_sku_name(sku: mhc_sku_t) -> *const c_char;
+    pub fn mhc_op_name(op: mhc_op_t) -> *const c_char;
 
     pub fn mhc_plan_select(
         desc: *const mhc_desc_t,
@@ -228,5 +252,7 @@ extern "C" {
         guarantee: *mut mhc_precision_guarantee_t,
     ) -> mhc_status_t;
     pub fn mhc_plan_get_desc(plan: mhc_plan_t, desc: *mut mhc_desc_t) -> mhc_status_t;
+    pub fn mhc_plan_get_tensor_count(plan: mhc_plan_t, count: *mut i32) -> mhc_status_t;
+    pub fn mhc_plan_get_tensor_info(plan: mhc_plan_t, index: i32, info: *mut mhc_tensor_info_t) -> mhc_status_t;
     pub fn mhc_plan_destroy(plan: mhc_plan_t) -> mhc_status_t;
 }

@@ -113,6 +113,7 @@ fn typedefs_match_the_header() {
         typedef!(mhc_backend_mask_t),
         typedef!(mhc_guarantee_flags_t),
         typedef!(mhc_sku_t),
+        typedef!(mhc_tensor_role_t),
     ];
     let mut errors = Vec::new();
     for (name, size, align, signed) in mine.iter() {
@@ -145,7 +146,10 @@ fn structs_match_the_header() {
         layout!(mhc_args_t {
             struct_size, reserved0, residual, fn_ = "fn", scale, base, gemm_out, sqrsum, layer_output,
             post_mix, comb_mix, embedding, norm_weight, h_pre, h_post, h_res, out_gemm, out_sqrsum,
-            out_post_mix, out_comb_mix, out_layer_input, out_residual, out_rms,
+            out_post_mix, out_comb_mix, out_layer_input, out_residual, out_rms, tokens,
+        }),
+        layout!(mhc_tensor_info_t {
+            struct_size, field_offset, field, role, dtype, required, rank, shape, token_dim, reserved0,
         }),
     ];
     let mut errors = Vec::new();

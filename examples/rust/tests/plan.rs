@@ -112,16 +112,20 @@ fn tensors_are_checked_before_the_call() {
     let (hp, hq, hr) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n * n]);
     let mut out = vec![0.0f32; b * n * c];
 
-    // The library: a required tensor missing.
+    // A required tensor missing: named with the shape it takes.
     let e = plan.can_implement(&Args::new().residual(&x).norm_weight(&w).h_pre(&hp).h_post(&hq).out_residual(&mut out)).unwrap_err();
     assert_eq!(e.status(), Status::BAD_PARAM_NULL_POINTER, "{}", e);
-    assert!(e.message().contains("h_res"), "{}", e.message());
+    assert!(e.message().contains("args.h_res is not set: MHC_OP_STATIC_LAYER needs it (FP32 [4, 4])"), "{}", e.message());
 
-    // The binding: a slice shorter than the plan needs, an element type the op does not take.
+    // A plain slice whose length is no whole number of rows, an element type the op does not take.
     let short = &x[..b * n * c - 1];
     let e = plan.can_implement(&Args::new().residual(short).norm_weight(&w).h_pre(&hp).h_post(&hq).h_res(&hr).out_residual(&mut out)).unwrap_err();
     assert_eq!(e.status(), Status::BAD_PARAM_SHAPE);
-    assert!(e.message().contains("args.residual: 63 elements given, the plan needs 64"), "{}", e.message());
+    assert!(
+        e.message().contains("args.residual: 63 elements given, the plan takes [T, 4, 8] = T * 32 elements with T in 1..2"),
+        "{}",
+        e.message()
+    );
     let wf = vec![1.0f32; c];
     let e = plan.run(&stream, Workspace::none(), &Args::new().residual(&x).norm_weight(&wf).h_pre(&hp).h_post(&hq).h_res(&hr).out_residual(&mut out)).unwrap_err();
     assert_eq!(e.status(), Status::BAD_PARAM_VALUE);

@@ -1,5 +1,5 @@
 // Family B kernels, bf16 activations: every variant of static_rows_kernel<uint16_t (bf16), ...>.
-#include "sm80_static_hc.cuh"
+#include "sm80_f32acc_static_hc.cuh"
 
 namespace mhc::cuda::static_hc {
 

@@ -61,7 +61,7 @@ __device__ void write_post_comb_n(const PreFuseParams& p, int64_t t, const float
 
 // Stages partial slots of the token's N mixes + square-sum (kStageFloats at a time) in shared
 // memory with every thread loading at once, then thread j (j < N; j == N: square-sum) adds its
-// column in ascending slot order: MATH.md's fixed order without a serial chain of global loads.
+// column in ascending slot order: the fixed order of docs/numerics.md without a serial chain of global loads.
 constexpr int kStageFloats = 4096;
 
 template <int kCols>

@@ -1,5 +1,5 @@
 // The static-H row-fused SKUs (B1, B2, B3): host-side heuristics and launch. The kernels are in
-// ../kernels/sm80_static_hc.cuh; this file picks a configuration per run and launches one kernel.
+// ../kernels/sm80_f32acc_static_hc.cuh; this file picks a configuration per run and launches one kernel.
 // Each op registers its SKUs (b*_static_*.cu) with its kernel mode bound.
 #include <algorithm>
 #include <map>
@@ -8,7 +8,7 @@
 #include <tuple>
 
 #include "../../common/error.hpp"
-#include "../kernels/sm80_static_hc.cuh"
+#include "../kernels/sm80_f32acc_static_hc.cuh"
 #include "skus.hpp"
 #include "static_rowfused.hpp"
 

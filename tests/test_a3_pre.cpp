@@ -102,7 +102,7 @@ TEST_CASE("A3: random inputs against the fp64 oracle, tf32 and fp32 weights", "[
     }
 }
 
-TEST_CASE("A3: tf32 and fp32 weights give different coefficients, within MATH.md's 2e-3", "[numerics][A3][tf32]") {
+TEST_CASE("A3: tf32 and fp32 weights give different coefficients, within the documented 2e-3", "[numerics][A3][tf32]") {
   const Inputs in(8, 4, 72);
   const PreOut t = run_a3(in, true, 0, true), f = run_a3(in, false, 0, true);
   const double post_rel = oracle::max_rel_err(t.post, f.post), comb_rel = oracle::max_rel_err(t.comb, f.comb);
@@ -132,7 +132,7 @@ TEST_CASE("A3 equals A1 (any S, reduced or partials) then A2", "[numerics][A3][A
         const Inputs in(c.T, c.n, c.C);
         const PreOut a3 = run_a3(in, tf32, c.S, true);
         const PreOut chain = run_a1_a2(in, tf32, c.S, partials);
-        // MATH.md allows 1e-4 here; the reference's only difference is A1's fp32 rounding of D
+        // docs/numerics.md allows 1e-4 here; the reference's only difference is A1's fp32 rounding of D
         // and Q (2^-24 relative each), which the coefficients barely amplify.
         const double post_rel = oracle::max_rel_err(chain.post, a3.post), comb_rel = oracle::max_rel_err(chain.comb, a3.comb);
         INFO("post " << post_rel << " comb " << comb_rel);

@@ -1,4 +1,4 @@
-// Family B (static hyper-connections, MATH.md B1-B3) on sm_80+: one persistent row kernel per op.
+// Family B (static hyper-connections, docs/numerics.md B1-B3) on sm_80+: one persistent row kernel per op.
 //
 // Design (docs/performance_static.md has the numbers):
 // - One pass over the activations. A row (token) is owned by `tpr` threads of one CTA; a CTA owns
@@ -192,7 +192,7 @@ struct MaxOp {
 };
 
 // s_pre = sigmoid(h_pre); s_post = 2 sigmoid(h_post); M = Sinkhorn(exp(h_res - rowmax)) with the
-// guard "normalize only if the sum > eps" (MATH.md B), row step then column step, `iters` times.
+// guard "normalize only if the sum > eps" (docs/numerics.md, B), row step then column step, `iters` times.
 // A normalization multiplies by the correctly rounded reciprocal (x 1.0 where the guard skips).
 // M[NB][NB] in shared memory is zero outside [n, n]. Called by all 32 lanes of warp 0.
 template <int NB, bool kPreCoef, bool kPostCoef>

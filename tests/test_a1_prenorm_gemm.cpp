@@ -44,7 +44,7 @@ TEST_CASE("A1: split boundaries by hand (K not a multiple of 64, uneven S)", "[n
     int n;
     int64_t C;
     int S;
-    std::vector<int64_t> bounds;  // written down by hand from MATH.md A1
+    std::vector<int64_t> bounds;  // written down by hand from docs/numerics.md A1
   };
   const Case cases[] = {
       {2, 100, 3, {0, 128, 192, 200}},             // K = 200: G = 4 (64,64,64,8); 2,1,1 granules

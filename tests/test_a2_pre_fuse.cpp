@@ -95,7 +95,7 @@ TEST_CASE("A2: n = 2 by hand, sinkhorn_repeat 1 and 2, non-default eps and post_
       CHECK(oracle::max_rel_err(o.comb, std::vector<double>(want, want + 4)) <= 1e-6);
       for (int x = 0; x < 64; ++x) CHECK(o.li[x] == oracle::to_bf16(x % 2 ? y1 : y0));
     }
-  // The eps is placed as MATH.md says: these hand values differ from the misplaced variants.
+  // The eps is placed as docs/numerics.md says: these hand values differ from the misplaced variants.
   CHECK(std::fabs(pre1 - sig(0.25)) > 1e-2);     // eps inside the sigmoid
   CHECK(std::fabs(c1[0] - c2[0]) > 1e-3);        // one Sinkhorn pass vs two
 }
