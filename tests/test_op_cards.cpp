@@ -14,12 +14,6 @@ using namespace mhc_test;
 
 namespace {
 
-std::vector<const mhc::OpCard*> cards() {
-  int count = 0;
-  const mhc::OpCard* const* list = mhc::op_cards(&count);
-  return {list, list + count};
-}
-
 // A descriptor for `card` that select accepts: n and C small, every used field at its default.
 mhc_desc_t card_desc(const mhc::OpCard& card, int64_t T = 5) {
   mhc_desc_t d;
@@ -117,18 +111,25 @@ mhc_args_t args_of(std::vector<Buffer>& bufs, int64_t tokens = 0) {
   return a;
 }
 
-// Element offset of multi-index idx in a row-major shape.
-int64_t offset_of(const int64_t* shape, int rank, const int64_t* idx) {
-  int64_t o = 0;
-  for (int k = 0; k < rank; ++k) o = o * shape[k] + idx[k];
-  return o;
+// Calls f(e, src) for element e of `part` and its element src in `full` (same index, full's T).
+template <typename F>
+void for_each_element(const Buffer& part, const Buffer& full, F&& f) {
+  const int rank = part.info.rank;
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t e = 0; e < part.elements(); ++e) {
+    int64_t rem = e;
+    for (int k = rank - 1; k >= 0; --k) idx[k] = rem % part.info.shape[k], rem /= part.info.shape[k];
+    int64_t src = 0;
+    for (int k = 0; k < rank; ++k) src = src * full.info.shape[k] + idx[k];
+    f(e, src);
+  }
 }
 
 }  // namespace
 
 TEST_CASE("op cards: names, ids and desc_init defaults come from the card", "[cards]") {
-  REQUIRE(!cards().empty());
-  for (const mhc::OpCard* card : cards()) {
+  REQUIRE(!mhc::op_cards().empty());
+  for (const mhc::OpCard* card : mhc::op_cards()) {
     INFO(card->tag);
     REQUIRE(mhc_op_name(card->id) != nullptr);
     CHECK(std::string(mhc_op_name(card->id)) == card->name);
@@ -139,16 +140,16 @@ TEST_CASE("op cards: names, ids and desc_init defaults come from the card", "[ca
     CHECK(d.act_dtype == card->default_act);
     CHECK(card->n_min >= 1);
     CHECK(card->n_max >= card->n_min);
-    for (const mhc::OpCard* other : cards())
+    for (const mhc::OpCard* other : mhc::op_cards())
       if (other != card) CHECK(other->id != card->id);
   }
   mhc_desc_t d;
-  REQUIRE_STATUS(mhc_desc_init(&d, 0), MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, cards().front()->name);
+  REQUIRE_STATUS(mhc_desc_init(&d, 0), MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, mhc::op_cards().front()->name);
   CHECK(mhc_op_name(0) == nullptr);
 }
 
 TEST_CASE("op cards: select validates what the card states", "[cards]") {
-  for (const mhc::OpCard* card : cards()) {
+  for (const mhc::OpCard* card : mhc::op_cards()) {
     INFO(card->tag);
     mhc_plan_t plan = nullptr;
     const mhc_desc_t ok = card_desc(*card);
@@ -225,7 +226,7 @@ TEST_CASE("op cards: select validates what the card states", "[cards]") {
 }
 
 TEST_CASE("op cards: the host registry has one SKU per card", "[cards]") {
-  for (const mhc::OpCard* card : cards()) {
+  for (const mhc::OpCard* card : mhc::op_cards()) {
     INFO(card->tag);
     const mhc_desc_t d = card_desc(*card);
     const mhc_preference_t p = forced_host(*card);
@@ -241,7 +242,7 @@ TEST_CASE("op cards: the host registry has one SKU per card", "[cards]") {
 }
 
 TEST_CASE("op cards: tensor info is the card's tensor list evaluated", "[cards]") {
-  for (const mhc::OpCard* card : cards()) {
+  for (const mhc::OpCard* card : mhc::op_cards()) {
     for (bool partials : {false, true}) {
       if (partials && !card->partials_flag) continue;
       DYNAMIC_SECTION(card->tag << (partials ? " partials" : "")) {
@@ -301,7 +302,7 @@ TEST_CASE("op cards: tensor info is the card's tensor list evaluated", "[cards]"
 }
 
 TEST_CASE("op cards: can_implement checks exactly the card's tensors", "[cards]") {
-  for (const mhc::OpCard* card : cards()) {
+  for (const mhc::OpCard* card : mhc::op_cards()) {
     INFO(card->tag);
     const mhc_desc_t d = card_desc(*card);
     const mhc_preference_t p = forced_host(*card);
@@ -338,7 +339,7 @@ TEST_CASE("op cards: can_implement checks exactly the card's tensors", "[cards]"
 // of a full run (the plan's splits never depend on the run's T), and nothing past T is written.
 TEST_CASE("op cards: every op runs any T up to desc.tokens", "[cards][tokens]") {
   constexpr int64_t kMax = 6;
-  for (const mhc::OpCard* card : cards()) {
+  for (const mhc::OpCard* card : mhc::op_cards()) {
     for (bool partials : {false, true}) {
       if (partials && !card->partials_flag) continue;
       DYNAMIC_SECTION(card->tag << (partials ? " partials" : "")) {
@@ -372,14 +373,10 @@ TEST_CASE("op cards: every op runs any T up to desc.tokens", "[cards][tokens]") 
           fill(part, 99);  // poison outputs (inputs overwritten below)
           for (size_t i = 0; i < part.size(); ++i) {
             Buffer& b = part[i];
-            std::vector<int64_t> idx(b.info.rank, 0);
-            for (int64_t e = 0; e < b.elements(); ++e) {
-              int64_t rem = e;
-              for (int k = b.info.rank - 1; k >= 0; --k) idx[k] = rem % b.info.shape[k], rem /= b.info.shape[k];
-              const int64_t src = offset_of(full[i].info.shape, b.info.rank, idx.data());
-              if (b.info.role == MHC_TENSOR_ROLE_INPUT)
-                std::memcpy(b.data() + e * b.elem_bytes(), full[i].data() + src * b.elem_bytes(), b.elem_bytes());
-            }
+            if (b.info.role != MHC_TENSOR_ROLE_INPUT) continue;
+            for_each_element(b, full[i], [&](int64_t e, int64_t src) {
+              std::memcpy(b.data() + e * b.elem_bytes(), full[i].data() + src * b.elem_bytes(), b.elem_bytes());
+            });
           }
           const mhc_args_t pa = args_of(part, t);
           REQUIRE_OK(mhc_plan_run(plan, nullptr, nullptr, 0, &pa));
@@ -387,15 +384,11 @@ TEST_CASE("op cards: every op runs any T up to desc.tokens", "[cards][tokens]") 
             Buffer& b = part[i];
             if (b.info.role != MHC_TENSOR_ROLE_OUTPUT) continue;
             INFO(b.info.field);
-            std::vector<int64_t> idx(b.info.rank, 0);
             int64_t diff = 0;
-            for (int64_t e = 0; e < b.elements(); ++e) {
-              int64_t rem = e;
-              for (int k = b.info.rank - 1; k >= 0; --k) idx[k] = rem % b.info.shape[k], rem /= b.info.shape[k];
-              const int64_t src = offset_of(full[i].info.shape, b.info.rank, idx.data());
+            for_each_element(b, full[i], [&](int64_t e, int64_t src) {
               diff += std::memcmp(b.data() + e * b.elem_bytes(), full[i].data() + src * b.elem_bytes(),
                                   b.elem_bytes()) != 0;
-            }
+            });
             CHECK(diff == 0);
             // The slack word past the short tensor stays as it was (zero).
             CHECK(b.words.back() == 0u);

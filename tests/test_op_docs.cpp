@@ -95,10 +95,8 @@ std::string page_path(const mhc::OpCard& c) { return std::string(MHC_SOURCE_DIR)
 
 TEST_CASE("op docs: each docs/ops page carries its card", "[cards][docs]") {
   const bool update = std::getenv("MHC_UPDATE_DOCS") != nullptr;
-  int count = 0;
-  const mhc::OpCard* const* cards = mhc::op_cards(&count);
-  for (int i = 0; i < count; ++i) {
-    const mhc::OpCard& c = *cards[i];
+  for (const mhc::OpCard* card : mhc::op_cards()) {
+    const mhc::OpCard& c = *card;
     INFO(page_path(c));
     std::ifstream in(page_path(c));
     REQUIRE(in.good());

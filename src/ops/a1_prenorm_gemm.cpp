@@ -1,12 +1,12 @@
 // a1_prenorm_gemm: D = A w(fn)^T and Q = sum A^2 over K = n*C, split-K partials or reduced.
-#include "op_card.hpp"
+#include "tensor_cards.hpp"
 
 namespace mhc {
 namespace {
 using D = Dim;
+using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
-    {MHC_TENSOR_FIELD(residual), Role::kInput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
-    {MHC_TENSOR_FIELD(fn), Role::kInput, Storage::kFp32, 2, {D::kMixes, D::kK}, true},
+    kResidualBf16, kFn,
     {MHC_TENSOR_FIELD(out_gemm), Role::kOutput, Storage::kFp32, 3, {D::kParts, D::kTokens, D::kMixes}, true},
     {MHC_TENSOR_FIELD(out_sqrsum), Role::kOutput, Storage::kFp32, 2, {D::kParts, D::kTokens}, true},
 };

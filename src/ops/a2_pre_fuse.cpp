@@ -1,18 +1,14 @@
 // a2_pre_fuse: from (D, Q): RMS, pre/post gates, Sinkhorn comb mix, layer_input = sum pre_i R_i.
-#include "op_card.hpp"
+#include "tensor_cards.hpp"
 
 namespace mhc {
 namespace {
 using D = Dim;
+using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
     {MHC_TENSOR_FIELD(gemm_out), Role::kInput, Storage::kFp32, 3, {D::kParts, D::kTokens, D::kMixes}, true},
     {MHC_TENSOR_FIELD(sqrsum), Role::kInput, Storage::kFp32, 2, {D::kParts, D::kTokens}, true},
-    {MHC_TENSOR_FIELD(scale), Role::kInput, Storage::kFp32, 1, {D::kThree}, true},
-    {MHC_TENSOR_FIELD(base), Role::kInput, Storage::kFp32, 1, {D::kMixes}, true},
-    {MHC_TENSOR_FIELD(residual), Role::kInput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
-    {MHC_TENSOR_FIELD(out_post_mix), Role::kOutput, Storage::kFp32, 2, {D::kTokens, D::kStreams}, true},
-    {MHC_TENSOR_FIELD(out_comb_mix), Role::kOutput, Storage::kFp32, 3, {D::kTokens, D::kStreams, D::kStreams}, true},
-    {MHC_TENSOR_FIELD(out_layer_input), Role::kOutput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true},
+    kScale3, kBase, kResidualBf16, kOutPostMix, kOutCombMix, kOutLayerInputBf16,
 };
 }  // namespace
 

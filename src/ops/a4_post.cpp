@@ -1,15 +1,16 @@
 // a4_post: new_residual = post * layer_output + comb^T residual, the post step.
-#include "op_card.hpp"
+#include "tensor_cards.hpp"
 
 namespace mhc {
 namespace {
 using D = Dim;
+using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
     {MHC_TENSOR_FIELD(layer_output), Role::kInput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true},
-    {MHC_TENSOR_FIELD(residual), Role::kInput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
+    kResidualBf16,
     {MHC_TENSOR_FIELD(post_mix), Role::kInput, Storage::kFp32, 2, {D::kTokens, D::kStreams}, true},
     {MHC_TENSOR_FIELD(comb_mix), Role::kInput, Storage::kFp32, 3, {D::kTokens, D::kStreams, D::kStreams}, true},
-    {MHC_TENSOR_FIELD(out_residual), Role::kOutput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
+    kOutResidualBf16,
 };
 }  // namespace
 

@@ -1,15 +1,14 @@
 // a5_head: the final layer's pre mix (n mixes), before the LM head.
-#include "op_card.hpp"
+#include "tensor_cards.hpp"
 
 namespace mhc {
 namespace {
 using D = Dim;
+using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
-    {MHC_TENSOR_FIELD(residual), Role::kInput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
-    {MHC_TENSOR_FIELD(fn), Role::kInput, Storage::kFp32, 2, {D::kMixes, D::kK}, true},
+    kResidualBf16, kFn,
     {MHC_TENSOR_FIELD(scale), Role::kInput, Storage::kFp32, 1, {D::kOne}, true},
-    {MHC_TENSOR_FIELD(base), Role::kInput, Storage::kFp32, 1, {D::kMixes}, true},
-    {MHC_TENSOR_FIELD(out_layer_input), Role::kOutput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true},
+    kBase, kOutLayerInputBf16,
 };
 }  // namespace
 

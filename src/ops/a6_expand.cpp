@@ -1,12 +1,13 @@
 // a6_expand: the embedding copied into the n residual streams.
-#include "op_card.hpp"
+#include "tensor_cards.hpp"
 
 namespace mhc {
 namespace {
 using D = Dim;
+using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
     {MHC_TENSOR_FIELD(embedding), Role::kInput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true},
-    {MHC_TENSOR_FIELD(out_residual), Role::kOutput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
+    kOutResidualBf16,
 };
 }  // namespace
 

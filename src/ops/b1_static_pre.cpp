@@ -1,13 +1,12 @@
 // b1_static_pre: static H, layer_input = RMSNorm(sum_i sigmoid(h_pre_i) x_i) * w.
-#include "op_card.hpp"
+#include "tensor_cards.hpp"
 
 namespace mhc {
 namespace {
 using D = Dim;
+using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
-    {MHC_TENSOR_FIELD(residual), Role::kInput, Storage::kAct, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
-    {MHC_TENSOR_FIELD(norm_weight), Role::kInput, Storage::kBf16, 1, {D::kHidden}, true},
-    {MHC_TENSOR_FIELD(h_pre), Role::kInput, Storage::kFp32, 1, {D::kStreams}, true},
+    kResidualAct, kNormWeight, kHPre,
     {MHC_TENSOR_FIELD(out_layer_input), Role::kOutput, Storage::kAct, 2, {D::kTokens, D::kHidden}, true},
     {MHC_TENSOR_FIELD(out_rms), Role::kOutput, Storage::kFp32, 1, {D::kTokens}, false},
 };

@@ -1,16 +1,11 @@
 // b3_static_layer: B2(B1), the whole static hyper-connection layer.
-#include "op_card.hpp"
+#include "tensor_cards.hpp"
 
 namespace mhc {
 namespace {
-using D = Dim;
+using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
-    {MHC_TENSOR_FIELD(residual), Role::kInput, Storage::kAct, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
-    {MHC_TENSOR_FIELD(norm_weight), Role::kInput, Storage::kBf16, 1, {D::kHidden}, true},
-    {MHC_TENSOR_FIELD(h_pre), Role::kInput, Storage::kFp32, 1, {D::kStreams}, true},
-    {MHC_TENSOR_FIELD(h_post), Role::kInput, Storage::kFp32, 1, {D::kStreams}, true},
-    {MHC_TENSOR_FIELD(h_res), Role::kInput, Storage::kFp32, 2, {D::kStreams, D::kStreams}, true},
-    {MHC_TENSOR_FIELD(out_residual), Role::kOutput, Storage::kAct, 3, {D::kTokens, D::kStreams, D::kHidden}, true},
+    kResidualAct, kNormWeight, kHPre, kHPost, kHRes, kOutResidualAct,
 };
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <vector>
 
 #include "mhc/mhc.h"
 
@@ -85,7 +86,7 @@ struct OpCard {
 #undef MHC_OP_CARD
 
 // Every card, in op_list.def order.
-const OpCard* const* op_cards(int* count);
+const std::vector<const OpCard*>& op_cards();
 // The card of `op`, or nullptr for an id no card has.
 const OpCard* find_card(mhc_op_t op);
 // "MHC_OP_PRENORM_GEMM(1) .. MHC_OP_STATIC_LAYER(18)"-style list of every op, for messages.

@@ -14,9 +14,9 @@ const OpCard* const kCards[] = {
 
 }  // namespace
 
-const OpCard* const* op_cards(int* count) {
-  *count = static_cast<int>(std::size(kCards));
-  return kCards;
+const std::vector<const OpCard*>& op_cards() {
+  static const std::vector<const OpCard*> cards(std::begin(kCards), std::end(kCards));
+  return cards;
 }
 
 const OpCard* find_card(mhc_op_t op) {

@@ -1,0 +1,38 @@
+// Tensors that several ops' cards list in the same form (each card still lists all of its own).
+#pragma once
+
+#include "op_card.hpp"
+
+namespace mhc::tensor_cards {
+
+using D = Dim;
+// R [T, n, C] bf16
+constexpr TensorCard kResidualBf16 = {MHC_TENSOR_FIELD(residual), Role::kInput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true};
+// x [B, n, C] in act_dtype
+constexpr TensorCard kResidualAct = {MHC_TENSOR_FIELD(residual), Role::kInput, Storage::kAct, 3, {D::kTokens, D::kStreams, D::kHidden}, true};
+// layer_input [T, C] bf16
+constexpr TensorCard kOutLayerInputBf16 = {MHC_TENSOR_FIELD(out_layer_input), Role::kOutput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true};
+// fn [N, n*C] fp32
+constexpr TensorCard kFn = {MHC_TENSOR_FIELD(fn), Role::kInput, Storage::kFp32, 2, {D::kMixes, D::kK}, true};
+// base [N] fp32
+constexpr TensorCard kBase = {MHC_TENSOR_FIELD(base), Role::kInput, Storage::kFp32, 1, {D::kMixes}, true};
+// scale [3] fp32 (pre, post, comb)
+constexpr TensorCard kScale3 = {MHC_TENSOR_FIELD(scale), Role::kInput, Storage::kFp32, 1, {D::kThree}, true};
+// new residual [T, n, C] bf16
+constexpr TensorCard kOutResidualBf16 = {MHC_TENSOR_FIELD(out_residual), Role::kOutput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true};
+// new residual [B, n, C] in act_dtype
+constexpr TensorCard kOutResidualAct = {MHC_TENSOR_FIELD(out_residual), Role::kOutput, Storage::kAct, 3, {D::kTokens, D::kStreams, D::kHidden}, true};
+// post [T, n] fp32
+constexpr TensorCard kOutPostMix = {MHC_TENSOR_FIELD(out_post_mix), Role::kOutput, Storage::kFp32, 2, {D::kTokens, D::kStreams}, true};
+// comb [T, n, n] fp32
+constexpr TensorCard kOutCombMix = {MHC_TENSOR_FIELD(out_comb_mix), Role::kOutput, Storage::kFp32, 3, {D::kTokens, D::kStreams, D::kStreams}, true};
+// RMSNorm weight [C] bf16
+constexpr TensorCard kNormWeight = {MHC_TENSOR_FIELD(norm_weight), Role::kInput, Storage::kBf16, 1, {D::kHidden}, true};
+// h_res [n, n] fp32
+constexpr TensorCard kHRes = {MHC_TENSOR_FIELD(h_res), Role::kInput, Storage::kFp32, 2, {D::kStreams, D::kStreams}, true};
+// h_pre [n] fp32
+constexpr TensorCard kHPre = {MHC_TENSOR_FIELD(h_pre), Role::kInput, Storage::kFp32, 1, {D::kStreams}, true};
+// h_post [n] fp32
+constexpr TensorCard kHPost = {MHC_TENSOR_FIELD(h_post), Role::kInput, Storage::kFp32, 1, {D::kStreams}, true};
+
+}  // namespace mhc::tensor_cards
