@@ -1,3 +1,3 @@
-// Catch2 v2's main (v3 links Catch2::Catch2WithMain instead).
+// Catch2 v2's main (with v3 the tests link Catch2::Catch2WithMain instead).
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>

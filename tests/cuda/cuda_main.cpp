@@ -1,5 +1,5 @@
 // Main of the CUDA suites: with no usable device, say so and exit 77 (ctest reports "Skipped").
-#if __has_include(<catch2/catch_all.hpp>)
+#if MHC_CATCH2_V3
 #include <catch2/catch_all.hpp>
 #else
 #define CATCH_CONFIG_RUNNER
