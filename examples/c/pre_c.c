@@ -37,6 +37,17 @@ static float uniform(float lo, float hi) {
   return lo + (hi - lo) * (float)((g_state * 0x2545f4914f6cdd1dull) >> 40) / 16777216.0f;
 }
 
+static void tensor_free(void* p, int on_gpu) {
+#ifdef MHC_EXAMPLE_WITH_CUDA
+  if (on_gpu) {
+    cudaFree(p);
+    return;
+  }
+#endif
+  (void)on_gpu;
+  free(p);
+}
+
 /* A tensor where the plan runs (device memory for a CUDA SKU), filled from src unless NULL. */
 static void* tensor_new(const void* src, size_t bytes, int on_gpu) {
   void* p = NULL;
@@ -48,20 +59,11 @@ static void* tensor_new(const void* src, size_t bytes, int on_gpu) {
     p = malloc(bytes);
   }
   if (p == NULL) fprintf(stderr, "pre_c: out of %s memory (%zu bytes)\n", on_gpu ? "device" : "host", bytes);
-  if (p != NULL && src != NULL && !(on_gpu ? ex_copy_cuda(p, src, bytes) : ex_copy_host(p, src, bytes)))
+  if (p != NULL && src != NULL && !(on_gpu ? ex_copy_cuda : ex_copy_host)(p, src, bytes)) {
+    tensor_free(p, on_gpu);
     p = NULL;
-  return p;
-}
-
-static void tensor_free(void* p, int on_gpu) {
-#ifdef MHC_EXAMPLE_WITH_CUDA
-  if (on_gpu) {
-    cudaFree(p);
-    return;
   }
-#endif
-  (void)on_gpu;
-  free(p);
+  return p;
 }
 
 int main(int argc, char** argv) {
@@ -82,6 +84,7 @@ int main(int argc, char** argv) {
   int rc = 1, on_gpu = 0, passed = 1, i, r;
   int64_t k;
   mhc_sku_t sku = MHC_SKU_NONE;
+  ex_copy_fn copy = ex_copy_host;
   mhc_desc_t desc;
   mhc_preference_t pref;
   mhc_args_t args;
@@ -115,6 +118,7 @@ int main(int argc, char** argv) {
   }
 #endif
   on_gpu = !ex_is_host_sku(sku);
+  copy = on_gpu ? ex_copy_cuda : ex_copy_host; /* moves bytes to and from the plan's tensors */
   if (!ex_describe_plan(plan)) goto done;
 
   /* 3. tensors for T_max tokens: random inputs (never zeros), outputs where the SKU runs. */
@@ -158,10 +162,10 @@ int main(int argc, char** argv) {
     args.tokens = r == 0 ? 0 : T;
     snprintf(label, sizeof label, "run %d, args.tokens = %lld%s", r + 1, (long long)args.tokens,
              r == 0 ? " (= desc.tokens)" : "");
-    if (!ex_poison_outputs(plan, &args, on_gpu ? ex_copy_cuda : ex_copy_host)) goto done;
+    if (!ex_poison_outputs(plan, &args, copy)) goto done;
     /* stream NULL: the legacy default stream; host SKUs run on this thread */
     if (!ex_ok(mhc_plan_run(plan, NULL, workspace, workspace_bytes, &args), "mhc_plan_run")) goto done;
-    passed &= ex_check_run(plan, &args, on_gpu ? ex_copy_cuda : ex_copy_host, label);
+    passed &= ex_check_run(plan, &args, copy, label);
   }
   printf("pre_c: 1 plan checked against the fp64 host reference: %s\n",
          passed ? "all PASS" : "FAIL: MHC_OP_PRE");

@@ -143,7 +143,7 @@ static inline void ex_backend_words(mhc_sku_t sku, char* buf, size_t cap) {
     int dev = 0;
     struct cudaDeviceProp prop;
     if (cudaGetDevice(&dev) == cudaSuccess && cudaGetDeviceProperties(&prop, dev) == cudaSuccess) {
-      snprintf(buf, cap, "GPU %d: %s (sm_%d%d)", dev, prop.name, prop.major, prop.minor);
+      snprintf(buf, cap, "GPU %d: %.200s (sm_%d%d)", dev, prop.name, prop.major, prop.minor);
       return;
     }
   }
