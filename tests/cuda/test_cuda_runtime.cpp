@@ -28,8 +28,12 @@ struct Fixture {
   }
 };
 
-const mhc_op_t kOps[] = {MHC_OP_PRENORM_GEMM, MHC_OP_PRE_FUSE, MHC_OP_PRE, MHC_OP_POST, MHC_OP_HEAD, MHC_OP_EXPAND,
-                         MHC_OP_STATIC_PRE,   MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER};
+// Every op of the op list (a new card is covered without an edit here).
+std::vector<mhc_op_t> all_ops() {
+  std::vector<mhc_op_t> ops;
+  for (const mhc::OpCard* c : mhc::op_cards()) ops.push_back(c->id);
+  return ops;
+}
 
 bool has_cuda_sku(mhc_op_t op) {
   mhc_desc_t d = make_desc(op, 3, 4, 64);
@@ -43,7 +47,7 @@ bool has_cuda_sku(mhc_op_t op) {
 }  // namespace
 
 TEST_CASE("every CUDA plan is deterministic and declares it", "[cuda][determinism]") {
-  for (mhc_op_t op : kOps) {
+  for (mhc_op_t op : all_ops()) {
     if (!has_cuda_sku(op)) continue;
     Fixture f(make_desc(op, 77, 4, 1280));
     const mhc_args_t a = f.args();
@@ -120,7 +124,7 @@ TEST_CASE("batch-invariant pre: a token's rows do not depend on T", "[cuda][batc
 }
 
 TEST_CASE("CUDA graph capture and replay of every plan", "[cuda][graph]") {
-  for (mhc_op_t op : kOps) {
+  for (mhc_op_t op : all_ops()) {
     if (!has_cuda_sku(op)) continue;
     for (int64_t T : {int64_t{1}, int64_t{700}}) {
       Fixture f(make_desc(op, T, 4, 4096), 0, 21);
@@ -151,7 +155,7 @@ TEST_CASE("CUDA graph capture and replay of every plan", "[cuda][graph]") {
 }
 
 TEST_CASE("one plan, two threads, two streams, own workspaces", "[cuda][threads]") {
-  for (mhc_op_t op : kOps) {
+  for (mhc_op_t op : all_ops()) {
     if (!has_cuda_sku(op)) continue;
     mhc_desc_t d = make_desc(op, 130, 4, 1280);
     mhc_preference_t pref = cuda_only();
