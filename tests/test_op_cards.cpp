@@ -31,6 +31,14 @@ mhc_preference_t forced_host(const mhc::OpCard& card) {
   return p;
 }
 
+// A plan of the card's host SKU (forced, so the registry's id rule is checked too).
+mhc_plan_t select_host(const mhc::OpCard& card, const mhc_desc_t& d) {
+  const mhc_preference_t p = forced_host(card);
+  mhc_plan_t plan = nullptr;
+  REQUIRE_OK(mhc_plan_select(&d, &p, &plan));
+  return plan;
+}
+
 mhc_status_t try_select(const mhc_desc_t& d, mhc_plan_t* plan) {
   const mhc_preference_t p = host_only();
   *plan = nullptr;
@@ -228,13 +236,10 @@ TEST_CASE("op cards: select validates what the card states", "[cards]") {
 TEST_CASE("op cards: the host registry has one SKU per card", "[cards]") {
   for (const mhc::OpCard* card : mhc::op_cards()) {
     INFO(card->tag);
-    const mhc_desc_t d = card_desc(*card);
-    const mhc_preference_t p = forced_host(*card);
-    mhc_plan_t plan = nullptr;
-    REQUIRE_OK(mhc_plan_select(&d, &p, &plan));
+    mhc_plan_t plan = select_host(*card, card_desc(*card));
     mhc_sku_t sku = 0;
     REQUIRE_OK(mhc_plan_get_sku(plan, &sku));
-    CHECK(sku == p.forced_sku);
+    CHECK(sku == forced_host(*card).forced_sku);
     REQUIRE(mhc_sku_name(sku) != nullptr);
     CHECK(std::string(mhc_sku_name(sku)) == std::string("host_fp64_") + card->short_tag());
     REQUIRE_OK(mhc_plan_destroy(plan));
@@ -248,9 +253,7 @@ TEST_CASE("op cards: tensor info is the card's tensor list evaluated", "[cards]"
       DYNAMIC_SECTION(card->tag << (partials ? " partials" : "")) {
         mhc_desc_t d = card_desc(*card, 7);
         if (partials) d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS, d.num_splits = 3;
-        const mhc_preference_t p = forced_host(*card);
-        mhc_plan_t plan = nullptr;
-        REQUIRE_OK(mhc_plan_select(&d, &p, &plan));
+        mhc_plan_t plan = select_host(*card, d);
         mhc_desc_t resolved;
         resolved.struct_size = sizeof resolved;
         REQUIRE_OK(mhc_plan_get_desc(plan, &resolved));
@@ -304,10 +307,7 @@ TEST_CASE("op cards: tensor info is the card's tensor list evaluated", "[cards]"
 TEST_CASE("op cards: can_implement checks exactly the card's tensors", "[cards]") {
   for (const mhc::OpCard* card : mhc::op_cards()) {
     INFO(card->tag);
-    const mhc_desc_t d = card_desc(*card);
-    const mhc_preference_t p = forced_host(*card);
-    mhc_plan_t plan = nullptr;
-    REQUIRE_OK(mhc_plan_select(&d, &p, &plan));
+    mhc_plan_t plan = select_host(*card, card_desc(*card));
     std::vector<Buffer> bufs = tensor_infos(plan);
     fill(bufs, 1);
     mhc_args_t full = args_of(bufs);
@@ -346,9 +346,7 @@ TEST_CASE("op cards: every op runs any T up to desc.tokens", "[cards][tokens]") 
         mhc_desc_t d = card_desc(*card, kMax);
         if (card->splits == mhc::SplitRule::kSplitK) d.num_splits = 0;  // the T-dependent default
         if (partials) d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS, d.num_splits = 2;
-        const mhc_preference_t p = forced_host(*card);
-        mhc_plan_t plan = nullptr;
-        REQUIRE_OK(mhc_plan_select(&d, &p, &plan));
+        mhc_plan_t plan = select_host(*card, d);
         std::vector<Buffer> full = tensor_infos(plan);
         fill(full, 7);
         const mhc_args_t fa = args_of(full);
