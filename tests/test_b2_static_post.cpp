@@ -81,12 +81,51 @@ TEST_CASE("B: the Sinkhorn guard normalizes only sums > eps", "[numerics][B]") {
     const Readout below = read_out_M(2, MHC_DTYPE_FP32, h0, hp, 3, 1.99f);
     for (double v : below.M) CHECK(v == 0.5);
   }
-  SECTION("M starts from exp(h - rowmax): a row of very negative h is still normalized") {
-    // docs/numerics.md: exp(h - rowmax). Row 0 = [-40, -40] starts as [1, 1], not [4e-18, 4e-18], whose
-    // sum is below eps on every one of the 20 passes (it doubles per pass), so unshifted exp would
-    // leave row 0 near 0. With the shift, M is 0.5 everywhere.
-    const Readout r = read_out_M(2, MHC_DTYPE_FP32, {-40.0f, -40.0f, 0.0f, 0.0f}, {0.5f, 0.5f}, 20, 1e-5f);
-    for (double v : r.M) CHECK(v == 0.5);
+  SECTION("M starts from exp(h): a row far below ln(eps) is left alone, not normalized") {
+    // Row 0 = [-40, -40] starts as [4e-18, 4e-18]: its sum stays below eps on every pass, so the
+    // guard leaves it (exp(h - rowmax) would start it at [1, 1] and give 0.5 everywhere).
+    const std::vector<float> h = {-40.0f, -40.0f, 0.0f, 0.0f};
+    const Readout r = read_out_M(2, MHC_DTYPE_FP32, h, {0.5f, 0.5f}, 20, 1e-5f);
+    const oracle::Static c = oracle::static_coeffs(2, {}, {0.5f, 0.5f}, h, 20, 1e-5);
+    for (int i = 0; i < 4; ++i) CHECK(std::fabs(r.M[i] - c.M[i]) <= 1e-6 * c.M[i]);
+    CHECK(r.M[0] < 1e-9);
+    CHECK(r.M[1] < 1e-9);
+    CHECK(std::fabs(r.M[2] - 1.0) <= 1e-6);  // column 0 is normalized: row 1 takes all of it
+  }
+  SECTION("a row of -inf stays zero: no NaN") {
+    const float ninf = -INFINITY;
+    const std::vector<float> h = {ninf, ninf, 0.5f, -0.5f};
+    const Readout r = read_out_M(2, MHC_DTYPE_FP32, h, {0.5f, 0.5f}, 20, 1e-5f);
+    const oracle::Static c = oracle::static_coeffs(2, {}, {0.5f, 0.5f}, h, 20, 1e-5);
+    for (int i = 0; i < 4; ++i) {
+      CHECK(std::isfinite(r.M[i]));
+      CHECK(std::fabs(r.M[i] - c.M[i]) <= 1e-6 * std::max(c.M[i], 1e-30));
+    }
+    CHECK(r.M[0] == 0.0);
+    CHECK(r.M[1] == 0.0);
+  }
+  SECTION("a row far below ln(eps), n = 4, against the guarded formula") {
+    // exp(-100) ~ 3.7e-44: the row is never normalized; the other rows are.
+    std::vector<float> h = random_f32(16, -1.0, 1.0);
+    for (int j = 0; j < 4; ++j) h[4 + j] = -100.0f - j;
+    const std::vector<float> hp = random_f32(4);
+    const Readout r = read_out_M(4, MHC_DTYPE_FP32, h, hp, 20, 1e-5f);
+    const oracle::Static c = oracle::static_coeffs(4, {}, hp, h, 20, 1e-5);
+    for (int i = 0; i < 16; ++i) CHECK(std::fabs(r.M[i] - c.M[i]) <= 1e-6 * std::max(c.M[i], 1e-30) + 1e-45);
+    for (int j = 0; j < 4; ++j) CHECK(r.M[4 + j] < 1e-40);
+  }
+  SECTION("a row whose exp overflows is normalized (the guard on its unshifted sum)") {
+    // exp(800) overflows fp64: the row is shifted by its max; its unshifted sum is above any eps,
+    // so the first row step normalizes it: [1/(1+e^-10), e^-10/(1+e^-10)] before the column steps.
+    const std::vector<float> h = {800.0f, 790.0f, 0.0f, 0.0f};
+    const Readout r = read_out_M(2, MHC_DTYPE_FP32, h, {0.5f, 0.5f}, 1, 2.0f);
+    // eps = 2: row 0's shifted sum (1 + e^-10) is below eps, its unshifted sum is not.
+    const double a = 1.0 / (1.0 + std::exp(-10.0)), b = 1.0 - a;
+    // row 1 = [1, 1] sums to 2 <= eps: left. Columns: [a + 1, b + 1], both > 2? a + 1 < 2: left.
+    CHECK(std::fabs(r.M[0] - a) <= 1e-7);
+    CHECK(std::fabs(r.M[1] - b) <= 1e-7 * b + 1e-12);
+    CHECK(r.M[2] == 1.0);
+    CHECK(r.M[3] == 1.0);
   }
   SECTION("row sums below eps are skipped too") {
     // eps = 1.5, h = [[0, -1], [-1, 0]]: every row and column sums to 1 + e^-1 < 1.5, so M stays

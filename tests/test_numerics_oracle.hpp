@@ -376,11 +376,9 @@ inline Static static_coeffs(int n, const std::vector<float>& h_pre, const std::v
   for (float h : h_post) c.s_post.push_back(2.0 * sigmoid(h));
   if (h_res.empty()) return c;
   std::vector<std::vector<double>> M(n, std::vector<double>(n));
-  for (int i = 0; i < n; ++i) {
-    double mx = h_res[i * n];
-    for (int j = 1; j < n; ++j) mx = std::max<double>(mx, h_res[i * n + j]);
-    for (int j = 0; j < n; ++j) M[i][j] = std::exp(static_cast<double>(h_res[i * n + j]) - mx);
-  }
+  // M = exp(h_res) as written (no shift: inputs here never overflow).
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) M[i][j] = std::exp(static_cast<double>(h_res[i * n + j]));
   for (int it = 0; it < iters; ++it) {
     for (int i = 0; i < n; ++i) {
       double s = 0.0;

@@ -12,7 +12,7 @@ TEST_CASE("B: n = 1 by hand (B1, B2, B3, rms)", "[numerics][B]") {
     L.w = {oracle::to_bf16(1.0), oracle::to_bf16(2.0)};
     L.h_pre = {0.0f};    // s_pre = 0.5: y = [3, 4]
     L.h_post = {0.0f};   // s_post = 1
-    L.h_res = {0.3f};    // M = [[1]]
+    L.h_res = {2.0f};    // exp(2) = 7.4 > eps: M = [[1]]
     L.eps = 3.5f;        // mean(y^2) + eps = 12.5 + 3.5 = 16: rms = 0.25, yn = [0.75, 2]
     std::vector<float> rms;
     const Act y = run_b1(L, &rms);

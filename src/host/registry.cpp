@@ -3,6 +3,7 @@
 #include <string>
 
 #include "../plan/sku.hpp"
+#include "fp_env.hpp"
 #include "host_ops.hpp"
 
 namespace mhc {
@@ -26,7 +27,11 @@ Sku host_sku(const OpCard& card, void (*run)(const RunContext&)) {
   s.guarantee = host_guarantee;
   s.supports = [](const Problem&, const DeviceInfo&) { return std::string(); };
   s.workspace_bytes = [](const Problem&) { return size_t{0}; };
-  s.run = run;
+  // The caller's rounding mode and flush-to-zero never reach the fp64 reference.
+  s.run = [run](const RunContext& ctx) {
+    host::DefaultFpEnv env;
+    run(ctx);
+  };
   return s;
 }
 

@@ -8,6 +8,13 @@
 #include "static_coeffs.hpp"
 
 namespace mhc::host {
+namespace {
+
+// exp(x) overflows fp64 above ~709.78. A row shifted by a max above this has an unshifted sum
+// above e^700, more than any float eps: the guard always passes for it.
+constexpr double kExpShiftAbove = 700.0;
+
+}  // namespace
 
 // Computed once per run, not per token.
 StaticCoeffs static_coeffs(const RunContext& ctx) {
@@ -26,15 +33,22 @@ StaticCoeffs static_coeffs(const RunContext& ctx) {
   if (ctx.args.h_res) {
     const auto* h = static_cast<const float*>(ctx.args.h_res);
     c.M.resize(static_cast<size_t>(n) * n);
-    for (int i = 0; i < n; ++i) {  // exp(h - rowmax): equal to exp(h) after the first row step
+    std::vector<bool> shifted(n);
+    for (int i = 0; i < n; ++i) {
+      // exp(h) itself: the guard leaves a row whose sum is <= eps as it is, so exp(h - rowmax)
+      // would differ for such rows. Only a row whose exp would overflow is shifted by its max; the
+      // guard, taken on its unshifted sum, then always passes and the first row step gives the
+      // same values as unshifted exp would.
       const double mx = *std::max_element(h + i * n, h + (i + 1) * n);
-      for (int j = 0; j < n; ++j) c.M[i * n + j] = std::exp(static_cast<double>(h[i * n + j]) - mx);
+      shifted[i] = mx > kExpShiftAbove;
+      const double shift = shifted[i] ? mx : 0.0;
+      for (int j = 0; j < n; ++j) c.M[i * n + j] = std::exp(static_cast<double>(h[i * n + j]) - shift);
     }
     for (int it = 0; it < p.desc.sinkhorn_repeat; ++it) {
       for (int i = 0; i < n; ++i) {
         double s = 0.0;
         for (int j = 0; j < n; ++j) s += c.M[i * n + j];
-        if (s > eps)
+        if (s > eps || (it == 0 && shifted[i]))
           for (int j = 0; j < n; ++j) c.M[i * n + j] /= s;
       }
       for (int j = 0; j < n; ++j) {

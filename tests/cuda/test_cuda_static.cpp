@@ -10,6 +10,7 @@
 // both SKU variants, run-to-run identity, graph capture and replay, two threads on two streams.
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <thread>
 #include <tuple>
 
@@ -182,13 +183,16 @@ mhc_plan_t cuda_plan(const mhc_desc_t& d) {
 
 // Runs one problem on the CUDA plan (tensors shifted by `shift` elements) and on the host plan,
 // checks every output, and returns the CUDA outputs (in spec order).
+// `edit` may change the inputs before they are uploaded.
 std::vector<std::vector<unsigned char>> check_static(const mhc_desc_t& d, uint64_t seed, int shift = 0,
-                                                     bool with_rms = true) {
+                                                     bool with_rms = true,
+                                                     const std::function<void(OpData&)>& edit = {}) {
   PlanHolder cuda, host;
   cuda.plan = cuda_plan(d);
   mhc_preference_t hp = host_only();
   REQUIRE_OK(mhc_plan_select(&d, &hp, &host.plan));
   OpData data = make_op_data(d, seed, with_rms);
+  if (edit) edit(data);
   DeviceSet dev(data, shift);
   const mhc_args_t da = data.args(dev.ptrs);
   REQUIRE_OK(mhc_plan_can_implement(cuda.plan, &da));
@@ -336,6 +340,45 @@ TEST_CASE("static: Sinkhorn iteration counts 1 and 1000", "[cuda][static]") {
     for (mhc_dtype_t act : kActs)
       for (int iters : {1, 2, 1000})
         for (int n : {1, 4, 17, 32}) check_static(sdesc(op, 33, n, 64, act, iters), seed++);
+}
+
+// The guarded Sinkhorn on rows whose exp sums to <= eps (far below ln(eps), or -inf: left as they
+// are, no NaN) and on rows whose exp overflows fp32 (shifted, the guard taken on the unshifted sum).
+TEST_CASE("static: the Sinkhorn guard on extreme rows of h_res", "[cuda][static][guard]") {
+  uint64_t seed = 4000;
+  for (mhc_op_t op : {MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER})
+    for (mhc_dtype_t act : kActs)
+      for (int n : {2, 4, 17, 32}) {
+        auto edit = [n](OpData& data) {
+          const int h = spec_index(data, "args->h_res");
+          auto* hr = reinterpret_cast<float*>(data.host[h].data());
+          for (int j = 0; j < n; ++j) {
+            hr[0 * n + j] = -INFINITY;                   // exp: 0, the row stays 0
+            hr[1 * n + j] = -100.0f - static_cast<float>(j);  // ~1e-44: below eps, never normalized
+            if (n > 2) hr[2 * n + j] = 100.0f - static_cast<float>(j);  // exp overflows fp32
+          }
+        };
+        const auto outs = check_static(sdesc(op, 65, n, 256, act), seed++, 0, true, edit);
+        for (const auto& o : outs) {
+          // No NaN or Inf in any output (poison is a NaN, so this also checks every element was written).
+          int64_t bad = 0;
+          if (act == MHC_DTYPE_FP32) {
+            for (size_t e = 0; e + 4 <= o.size(); e += 4) {
+              float f;
+              std::memcpy(&f, &o[e], 4);
+              bad += !std::isfinite(f);
+            }
+          } else {
+            for (size_t e = 0; e + 2 <= o.size(); e += 2) {
+              uint16_t b;
+              std::memcpy(&b, &o[e], 2);
+              bad += (b & 0x7f80u) == 0x7f80u;
+            }
+          }
+          INFO(mhc::op_name(op) << " n " << n);
+          CHECK(bad == 0);
+        }
+      }
 }
 
 TEST_CASE("static: B1 without the optional rms output", "[cuda][static]") {

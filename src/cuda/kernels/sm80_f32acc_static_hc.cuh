@@ -191,7 +191,10 @@ struct MaxOp {
   __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
 };
 
-// s_pre = sigmoid(h_pre); s_post = 2 sigmoid(h_post); M = Sinkhorn(exp(h_res - rowmax)) with the
+// expf overflows above ~88.72.
+constexpr float kExpShiftAboveF = 80.0f;
+
+// s_pre = sigmoid(h_pre); s_post = 2 sigmoid(h_post); M = Sinkhorn(exp(h_res)) with the
 // guard "normalize only if the sum > eps" (docs/numerics.md, B), row step then column step, `iters` times.
 // A normalization multiplies by the correctly rounded reciprocal (x 1.0 where the guard skips).
 // M[NB][NB] in shared memory is zero outside [n, n]. Called by all 32 lanes of warp 0.
@@ -206,18 +209,35 @@ __device__ void compute_coefficients(const Params& p, float* s_pre, float* s_pos
     float c[NB];
 #pragma unroll
     for (int i = 0; i < NB; ++i) c[i] = (col && i < n) ? p.h_res[i * n + lane] : -INFINITY;
+    // exp(h) itself (the guard leaves rows with sum <= eps as they are, so exp(h - rowmax) would
+    // differ there); only a row whose exp would overflow fp32 is shifted by its max. Its first
+    // guard is then taken on the unshifted sum (log(sum) + max > log(eps)); where that fails, the
+    // row is the unshifted exp after all (representable: its sum is <= eps).
     const float rowmax = reduce_rows<NB>(c, MaxOp{});
+    const float my_shift = rowmax > kExpShiftAboveF ? rowmax : 0.0f;  // lane i: row i
 #pragma unroll
     for (int i = 0; i < NB; ++i) {
-      const float mx = __shfl_sync(0xffffffffu, rowmax, i);
-      c[i] = (col && i < n) ? expf(c[i] - mx) : 0.0f;
+      const float shift = __shfl_sync(0xffffffffu, my_shift, i);
+      c[i] = (col && i < n) ? expf(c[i] - shift) : 0.0f;
     }
     const float eps = p.eps;
     for (int it = 0; it < p.iters; ++it) {
       const float rs = reduce_rows<NB>(c, AddOp{});
-      const float rmul = rs > eps ? __frcp_rn(rs) : 1.0f;
+      bool norm = rs > eps;
+      int restore = 0;
+      if (it == 0 && my_shift != 0.0f) {
+        norm = logf(rs) + my_shift > logf(eps);
+        restore = !norm;
+      }
+      const float rmul = norm ? __frcp_rn(rs) : 1.0f;
 #pragma unroll
-      for (int i = 0; i < NB; ++i) c[i] = __fmul_rn(c[i], __shfl_sync(0xffffffffu, rmul, i));
+      for (int i = 0; i < NB; ++i) {
+        const float mul = __shfl_sync(0xffffffffu, rmul, i);
+        if (__shfl_sync(0xffffffffu, restore, i))
+          c[i] = (col && i < n) ? expf(p.h_res[i * n + lane]) : 0.0f;
+        else
+          c[i] = __fmul_rn(c[i], mul);
+      }
       const float cs = sum_column<NB>(c);
       const float cmul = cs > eps ? __frcp_rn(cs) : 1.0f;
 #pragma unroll
