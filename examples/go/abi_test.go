@@ -84,6 +84,7 @@ var goConstants = map[string]int64{
 	"MHC_STATUS_BAD_PARAM_WORKSPACE":          int64(StatusBadParamWorkspace),
 	"MHC_STATUS_BAD_PARAM_MEMORY_SPACE":       int64(StatusBadParamMemorySpace),
 	"MHC_STATUS_BAD_PARAM_ABI_MISMATCH":       int64(StatusBadParamABIMismatch),
+	"MHC_STATUS_BAD_PARAM_DEVICE":             int64(StatusBadParamDevice),
 	"MHC_STATUS_NOT_SUPPORTED":                int64(StatusNotSupported),
 	"MHC_STATUS_NOT_SUPPORTED_NO_DEVICE":      int64(StatusNotSupportedNoDevice),
 	"MHC_STATUS_NOT_SUPPORTED_SKU":            int64(StatusNotSupportedSKU),

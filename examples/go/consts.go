@@ -26,6 +26,7 @@ const (
 	StatusBadParamWorkspace         Status = 2007
 	StatusBadParamMemorySpace       Status = 2008
 	StatusBadParamABIMismatch       Status = 2009
+	StatusBadParamDevice            Status = 2010
 	StatusNotSupported              Status = 3000
 	StatusNotSupportedNoDevice      Status = 3001
 	StatusNotSupportedSKU           Status = 3002

@@ -61,6 +61,9 @@ typedef int32_t mhc_status_t;
 #define MHC_STATUS_BAD_PARAM_WORKSPACE            2007 /* workspace too small or misaligned     */
 #define MHC_STATUS_BAD_PARAM_MEMORY_SPACE         2008 /* host pointer to a CUDA SKU or reverse */
 #define MHC_STATUS_BAD_PARAM_ABI_MISMATCH         2009 /* mhc_check_abi: header != library      */
+#define MHC_STATUS_BAD_PARAM_DEVICE               2010 /* a CUDA plan used with another device's */
+                                                       /* memory or stream, or another current  */
+                                                       /* device (since 0.2)                    */
 
 #define MHC_STATUS_NOT_SUPPORTED                  3000 /* no SKU implements the problem         */
 #define MHC_STATUS_NOT_SUPPORTED_NO_DEVICE        3001 /* backend CUDA asked, no usable device  */

@@ -60,7 +60,7 @@ __device__ __forceinline__ void pdl_launch_dependents() {
 // ---- host side --------------------------------------------------------------------------------
 inline void check_cuda(cudaError_t e, const char* what) {
   if (e != cudaSuccess) {
-    cudaGetLastError();
+    // The last-error state is restored by the run's CudaErrorStateScope (src/runtime/device.hpp).
     fail(MHC_STATUS_EXECUTION_FAILED_CUDA, "{}: {} ({})", what, cudaGetErrorString(e), cudaGetErrorName(e));
   }
 }
@@ -82,7 +82,6 @@ void launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 block, s
   cfg.numAttrs = pdl ? 1 : 0;
   const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...);
   if (e != cudaSuccess) {
-    cudaGetLastError();
     fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH, "launching {} (grid {}x{}x{}, block {}): {} ({})", name, grid.x,
          grid.y, grid.z, block.x, cudaGetErrorString(e), cudaGetErrorName(e));
   }

@@ -48,6 +48,12 @@ void check_args(const mhc_plan_s& plan, const mhc_args_t& a) {
       fail(MHC_STATUS_BAD_PARAM_MISALIGNED, "{} = {}: SKU {} needs {}-byte aligned pointers", s.name, ptr,
            plan.sku->name, align);
     const MemSpace space = memory_space(ptr);
+    if (cuda && space == MemSpace::kUnknown)
+      fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE, "{} = {}: CUDA cannot tell which memory this is (cudaPointerGetAttributes "
+           "failed); SKU {} needs device memory of device {}", s.name, ptr, plan.sku->name, plan.device.ordinal);
+    if (cuda && space == MemSpace::kDevice && pointer_device(ptr) != plan.device.ordinal)
+      fail(MHC_STATUS_BAD_PARAM_DEVICE, "{} = {} is memory of device {}, the plan runs on device {}", s.name, ptr,
+           pointer_device(ptr), plan.device.ordinal);
     if (cuda && space == MemSpace::kHost)
       fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE, "{} = {} is host memory: SKU {} runs on the GPU and needs device memory",
            s.name, ptr, plan.sku->name);

@@ -15,6 +15,7 @@ struct mhc_plan_s {
   mhc_precision_guarantee_t guarantee;
   size_t workspace_bytes;
   void* scratch;                   // the plan's own workspace (CUDA SKUs), workspace_bytes long
+  void* scratch_event;             // recorded after each run that used the scratch (destroy waits)
 };
 
 namespace mhc {
@@ -24,7 +25,9 @@ constexpr size_t kWorkspaceAlignment = 256;
 constexpr size_t kArgsMinSize = offsetof(mhc_args_t, tokens);
 
 mhc_plan_s* select_plan(const mhc_desc_t* desc, const mhc_preference_t* pref);
-void destroy_plan(mhc_plan_s* plan) noexcept;
+// Waits for the plan's last scratch run (not the device), frees it; throws EXECUTION_FAILED_CUDA
+// when a CUDA call failed (the plan is freed all the same).
+void destroy_plan(mhc_plan_s* plan);
 // This run's T: args.tokens, or desc.tokens when it is 0. Throws BAD_PARAM_SHAPE when it is out
 // of 1..desc.tokens or differs from desc.tokens on a SKU that cannot vary T.
 int64_t run_tokens(const mhc_plan_s& plan, const mhc_args_t& args);

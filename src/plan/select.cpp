@@ -77,6 +77,7 @@ mhc_plan_s* select_plan(const mhc_desc_t* desc, const mhc_preference_t* user_pre
   DeviceInfo dev;
   std::string no_device;
   const bool want_cuda = (pref.backends & MHC_BACKEND_CUDA) && (!forced || forced->backend == MHC_BACKEND_CUDA);
+  const CudaErrorStateScope cuda_errors(want_cuda);
   if (want_cuda && cuda_device_count(&no_device) > 0) dev = current_device();
   if (want_cuda && dev.ordinal < 0 && (pref.backends == MHC_BACKEND_CUDA || forced))
     fail(MHC_STATUS_NOT_SUPPORTED_NO_DEVICE, "no CUDA device for pref->backends = MHC_BACKEND_CUDA: {}", no_device);
@@ -102,8 +103,16 @@ mhc_plan_s* select_plan(const mhc_desc_t* desc, const mhc_preference_t* user_pre
       plan->guarantee = sku.guarantee(p);
       plan->workspace_bytes = sku.workspace_bytes(p);
       plan->scratch = nullptr;
-      if (sku.backend == MHC_BACKEND_CUDA && plan->workspace_bytes > 0)
+      plan->scratch_event = nullptr;
+      if (sku.backend == MHC_BACKEND_CUDA && plan->workspace_bytes > 0) {
         plan->scratch = device_alloc(plan->workspace_bytes, "the plan's scratch");
+        try {
+          plan->scratch_event = event_create();
+        } catch (...) {
+          device_free(dev.ordinal, plan->scratch, nullptr);
+          throw;
+        }
+      }
       return plan.release();
     }
   }
@@ -114,15 +123,24 @@ mhc_plan_s* select_plan(const mhc_desc_t* desc, const mhc_preference_t* user_pre
   fail(worst, "no SKU can implement {}: {}", op_name(p.desc.op), reasons);
 }
 
-void destroy_plan(mhc_plan_s* plan) noexcept {
+void destroy_plan(mhc_plan_s* plan) {
   if (plan == nullptr) return;
-  if (plan->scratch) device_free(plan->device.ordinal, plan->scratch);
+  std::string error;
+  if (plan->scratch) {
+    const CudaErrorStateScope cuda_errors(true);
+    error = device_free(plan->device.ordinal, plan->scratch, plan->scratch_event);
+  }
+  const int ordinal = plan->device.ordinal;
   delete plan;
+  if (!error.empty())
+    fail(MHC_STATUS_EXECUTION_FAILED_CUDA, "freeing the plan's scratch on device {}: {}", ordinal, error);
 }
 
 void run_plan(const mhc_plan_s& plan, void* stream, void* workspace, size_t workspace_bytes, const mhc_args_t* user) {
   mhc_args_t args;
   copy_struct_in(&args, user, "args", kArgsMinSize);
+  const bool cuda = plan.sku->backend == MHC_BACKEND_CUDA;
+  const CudaErrorStateScope cuda_errors(cuda);
   check_args(plan, args);
   void* ws = plan.scratch;
   if (workspace != nullptr) {
@@ -135,12 +153,24 @@ void run_plan(const mhc_plan_s& plan, void* stream, void* workspace, size_t work
     if (plan.sku->backend == MHC_BACKEND_CUDA && memory_space(workspace) == MemSpace::kHost)
       fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE, "workspace = {} is host memory: SKU {} needs device memory", workspace,
            plan.sku->name);
+    if (plan.sku->backend == MHC_BACKEND_CUDA && memory_space(workspace) == MemSpace::kDevice &&
+        pointer_device(workspace) != plan.device.ordinal)
+      fail(MHC_STATUS_BAD_PARAM_DEVICE, "workspace = {} is memory of device {}, the plan runs on device {}", workspace,
+           pointer_device(workspace), plan.device.ordinal);
     ws = workspace;
   } else if (workspace_bytes != 0) {
     fail(MHC_STATUS_BAD_PARAM_WORKSPACE, "workspace is NULL but workspace_bytes = {}: expected 0", workspace_bytes);
   }
+  if (cuda) {
+    require_current_device(plan.device.ordinal, "mhc_plan_run");
+    const int sd = stream_device(stream);
+    if (sd != plan.device.ordinal)
+      fail(MHC_STATUS_BAD_PARAM_DEVICE, "stream = {} belongs to device {}, the plan to device {}", stream, sd,
+           plan.device.ordinal);
+  }
   const Problem run = plan.problem.with_tokens(run_tokens(plan, args));
   plan.sku->run(RunContext{run, plan.problem, args, stream, ws, plan.device});
+  if (ws == plan.scratch && plan.scratch_event) event_record_unless_capturing(plan.scratch_event, stream);
 }
 
 }  // namespace mhc

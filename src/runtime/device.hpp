@@ -25,10 +25,39 @@ enum class MemSpace { kHost, kDevice, kBoth, kUnknown };
 // mapped pinned memory both can read; kUnknown: CUDA cannot tell (no driver).
 MemSpace memory_space(const void* ptr);
 
-void* device_alloc(size_t bytes, const char* what);  // throws INTERNAL_DEVICE_ALLOC_FAILED
-void device_free(int ordinal, void* ptr) noexcept;    // waits for the device first
+// The calling thread's CUDA "last error" as the application left it: a scope around every CUDA
+// path of the library. An error this library's own calls leave behind is cleared at the end of the
+// scope only when the application had none pending at its start; an application's pending
+// error is never read or cleared (no cudaGetLastError on it).
+class CudaErrorStateScope {
+ public:
+  explicit CudaErrorStateScope(bool active) noexcept;
+  ~CudaErrorStateScope();
+  CudaErrorStateScope(const CudaErrorStateScope&) = delete;
+  CudaErrorStateScope& operator=(const CudaErrorStateScope&) = delete;
 
-// Throws EXECUTION_FAILED_LAUNCH naming `kernel` if the last launch failed.
-void check_launch(const char* kernel);
+ private:
+  bool active_;
+  bool clean_at_start_ = true;
+};
+
+// Which device memory `ptr` is on (-1: not device memory, or CUDA cannot tell).
+int pointer_device(const void* ptr);
+// The device of `stream` (a cudaStream_t; NULL is the current device's legacy stream).
+// Throws EXECUTION_FAILED_CUDA when CUDA cannot tell (e.g. a destroyed stream).
+int stream_device(void* stream);
+// Throws BAD_PARAM_DEVICE unless the calling thread's current device is `ordinal`.
+void require_current_device(int ordinal, const char* what);
+
+// Stream-ordered scratch: allocated on the plan's device at select; freed after the last run that
+// used it (an event recorded by each such run), without synchronizing the whole device.
+void* device_alloc(size_t bytes, const char* what);  // throws INTERNAL_DEVICE_ALLOC_FAILED
+void* event_create();                                // throws EXECUTION_FAILED_CUDA
+// Records `event` on `stream` unless the stream is being captured (a graph's replays are the
+// application's to order before destroy). Throws EXECUTION_FAILED_CUDA.
+void event_record_unless_capturing(void* event, void* stream);
+// Waits for `event`, frees `ptr` and destroys `event`; returns the first CUDA error's message
+// (empty when all succeeded). Never throws.
+std::string device_free(int ordinal, void* ptr, void* event) noexcept;
 
 }  // namespace mhc

@@ -15,12 +15,18 @@ DeviceInfo current_device() {
 
 MemSpace memory_space(const void*) { return MemSpace::kUnknown; }
 
+CudaErrorStateScope::CudaErrorStateScope(bool) noexcept : active_(false) {}
+CudaErrorStateScope::~CudaErrorStateScope() = default;
+
+int pointer_device(const void*) { return -1; }
+int stream_device(void*) { return -1; }
+void require_current_device(int, const char*) {}
+
 void* device_alloc(size_t, const char* what) {
   fail(MHC_STATUS_NOT_SUPPORTED_NO_DEVICE, "cannot allocate {}: libmhc was built without CUDA", what);
 }
-
-void device_free(int, void*) noexcept {}
-
-void check_launch(const char*) {}
+void* event_create() { fail(MHC_STATUS_NOT_SUPPORTED_NO_DEVICE, "libmhc was built without CUDA"); }
+void event_record_unless_capturing(void*, void*) {}
+std::string device_free(int, void*, void*) noexcept { return {}; }
 
 }  // namespace mhc

@@ -51,9 +51,28 @@ TEST_CASE("every CUDA plan is deterministic and declares it", "[cuda][determinis
     if (!has_cuda_sku(op)) continue;
     Fixture f(make_desc(op, 77, 4, 1280));
     const mhc_args_t a = f.args();
+    f.dev->poison_outputs(f.data);
     REQUIRE_OK(mhc_plan_run(f.plan.plan, nullptr, nullptr, 0, &a));
     CUDA_REQUIRE(cudaDeviceSynchronize());
     const auto first = f.outputs();
+    // The first run against the host reference: identical runs of a kernel that writes nothing
+    // would otherwise pass.
+    {
+      mhc_desc_t hd = resolved_desc(f.plan.plan);
+      mhc_preference_t hp = host_only();
+      PlanHolder host;
+      REQUIRE_OK(mhc_plan_select(&hd, &hp, &host.plan));
+      OpData ref = f.data;
+      const mhc_args_t ha = ref.args(ref.host_ptrs());
+      REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &ha));
+      size_t o = 0;
+      for (size_t i = 0; i < ref.specs.size(); ++i) {
+        if (ref.specs[i].role != mhc::Role::kOutput) continue;
+        const Mismatch m = compare(ref.specs[i], first[o++].data(), ref.host[i].data(), fp32_tolerance(ref.problem));
+        INFO("op " << mhc::op_name(op) << " " << m.describe(ref.specs[i].name));
+        CHECK(m.bad == 0);
+      }
+    }
     for (int rep = 0; rep < 3; ++rep) {
       f.dev->poison_outputs(f.data);
       REQUIRE_OK(mhc_plan_run(f.plan.plan, nullptr, nullptr, 0, &a));

@@ -401,9 +401,20 @@ TEST_CASE("static: the single-stage B3 variant gives the default's bits", "[cuda
       DeviceSet dev(data, 0);
       const mhc_args_t a = data.args(dev.ptrs);
       const size_t oi = data.specs.size() - 1;
+      dev.poison_outputs(data);
       REQUIRE_OK(mhc_plan_run(def.plan, nullptr, nullptr, 0, &a));
       CUDA_REQUIRE(cudaDeviceSynchronize());
       const auto ref = dev.download(oi);
+      {  // the default's output against the host reference (two silent kernels would agree)
+        PlanHolder host;
+        mhc_preference_t hp = host_only();
+        REQUIRE_OK(mhc_plan_select(&d, &hp, &host.plan));
+        OpData h = data;
+        const mhc_args_t ha = h.args(h.host_ptrs());
+        REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &ha));
+        const Verdict v = compare_output(h, oi, ref.data());
+        CHECK(v.bad == 0);
+      }
       dev.poison_outputs(data);
       REQUIRE_OK(mhc_plan_run(one.plan, nullptr, nullptr, 0, &a));
       CUDA_REQUIRE(cudaDeviceSynchronize());

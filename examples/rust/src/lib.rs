@@ -66,6 +66,7 @@ impl Status {
     pub const BAD_PARAM_WORKSPACE: Status = Status(sys::MHC_STATUS_BAD_PARAM_WORKSPACE);
     pub const BAD_PARAM_MEMORY_SPACE: Status = Status(sys::MHC_STATUS_BAD_PARAM_MEMORY_SPACE);
     pub const BAD_PARAM_ABI_MISMATCH: Status = Status(sys::MHC_STATUS_BAD_PARAM_ABI_MISMATCH);
+    pub const BAD_PARAM_DEVICE: Status = Status(sys::MHC_STATUS_BAD_PARAM_DEVICE);
     pub const NOT_SUPPORTED: Status = Status(sys::MHC_STATUS_NOT_SUPPORTED);
     pub const NOT_SUPPORTED_NO_DEVICE: Status = Status(sys::MHC_STATUS_NOT_SUPPORTED_NO_DEVICE);
     pub const NOT_SUPPORTED_SKU: Status = Status(sys::MHC_STATUS_NOT_SUPPORTED_SKU);

@@ -45,6 +45,7 @@ constants! {
     MHC_STATUS_BAD_PARAM_WORKSPACE: mhc_status_t = 2007;
     MHC_STATUS_BAD_PARAM_MEMORY_SPACE: mhc_status_t = 2008;
     MHC_STATUS_BAD_PARAM_ABI_MISMATCH: mhc_status_t = 2009;
+    MHC_STATUS_BAD_PARAM_DEVICE: mhc_status_t = 2010;
     MHC_STATUS_NOT_SUPPORTED: mhc_status_t = 3000;
     MHC_STATUS_NOT_SUPPORTED_NO_DEVICE: mhc_status_t = 3001;
     MHC_STATUS_NOT_SUPPORTED_SKU: mhc_status_t = 3002;

@@ -37,6 +37,7 @@ void run_gemm(const RunContext& c, bool pdl) {
 Sku gemm_sku(mhc_sku_t id, const char* name, int min_cc, bool pdl) {
   Sku s = dynamic_sku(card_a1_prenorm_gemm, id, name, min_cc, /*gemm=*/true);
   s.workspace_bytes = gemm_workspace;
+  s.supports = [](const Problem& p, const DeviceInfo&) { return gemm_grid_limits(p.S); };
   s.run = [pdl](const RunContext& c) { run_gemm(c, pdl); };
   return s;
 }

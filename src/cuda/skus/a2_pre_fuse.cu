@@ -20,6 +20,7 @@ void run_fuse(const RunContext& c) {
 
 std::vector<Sku> skus_a2_pre_fuse() {
   Sku s = dynamic_sku(card_a2_pre_fuse, MHC_SKU_SM80_PRE_FUSE, "sm80_f32_pre_fuse_sinkhorn", 80, /*gemm=*/false);
+  s.supports = [](const Problem& p, const DeviceInfo&) { return fuse_grid_limits(p.T, p.C); };
   s.run = run_fuse;
   return {s};
 }

@@ -1,5 +1,6 @@
 // Shared family-A SKU glue (see dynamic_glue.hpp).
 #include "dynamic_glue.hpp"
+#include "../../common/error.hpp"
 #include "skus.hpp"
 
 namespace mhc::cuda {
@@ -26,6 +27,21 @@ PreFuseParams fuse_params(const RunContext& c, bool head) {
   f.post_mult = p.desc.post_mult;
   f.head = head;
   return f;
+}
+
+std::string fuse_grid_limits(int64_t tokens, int64_t C) {
+  constexpr int64_t kCols = 1024, kMaxY = 65535, kMaxX = 2147483647;
+  if (tokens > kMaxX) return fmt::format("T = {}: the fuse pass launches one CTA row per token (at most 2^31 - 1)", tokens);
+  if ((C + kCols - 1) / kCols > kMaxY)
+    return fmt::format("C = {}: the fuse pass covers C in {} CTAs of {} columns (at most {})", C,
+                       (C + kCols - 1) / kCols, kCols, kMaxY);
+  return {};
+}
+
+std::string gemm_grid_limits(int64_t partials) {
+  if (partials > 65535)
+    return fmt::format("{} split partials: the GEMM launches one CTA column per partial (at most 65535)", partials);
+  return {};
 }
 
 Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, bool gemm) {

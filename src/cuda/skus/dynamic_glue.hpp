@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 
 #include "../../plan/sku.hpp"
 #include "../kernels/sm80_f32_pre_fuse.cuh"
@@ -33,6 +34,11 @@ mhc_precision_guarantee_t dynamic_guarantee(const Problem& p, bool gemm);
 // The fuse pass's parameters for the run's tokens, without D/Q (the caller points them).
 // `head`: the A5 variant (pre gate only).
 PreFuseParams fuse_params(const RunContext& c, bool head);
+
+// Launch limits, checked at select (empty: fits): the fuse pass's grid is (T, ceil(C / 1024)),
+// the GEMM's grid.y is the partial count S * U.
+std::string fuse_grid_limits(int64_t tokens, int64_t C);
+std::string gemm_grid_limits(int64_t partials);
 
 // A family-A CUDA SKU of `card` with the guarantee bound (`gemm` as above).
 Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, bool gemm);

@@ -52,6 +52,10 @@ void run(const RunContext& c, const TwoPassSettings& s) {
 Sku two_pass_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, TwoPassSettings settings) {
   Sku sku = dynamic_sku(card, id, name, min_cc, /*gemm=*/true);
   sku.workspace_bytes = [settings](const Problem& plan) { return workspace(plan, settings); };
+  sku.supports = [settings](const Problem& plan, const DeviceInfo&) {
+    const std::string gemm = gemm_grid_limits(int64_t{splits(plan, settings)} * sub_splits(plan, settings));
+    return gemm.empty() ? fuse_grid_limits(chunk_tokens(plan), plan.C) : gemm;
+  };
   sku.run = [settings](const RunContext& c) { run(c, settings); };
   return sku;
 }
