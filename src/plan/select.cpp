@@ -105,6 +105,7 @@ mhc_plan_s* select_plan(const mhc_desc_t* desc, const mhc_preference_t* user_pre
       plan->scratch = nullptr;
       plan->scratch_event = nullptr;
       if (sku.backend == MHC_BACKEND_CUDA && plan->workspace_bytes > 0) {
+        const RelaxedCaptureMode relaxed;
         plan->scratch = device_alloc(plan->workspace_bytes, "the plan's scratch");
         try {
           plan->scratch_event = event_create();
@@ -128,6 +129,7 @@ void destroy_plan(mhc_plan_s* plan) {
   std::string error;
   if (plan->scratch) {
     const CudaErrorStateScope cuda_errors(true);
+    const RelaxedCaptureMode relaxed;
     error = device_free(plan->device.ordinal, plan->scratch, plan->scratch_event);
   }
   const int ordinal = plan->device.ordinal;
@@ -164,7 +166,7 @@ void run_plan(const mhc_plan_s& plan, void* stream, void* workspace, size_t work
   if (cuda) {
     require_current_device(plan.device.ordinal, "mhc_plan_run");
     const int sd = stream_device(stream);
-    if (sd != plan.device.ordinal)
+    if (sd >= 0 && sd != plan.device.ordinal)
       fail(MHC_STATUS_BAD_PARAM_DEVICE, "stream = {} belongs to device {}, the plan to device {}", stream, sd,
            plan.device.ordinal);
   }

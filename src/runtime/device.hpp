@@ -41,10 +41,25 @@ class CudaErrorStateScope {
   bool clean_at_start_ = true;
 };
 
+// This thread's stream-capture interaction mode set to relaxed for the scope (CUDA's way for a
+// library): the scratch allocation at select and the waits of destroy are then permitted while
+// another thread captures a graph in global mode, and do not invalidate its capture.
+class RelaxedCaptureMode {
+ public:
+  RelaxedCaptureMode() noexcept;
+  ~RelaxedCaptureMode();
+  RelaxedCaptureMode(const RelaxedCaptureMode&) = delete;
+  RelaxedCaptureMode& operator=(const RelaxedCaptureMode&) = delete;
+
+ private:
+  bool active_ = false;
+  int previous_ = 0;
+};
+
 // Which device memory `ptr` is on (-1: not device memory, or CUDA cannot tell).
 int pointer_device(const void* ptr);
-// The device of `stream` (a cudaStream_t; NULL is the current device's legacy stream).
-// Throws EXECUTION_FAILED_CUDA when CUDA cannot tell (e.g. a destroyed stream).
+// The device of `stream` (a cudaStream_t; NULL is the current device's legacy stream), or -1
+// while the stream is being captured. Throws EXECUTION_FAILED_CUDA when CUDA cannot tell.
 int stream_device(void* stream);
 // Throws BAD_PARAM_DEVICE unless the calling thread's current device is `ordinal`.
 void require_current_device(int ordinal, const char* what);

@@ -74,10 +74,28 @@ int pointer_device(const void* ptr) {
 }
 
 int stream_device(void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  // cudaStreamGetDevice is not permitted on a stream being captured: a capture is checked when its
+  // graph is launched, by CUDA itself.
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(s, &capture) != cudaSuccess || capture != cudaStreamCaptureStatusNone) return -1;
   int dev = -1;
-  const cudaError_t e = cudaStreamGetDevice(static_cast<cudaStream_t>(stream), &dev);
+  const cudaError_t e = cudaStreamGetDevice(s, &dev);
   if (e != cudaSuccess) fail(MHC_STATUS_EXECUTION_FAILED_CUDA, "cudaStreamGetDevice(stream = {}): {}", stream, cuda_message(e));
   return dev;
+}
+
+RelaxedCaptureMode::RelaxedCaptureMode() noexcept {
+  int mode = cudaStreamCaptureModeRelaxed;
+  auto m = static_cast<cudaStreamCaptureMode>(mode);
+  active_ = cudaThreadExchangeStreamCaptureMode(&m) == cudaSuccess;
+  previous_ = static_cast<int>(m);
+}
+
+RelaxedCaptureMode::~RelaxedCaptureMode() {
+  if (!active_) return;
+  auto m = static_cast<cudaStreamCaptureMode>(previous_);
+  cudaThreadExchangeStreamCaptureMode(&m);
 }
 
 void require_current_device(int ordinal, const char* what) {

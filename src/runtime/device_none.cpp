@@ -20,6 +20,8 @@ CudaErrorStateScope::~CudaErrorStateScope() = default;
 
 int pointer_device(const void*) { return -1; }
 int stream_device(void*) { return -1; }
+RelaxedCaptureMode::RelaxedCaptureMode() noexcept {}
+RelaxedCaptureMode::~RelaxedCaptureMode() = default;
 void require_current_device(int, const char*) {}
 
 void* device_alloc(size_t, const char* what) {
