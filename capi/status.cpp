@@ -6,17 +6,57 @@
 
 namespace mhc {
 namespace {
+
 thread_local std::string t_last_error;
+// Set when the last message could not be built: it is then "<t_fixed_function>: <kFixedText>",
+// composed on read, without allocating. Plain pointers: nothing to construct or destroy.
+thread_local const char* t_fixed_function = nullptr;
+thread_local bool t_has_message = false;
+constexpr const char kFixedText[] = "out of host memory (the full error message could not be recorded)";
+
+// Copies s[0..n) to buf[*pos..cap-1) and counts n into *total.
+void append(char* buf, size_t cap, size_t* pos, size_t* total, const char* s, size_t n) noexcept {
+  *total += n;
+  if (buf == nullptr || cap == 0 || *pos >= cap - 1) return;
+  const size_t k = n < cap - 1 - *pos ? n : cap - 1 - *pos;
+  std::memcpy(buf + *pos, s, k);
+  *pos += k;
+}
+
+void append(char* buf, size_t cap, size_t* pos, size_t* total, const char* s) noexcept {
+  append(buf, cap, pos, total, s, std::strlen(s));
+}
+
+// The message, composed into buf as mhc_get_last_error documents; its full length.
+size_t copy_last_error(char* buf, size_t cap) noexcept {
+  size_t pos = 0, total = 0;
+  if (t_fixed_function != nullptr) {
+    append(buf, cap, &pos, &total, t_fixed_function);
+    append(buf, cap, &pos, &total, ": ");
+    append(buf, cap, &pos, &total, kFixedText);
+  } else if (t_has_message) {
+    // Only read once written: a thread's first use of t_last_error registers its destructor, which
+    // allocates (glibc), and this function must work when nothing can be allocated.
+    append(buf, cap, &pos, &total, t_last_error.data(), t_last_error.size());
+  }
+  if (buf != nullptr && cap > 0) buf[pos] = '\0';
+  return total;
+}
+
 }  // namespace
 
-const std::string& t_last_error_ref() noexcept { return t_last_error; }
-
-void set_last_error(std::string message) noexcept {
+void set_last_error(const char* function, const char* detail, const char* what) noexcept {
   try {
-    t_last_error = std::move(message);
+    std::string m;
+    m.reserve(std::strlen(function) + 2 + std::strlen(detail) + std::strlen(what));
+    m.append(function).append(": ").append(detail).append(what);
+    t_last_error.swap(m);  // the old text goes with m: no allocation past this point
+    t_fixed_function = nullptr;
   } catch (...) {
-    // Out of memory while recording the message: keep the status, drop the text.
+    // Keep the status, say who failed: the stand-in needs no memory.
+    t_fixed_function = function;
   }
+  t_has_message = true;
 }
 
 }  // namespace mhc
@@ -58,14 +98,6 @@ MHC_API const char* mhc_status_string(mhc_status_t s) {
   }
 }
 
-MHC_API size_t mhc_get_last_error(char* buf, size_t cap) {
-  const std::string& m = mhc::t_last_error_ref();
-  if (buf != nullptr && cap > 0) {
-    const size_t n = m.size() < cap - 1 ? m.size() : cap - 1;
-    std::memcpy(buf, m.data(), n);
-    buf[n] = '\0';
-  }
-  return m.size();
-}
+MHC_API size_t mhc_get_last_error(char* buf, size_t cap) { return mhc::copy_last_error(buf, cap); }
 
 }  // extern "C"
