@@ -62,7 +62,7 @@ TEST_CASE("status: a static name for every code", "[status]") {
   }
   // A code a newer library adds inside a known category names that category.
   const Code newer[] = {{2999, "MHC_STATUS_BAD_PARAM"},
-                        {2010, "MHC_STATUS_BAD_PARAM"},
+                        {2011, "MHC_STATUS_BAD_PARAM"},
                         {3077, "MHC_STATUS_NOT_SUPPORTED"},
                         {4500, "MHC_STATUS_INTERNAL"},
                         {5003, "MHC_STATUS_EXECUTION_FAILED"}};
