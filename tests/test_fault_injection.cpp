@@ -79,6 +79,9 @@ struct Armed {
 
 }  // namespace fi
 
+// Default visibility: the build hides symbols by default, and a hidden replacement is not exported
+// from the executable, so libmhc.so would keep libstdc++'s operators (seen with GCC 13).
+#pragma GCC visibility push(default)
 void* operator new(std::size_t n) { return fi::allocate_or_throw(n, 0); }
 void* operator new[](std::size_t n) { return fi::allocate_or_throw(n, 0); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return fi::allocate(n, 0); }
@@ -105,6 +108,7 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { fi::rele
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { fi::release(p); }
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { fi::release(p); }
 void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { fi::release(p); }
+#pragma GCC visibility pop
 
 // ---- thread-creation failures ------------------------------------------------------------------
 namespace ti {
