@@ -2,7 +2,7 @@
  *
  *   cc consumer_pkgconfig.c $(pkg-config --cflags --libs mhc) -o consumer_pkgconfig
  *
- * Runs MHC_OP_PRE on the host backend and checks what MATH.md A2 promises: comb_mix is (close
+ * Runs MHC_OP_PRE on the host backend and checks what docs/numerics.md (A2) promises: comb_mix is (close
  * to) doubly stochastic after Sinkhorn, post_mix lies in (0, post_mult).
  */
 #include <stdint.h>
