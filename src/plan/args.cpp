@@ -8,6 +8,20 @@
 
 namespace mhc {
 
+void require_plan_memory(const mhc_plan_s& plan, const void* ptr, const char* name) {
+  int device = -1;
+  const MemSpace space = memory_space(ptr, &device);
+  if (space == MemSpace::kUnknown)
+    fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE, "{} = {}: CUDA cannot tell which memory this is (cudaPointerGetAttributes "
+         "failed); SKU {} needs device memory of device {}", name, ptr, plan.sku->name, plan.device.ordinal);
+  if (space == MemSpace::kHost)
+    fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE, "{} = {} is host memory: SKU {} runs on the GPU and needs device memory",
+         name, ptr, plan.sku->name);
+  if (space == MemSpace::kDevice && device != plan.device.ordinal)
+    fail(MHC_STATUS_BAD_PARAM_DEVICE, "{} = {} is memory of device {}, the plan runs on device {}", name, ptr, device,
+         plan.device.ordinal);
+}
+
 int64_t run_tokens(const mhc_plan_s& plan, const mhc_args_t& a) {
   const int64_t max = plan.problem.T;
   if (a.tokens == 0) return max;
@@ -47,17 +61,11 @@ void check_args(const mhc_plan_s& plan, const mhc_args_t& a) {
     if (reinterpret_cast<uintptr_t>(ptr) % align != 0)
       fail(MHC_STATUS_BAD_PARAM_MISALIGNED, "{} = {}: SKU {} needs {}-byte aligned pointers", s.name, ptr,
            plan.sku->name, align);
-    const MemSpace space = memory_space(ptr);
-    if (cuda && space == MemSpace::kUnknown)
-      fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE, "{} = {}: CUDA cannot tell which memory this is (cudaPointerGetAttributes "
-           "failed); SKU {} needs device memory of device {}", s.name, ptr, plan.sku->name, plan.device.ordinal);
-    if (cuda && space == MemSpace::kDevice && pointer_device(ptr) != plan.device.ordinal)
-      fail(MHC_STATUS_BAD_PARAM_DEVICE, "{} = {} is memory of device {}, the plan runs on device {}", s.name, ptr,
-           pointer_device(ptr), plan.device.ordinal);
-    if (cuda && space == MemSpace::kHost)
-      fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE, "{} = {} is host memory: SKU {} runs on the GPU and needs device memory",
-           s.name, ptr, plan.sku->name);
-    if (!cuda && space == MemSpace::kDevice) {
+    if (cuda) {
+      require_plan_memory(plan, ptr, s.name);
+      continue;
+    }
+    if (memory_space(ptr) == MemSpace::kDevice) {
       fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE,
            "{} = {} is CUDA device memory: SKU {} runs on the host and needs host memory", s.name, ptr,
            plan.sku->name);

@@ -31,6 +31,9 @@ void destroy_plan(mhc_plan_s* plan);
 // This run's T: args.tokens, or desc.tokens when it is 0. Throws BAD_PARAM_SHAPE when it is out
 // of 1..desc.tokens or differs from desc.tokens on a SKU that cannot vary T.
 int64_t run_tokens(const mhc_plan_s& plan, const mhc_args_t& args);
+// For a CUDA SKU: `ptr` (named `name` in messages) must be memory a kernel of the plan's device
+// reads: BAD_PARAM_MEMORY_SPACE (host or unknown memory) or BAD_PARAM_DEVICE (another device).
+void require_plan_memory(const mhc_plan_s& plan, const void* ptr, const char* name);
 // Throws mhc::Error for the first problem found; writes nothing.
 void check_args(const mhc_plan_s& plan, const mhc_args_t& args);
 void run_plan(const mhc_plan_s& plan, void* stream, void* workspace, size_t workspace_bytes,

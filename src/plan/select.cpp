@@ -152,13 +152,7 @@ void run_plan(const mhc_plan_s& plan, void* stream, void* workspace, size_t work
     if (reinterpret_cast<uintptr_t>(workspace) % kWorkspaceAlignment != 0)
       fail(MHC_STATUS_BAD_PARAM_WORKSPACE, "workspace = {}: expected {}-byte alignment", workspace,
            kWorkspaceAlignment);
-    if (plan.sku->backend == MHC_BACKEND_CUDA && memory_space(workspace) == MemSpace::kHost)
-      fail(MHC_STATUS_BAD_PARAM_MEMORY_SPACE, "workspace = {} is host memory: SKU {} needs device memory", workspace,
-           plan.sku->name);
-    if (plan.sku->backend == MHC_BACKEND_CUDA && memory_space(workspace) == MemSpace::kDevice &&
-        pointer_device(workspace) != plan.device.ordinal)
-      fail(MHC_STATUS_BAD_PARAM_DEVICE, "workspace = {} is memory of device {}, the plan runs on device {}", workspace,
-           pointer_device(workspace), plan.device.ordinal);
+    if (plan.sku->backend == MHC_BACKEND_CUDA) require_plan_memory(plan, workspace, "workspace");
     ws = workspace;
   } else if (workspace_bytes != 0) {
     fail(MHC_STATUS_BAD_PARAM_WORKSPACE, "workspace is NULL but workspace_bytes = {}: expected 0", workspace_bytes);

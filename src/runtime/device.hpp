@@ -23,7 +23,8 @@ DeviceInfo current_device();
 enum class MemSpace { kHost, kDevice, kBoth, kUnknown };
 // kDevice: device memory only a kernel can read; kHost: plain host memory; kBoth: managed or
 // mapped pinned memory both can read; kUnknown: CUDA cannot tell (no driver).
-MemSpace memory_space(const void* ptr);
+// One cudaPointerGetAttributes: *device (optional) is the device of kDevice memory, else -1.
+MemSpace memory_space(const void* ptr, int* device = nullptr);
 
 // The calling thread's CUDA "last error" as the application left it: a scope around every CUDA
 // path of the library. An error this library's own calls leave behind is cleared at the end of the
@@ -56,8 +57,6 @@ class RelaxedCaptureMode {
   int previous_ = 0;
 };
 
-// Which device memory `ptr` is on (-1: not device memory, or CUDA cannot tell).
-int pointer_device(const void* ptr);
 // The device of `stream` (a cudaStream_t; NULL is the current device's legacy stream), or -1
 // while the stream is being captured. Throws EXECUTION_FAILED_CUDA when CUDA cannot tell.
 int stream_device(void* stream);

@@ -52,11 +52,13 @@ DeviceInfo current_device() {
   return info;
 }
 
-MemSpace memory_space(const void* ptr) {
+MemSpace memory_space(const void* ptr, int* device) {
+  if (device) *device = -1;
   cudaPointerAttributes attr{};
   if (cudaPointerGetAttributes(&attr, ptr) != cudaSuccess) return MemSpace::kUnknown;
   switch (attr.type) {
     case cudaMemoryTypeDevice:
+      if (device) *device = attr.device;
       return MemSpace::kDevice;
     case cudaMemoryTypeManaged:
       return MemSpace::kBoth;
@@ -65,12 +67,6 @@ MemSpace memory_space(const void* ptr) {
     default:
       return MemSpace::kHost;
   }
-}
-
-int pointer_device(const void* ptr) {
-  cudaPointerAttributes attr{};
-  if (cudaPointerGetAttributes(&attr, ptr) != cudaSuccess) return -1;
-  return attr.type == cudaMemoryTypeDevice ? attr.device : -1;
 }
 
 int stream_device(void* stream) {

@@ -13,12 +13,14 @@ DeviceInfo current_device() {
   fail(MHC_STATUS_NOT_SUPPORTED_NO_DEVICE, "no CUDA device: libmhc was built without CUDA (MHC_ENABLE_CUDA=OFF)");
 }
 
-MemSpace memory_space(const void*) { return MemSpace::kUnknown; }
+MemSpace memory_space(const void*, int* device) {
+  if (device) *device = -1;
+  return MemSpace::kUnknown;
+}
 
 CudaErrorStateScope::CudaErrorStateScope(bool) noexcept : active_(false) {}
 CudaErrorStateScope::~CudaErrorStateScope() = default;
 
-int pointer_device(const void*) { return -1; }
 int stream_device(void*) { return -1; }
 RelaxedCaptureMode::RelaxedCaptureMode() noexcept {}
 RelaxedCaptureMode::~RelaxedCaptureMode() = default;
