@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # On the GPU machine: the CUDA test suites, compute-sanitizer (memcheck, racecheck, synccheck,
 # initcheck) on every CUDA suite, then the benchmark. Logs go to $OUT (or ./gpu-out).
-# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench]...
+# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|ncu]...
+#   engine: the pre engine before/after (mhc-bench --suite engine); ncu: DRAM and L2 throughput of
+#   each kernel of pre at T = 16384, C = 7168 on the default and the earlier SKU.
 set -uo pipefail
 build=${1:-build}; shift || true
 out=${OUT:-gpu-out}; mkdir -p "$out"
@@ -15,7 +17,7 @@ declare -A sanitize_args=(
   [test_cuda_device]=""
   [test_cuda_tokens]=""
   [test_cuda_runtime]="[determinism],[graph],[threads],[validation]"
-  [test_cuda_dynamic]="[a2],[a4],[a5]"
+  [test_cuda_dynamic]="[a2],[a4],[a5],[sanitize-onepass]"
   [test_cuda_static]="[sanitize],[guard]"
 )
 # test_cuda_device provokes CUDA API errors on purpose (an invalid device, a scratch too large to
@@ -41,6 +43,16 @@ for step in $steps; do
       done ;;
     bench)
       "$build/bench/mhc-bench" --suite perf --json "$out/bench.json" 2>&1 | tee "$out/bench.log" || status=1 ;;
+    engine)
+      "$build/bench/mhc-bench" --suite engine --json "$out/engine.json" 2>&1 | tee "$out/engine.log" || status=1 ;;
+    ncu)
+      metrics=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__t_bytes.sum,lts__t_sector_hit_rate.pct
+      for sku in 0 0x00900300; do
+        echo "== ncu pre T=16384 C=7168 sku=$sku" | tee -a "$out/ncu.log"
+        ncu --metrics "$metrics" --launch-skip 4 --launch-count 3 "$build/bench/mhc-bench" --op pre --T 16384 \
+          --C 7168 --sku "$sku" --reps 50 --no-verify 2>&1 | grep -E "^  [a-z_0-9]+|gpu__|dram__|lts__" \
+          | tee -a "$out/ncu.log" || status=1
+      done ;;
   esac
 done
 exit $status

@@ -139,6 +139,11 @@ var goConstants = map[string]int64{
 	"MHC_SKU_SM90_PRENORM_GEMM":        int64(SKUSM90PrenormGemm),
 	"MHC_SKU_SM90_PRE":                 int64(SKUSM90Pre),
 	"MHC_SKU_SM90_HEAD":                int64(SKUSM90Head),
+	"MHC_SKU_SM80_PRE_FUSE_TOKENS": int64(SKUSM80PreFuseTokens),
+	"MHC_SKU_SM90_PRENORM_GEMM_ONEPASS": int64(SKUSM90PrenormGemmOnepass),
+	"MHC_SKU_SM90_PRE_ONEPASS": int64(SKUSM90PreOnepass),
+	"MHC_SKU_SM90_PRE_ONEPASS_TB16": int64(SKUSM90PreOnepassTB16),
+	"MHC_SKU_SM90_HEAD_ONEPASS": int64(SKUSM90HeadOnepass),
 }
 
 func TestConstantsMatchTheHeader(t *testing.T) {

@@ -112,4 +112,9 @@ const (
 	SKUSM90PrenormGemm       SKU = 0x00900100
 	SKUSM90Pre               SKU = 0x00900300
 	SKUSM90Head              SKU = 0x00900500
+	SKUSM80PreFuseTokens SKU = 0x00500201
+	SKUSM90PrenormGemmOnepass SKU = 0x00900101
+	SKUSM90PreOnepass SKU = 0x00900301
+	SKUSM90PreOnepassTB16 SKU = 0x00900302
+	SKUSM90HeadOnepass SKU = 0x00900501
 )

@@ -143,10 +143,18 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_SM80_STATIC_POST  0x00501100u
 #define MHC_SKU_SM80_STATIC_LAYER 0x00501200u
 #define MHC_SKU_SM80_STATIC_LAYER_1STAGE 0x00501201u /* one row buffer per row slot */
+/* CUDA, portable: the fused pre stage over blocks of 8 tokens (partials summed once per token). */
+#define MHC_SKU_SM80_PRE_FUSE_TOKENS 0x00500201u
 /* CUDA, Hopper (sm_90): the same kernels chained with programmatic dependent launch. */
 #define MHC_SKU_SM90_PRENORM_GEMM 0x00900100u
 #define MHC_SKU_SM90_PRE          0x00900300u
 #define MHC_SKU_SM90_HEAD         0x00900500u
+/* CUDA, Hopper (sm_90): one launch, fn slots resident in shared memory, the residual read once
+ * from DRAM (the fuse re-reads a token block from L2). TB16: 16-token blocks (same bits). */
+#define MHC_SKU_SM90_PRENORM_GEMM_ONEPASS 0x00900101u
+#define MHC_SKU_SM90_PRE_ONEPASS          0x00900301u
+#define MHC_SKU_SM90_PRE_ONEPASS_TB16     0x00900302u
+#define MHC_SKU_SM90_HEAD_ONEPASS         0x00900501u
 
 /* ---------------------------------------------------------------------------------------------
  * Descriptor: the problem. Fill it with mhc_desc_init (or MHC_DESC_INIT), then set op and dims.

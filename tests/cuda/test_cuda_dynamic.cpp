@@ -136,3 +136,134 @@ TEST_CASE("portable sm80 SKUs on this GPU", "[cuda][sm80]") {
   check_against_host(desc(MHC_OP_HEAD, 65, 4, 1280), 501, MHC_SKU_SM80_HEAD);
   check_against_host(desc(MHC_OP_PRENORM_GEMM, 65, 4, 1280, 16), 502, MHC_SKU_SM80_PRENORM_GEMM);
 }
+
+// ---- the one-pass engine (sm_90) and the token-block fuse ----------------------------------
+
+namespace {
+
+bool have_sm90() {
+  int dev = 0, major = 0;
+  cudaGetDevice(&dev);
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+  return major >= 9;
+}
+
+// Runs `d` on the forced SKU and on `other` (same inputs) and REQUIREs byte-equal outputs.
+void check_same_bits(const mhc_desc_t& d, mhc_sku_t a, mhc_sku_t b, uint64_t seed) {
+  const auto out_a = check_against_host(d, seed, a);
+  const auto out_b = check_against_host(d, seed, b);
+  REQUIRE(out_a.size() == out_b.size());
+  for (size_t i = 0; i < out_a.size(); ++i) {
+    INFO("output " << i << " of sku " << std::hex << a << " vs " << b);
+    CHECK(out_a[i] == out_b[i]);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("A3 one-pass: against the host, tile edges, both tiles, both weight precisions", "[cuda][a3][onepass]") {
+  if (!have_sm90()) {
+    WARN("the one-pass SKUs need sm_90: not run");
+    return;
+  }
+  uint64_t seed = 600;
+  for (mhc_sku_t sku : {MHC_SKU_SM90_PRE_ONEPASS, MHC_SKU_SM90_PRE_ONEPASS_TB16}) {
+    for (int64_t T : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{17}, int64_t{63}, int64_t{64}, int64_t{65},
+                      int64_t{300}, int64_t{2049}})
+      for (int64_t C : {int64_t{4096}, int64_t{5120}, int64_t{7168}})
+        check_against_host(desc(MHC_OP_PRE, T, 4, C), seed++, sku);
+    for (int n : {1, 2, 3, 5, 8})
+      for (int64_t C : {int64_t{8}, int64_t{72}, int64_t{1280}})
+        check_against_host(desc(MHC_OP_PRE, 70, n, C), seed++, sku);
+    check_against_host(desc(MHC_OP_PRE, 333, 4, 4096, 0, MHC_DTYPE_FP32), seed++, sku);
+    check_against_host(desc(MHC_OP_PRE, 40, 2, 1280, 0, MHC_DTYPE_FP32), seed++, sku);
+    for (int S : {1, 7, 56}) check_against_host(desc(MHC_OP_PRE, 100, 4, 1280, S), seed++, sku);
+    check_against_host(desc(MHC_OP_PRE, 300, 4, 4096), seed++, sku, 0, /*with_optional=*/true);
+    check_against_host(desc(MHC_OP_PRE, 4100, 4, 4096), seed++, sku, MHC_GUARANTEE_BATCH_INVARIANT);
+  }
+}
+
+TEST_CASE("A3 one-pass: unsupported shapes fall back, default plans pick it", "[cuda][a3][onepass]") {
+  if (!have_sm90()) {
+    WARN("the one-pass SKUs need sm_90: not run");
+    return;
+  }
+  // C % 8 != 0 is not the one-pass kernel's: select goes on to the two-pass SKU.
+  mhc_desc_t odd = desc(MHC_OP_PRE, 65, 4, 13);
+  check_against_host(odd, 650);
+  mhc_preference_t pref = cuda_only();
+  pref.forced_sku = MHC_SKU_SM90_PRE_ONEPASS;
+  PlanHolder p;
+  CHECK(mhc_plan_select(&odd, &pref, &p.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+  mhc_desc_t d = desc(MHC_OP_PRE, 4096, 4, 7168);
+  PlanHolder def;
+  mhc_preference_t any = cuda_only();
+  REQUIRE_OK(mhc_plan_select(&d, &any, &def.plan));
+  mhc_sku_t sku = 0;
+  REQUIRE_OK(mhc_plan_get_sku(def.plan, &sku));
+  CHECK(sku == MHC_SKU_SM90_PRE_ONEPASS);
+}
+
+TEST_CASE("A1 and A5 one-pass against the host", "[cuda][a1][a5][onepass]") {
+  if (!have_sm90()) {
+    WARN("the one-pass SKUs need sm_90: not run");
+    return;
+  }
+  uint64_t seed = 700;
+  for (int64_t T : {int64_t{1}, int64_t{33}, int64_t{1000}})
+    for (int n : {1, 4, 8})
+      for (int S : {2, 16, 32})
+        for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32}) {
+          mhc_desc_t d = desc(MHC_OP_PRENORM_GEMM, T, n, 1280, S, w);
+          check_against_host(d, seed++, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS);
+          d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
+          check_against_host(d, seed++, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS);
+        }
+  check_against_host(desc(MHC_OP_PRENORM_GEMM, 4097, 4, 7168, 16), seed++, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS);
+  for (int n : {1, 2, 4, 8})
+    for (int64_t T : {int64_t{1}, int64_t{64}, int64_t{1000}})
+      check_against_host(desc(MHC_OP_HEAD, T, n, 4096), seed++, MHC_SKU_SM90_HEAD_ONEPASS);
+  check_against_host(desc(MHC_OP_HEAD, 300, 4, 7168, 0, MHC_DTYPE_FP32), seed++, MHC_SKU_SM90_HEAD_ONEPASS);
+}
+
+TEST_CASE("the token-block fuse equals the per-token fuse bit for bit", "[cuda][a2]") {
+  uint64_t seed = 800;
+  for (int n : kN)
+    for (int64_t C : {int64_t{13}, int64_t{1280}, int64_t{7168}})
+      for (int64_t T : {int64_t{1}, int64_t{9}, int64_t{300}}) {
+        mhc_desc_t d = desc(MHC_OP_PRE_FUSE, T, n, C, 16);
+        d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
+        if ((n * C + 63) / 64 < 16) d.num_splits = 1;
+        check_same_bits(d, MHC_SKU_SM80_PRE_FUSE_TOKENS, MHC_SKU_SM80_PRE_FUSE, seed++);
+      }
+}
+
+TEST_CASE("one-pass and two-pass engines give the same bits where their slots agree", "[cuda][onepass][bits]") {
+  if (!have_sm90()) {
+    WARN("the one-pass SKUs need sm_90: not run");
+    return;
+  }
+  // Tokens as the MMA's M (one-pass) or its N (two-pass): each output element sums the same
+  // products in the same k order, so the partials, and everything after them, agree.
+  check_same_bits(desc(MHC_OP_PRE, 300, 4, 4096), MHC_SKU_SM90_PRE_ONEPASS, MHC_SKU_SM90_PRE, 900);
+  check_same_bits(desc(MHC_OP_PRE, 1, 4, 7168), MHC_SKU_SM90_PRE_ONEPASS, MHC_SKU_SM90_PRE, 901);
+  mhc_desc_t a1 = desc(MHC_OP_PRENORM_GEMM, 100, 4, 4096, 16, MHC_DTYPE_FP32);
+  a1.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
+  check_same_bits(a1, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS, MHC_SKU_SM90_PRENORM_GEMM, 902);
+  check_same_bits(desc(MHC_OP_HEAD, 77, 4, 7168), MHC_SKU_SM90_HEAD_ONEPASS, MHC_SKU_SM90_HEAD, 903);
+}
+
+TEST_CASE("one-pass SKUs on small shapes (the sanitizers' subset)", "[cuda][sanitize-onepass]") {
+  if (!have_sm90()) {
+    WARN("the one-pass SKUs need sm_90: not run");
+    return;
+  }
+  check_against_host(desc(MHC_OP_PRE, 70, 4, 1280), 950, MHC_SKU_SM90_PRE_ONEPASS);
+  check_against_host(desc(MHC_OP_PRE, 33, 4, 4096), 951, MHC_SKU_SM90_PRE_ONEPASS_TB16);
+  mhc_desc_t a1 = desc(MHC_OP_PRENORM_GEMM, 40, 4, 1280, 8);
+  check_against_host(a1, 952, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS);
+  check_against_host(desc(MHC_OP_HEAD, 40, 4, 1280), 953, MHC_SKU_SM90_HEAD_ONEPASS);
+  mhc_desc_t f = desc(MHC_OP_PRE_FUSE, 20, 4, 1280, 4);
+  f.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
+  check_against_host(f, 954, MHC_SKU_SM80_PRE_FUSE_TOKENS);
+}

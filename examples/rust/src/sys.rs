@@ -107,6 +107,11 @@ constants! {
     MHC_SKU_SM90_PRENORM_GEMM: mhc_sku_t = 0x00900100;
     MHC_SKU_SM90_PRE: mhc_sku_t = 0x00900300;
     MHC_SKU_SM90_HEAD: mhc_sku_t = 0x00900500;
+    MHC_SKU_SM80_PRE_FUSE_TOKENS: mhc_sku_t = 0x00500201;
+    MHC_SKU_SM90_PRENORM_GEMM_ONEPASS: mhc_sku_t = 0x00900101;
+    MHC_SKU_SM90_PRE_ONEPASS: mhc_sku_t = 0x00900301;
+    MHC_SKU_SM90_PRE_ONEPASS_TB16: mhc_sku_t = 0x00900302;
+    MHC_SKU_SM90_HEAD_ONEPASS: mhc_sku_t = 0x00900501;
 
     MHC_TENSOR_MAX_RANK: usize = 4;
     MHC_TENSOR_ROLE_INPUT: mhc_tensor_role_t = 1;

@@ -1,5 +1,5 @@
 #include "../launch.cuh"
-#include "sm80_f32_pre_fuse.cuh"
+#include "sm80_f32_pre_fuse_block.cuh"
 
 namespace mhc::cuda {
 namespace {
@@ -7,57 +7,8 @@ namespace {
 constexpr int kThreads = 128;
 constexpr int kVec = 8;                       // bf16 per 16-byte access
 constexpr int kColsPerCta = kThreads * kVec;  // layer_input columns per CTA
-constexpr int kMaxN = 8;
+using fuse::kMaxN;
 static_assert(kThreads > kMaxN * (kMaxN + 2), "one thread per mix plus one for the square-sum");
-
-// The token's post gate and Sinkhorn, one thread, n a compile-time constant so the n x n
-// matrix lives in registers. Each normalization multiplies by one reciprocal of (sum + eps)
-// (__fdividef: one MUFU op, <= 2 ulp; 40 steps stay far inside the 1e-4 tolerance and the
-// decode critical path avoids the IEEE-division slow path).
-// c /= (rowsum + eps) (kRows) or c /= (colsum + eps): each line summed in ascending index order.
-template <int N, bool kRows>
-__device__ __forceinline__ void normalize(float (&c)[N][N], float eps) {
-#pragma unroll
-  for (int a = 0; a < N; ++a) {
-    float s = 0.0f;
-#pragma unroll
-    for (int b = 0; b < N; ++b) s += kRows ? c[a][b] : c[b][a];
-    const float inv = __fdividef(1.0f, s + eps);
-#pragma unroll
-    for (int b = 0; b < N; ++b) (kRows ? c[a][b] : c[b][a]) *= inv;
-  }
-}
-
-template <int N>
-__device__ void write_post_comb_n(const PreFuseParams& p, int64_t t, const float* mix) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) p.post_mix[t * N + i] = p.post_mult * sigmoidf_acc(mix[N + i] * p.scale[1] + p.base[N + i]);
-  float c[N][N];
-  const float eps = p.sinkhorn_eps;
-#pragma unroll
-  for (int j = 0; j < N; ++j) {
-    float mx = -INFINITY;
-#pragma unroll
-    for (int k = 0; k < N; ++k) {
-      c[j][k] = mix[2 * N + j * N + k] * p.scale[2] + p.base[2 * N + j * N + k];
-      mx = fmaxf(mx, c[j][k]);
-    }
-    float sum = 0.0f;
-#pragma unroll
-    for (int k = 0; k < N; ++k) sum += (c[j][k] = expf(c[j][k] - mx));
-    const float inv = __fdividef(1.0f, sum);
-#pragma unroll
-    for (int k = 0; k < N; ++k) c[j][k] = c[j][k] * inv + eps;
-  }
-  for (int it = 0; it < p.repeat; ++it) {
-    if (it > 0) normalize<N, true>(c, eps);
-    normalize<N, false>(c, eps);
-  }
-#pragma unroll
-  for (int j = 0; j < N; ++j)
-#pragma unroll
-    for (int k = 0; k < N; ++k) p.comb_mix[t * N * N + j * N + k] = c[j][k];
-}
 
 // Stages partial slots of the token's N mixes + square-sum (kStageFloats at a time) in shared
 // memory with every thread loading at once, then thread j (j < N; j == N: square-sum) adds its
@@ -115,15 +66,15 @@ __global__ void __launch_bounds__(kThreads) sm80_pre_fuse_kernel(const PreFusePa
     if (p.D_out && j < p.N) p.D_out[t * p.N + j] = s_mix[j];
     if (p.Q_out && j == p.N) p.Q_out[t] = s_mix[j];
   }
-  const float r = 1.0f / sqrtf(s_mix[p.N] / static_cast<float>(p.K) + p.rms_eps);
+  const float r = fuse::rms_factor(p, s_mix[p.N]);
   __syncthreads();  // s_mix[N] and the raw mixes are read before being scaled in place
   if (threadIdx.x < p.N) {
     const float m = s_mix[threadIdx.x] * r;
     s_mix[threadIdx.x] = m;
-    if (threadIdx.x < p.n) s_pre[threadIdx.x] = sigmoidf_acc(m * p.scale[0] + p.base[threadIdx.x]) + p.pre_eps;
+    if (threadIdx.x < p.n) s_pre[threadIdx.x] = fuse::pre_gate(p, m, threadIdx.x);
   }
   __syncthreads();
-  if (!p.head && blockIdx.y == 0 && threadIdx.x == 32) write_post_comb_n<kN>(p, t, s_mix);
+  if (!p.head && blockIdx.y == 0 && threadIdx.x == 32) fuse::post_comb<kN>(p, t, s_mix);
 
   float pre[kN];
 #pragma unroll
@@ -131,19 +82,7 @@ __global__ void __launch_bounds__(kThreads) sm80_pre_fuse_kernel(const PreFusePa
   uint16_t* out = p.layer_input + t * p.C;
   if (kVector) {
     if (xv < p.C) {
-      float acc[kVec] = {};
-#pragma unroll
-      for (int i = 0; i < kN; ++i) {
-        const uint32_t w[4] = {rv[i].x, rv[i].y, rv[i].z, rv[i].w};
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          acc[2 * e] = fmaf(pre[i], bf16_lo(w[e]), acc[2 * e]);
-          acc[2 * e + 1] = fmaf(pre[i], bf16_hi(w[e]), acc[2 * e + 1]);
-        }
-      }
-      const uint4 o = {pack_bf16(acc[0], acc[1]), pack_bf16(acc[2], acc[3]), pack_bf16(acc[4], acc[5]),
-                       pack_bf16(acc[6], acc[7])};
-      *reinterpret_cast<uint4*>(out + xv) = o;
+      *reinterpret_cast<uint4*>(out + xv) = fuse::apply8<kN>(rv, pre);
     }
   } else {
     for (int64_t x = x0 + threadIdx.x; x < p.C && x < x0 + kColsPerCta; x += kThreads) {
@@ -155,8 +94,36 @@ __global__ void __launch_bounds__(kThreads) sm80_pre_fuse_kernel(const PreFusePa
   }
 }
 
+// The token-block fuse: grid.x = block of kBlockTokens tokens over all of C. The partials are
+// summed once per token (not once per column block), post/comb run on warp 0 in parallel over
+// the block's tokens while the other warps stream layer_input.
+constexpr int kBlockTokens = 8, kBlockThreads = 256;
+
+template <bool kVector, int kN>
+__global__ void __launch_bounds__(kBlockThreads) sm80_pre_fuse_tokens_kernel(const PreFuseParams p) {
+  pdl_launch_dependents();
+  pdl_wait();
+  __shared__ fuse::BlockSmem<kBlockTokens> sm;
+  __shared__ float stage[kStageFloats];
+  const int64_t t0 = static_cast<int64_t>(blockIdx.x) * kBlockTokens;
+  const int tb = p.T - t0 < kBlockTokens ? static_cast<int>(p.T - t0) : kBlockTokens;
+  fuse::sum_partials<kBlockTokens, kBlockThreads>(p, t0, tb, sm, stage, kStageFloats);
+  fuse::block_coeffs<kBlockTokens, kBlockThreads>(p, tb, sm);
+  fuse::block_outputs<kN, kVector, kBlockTokens, kBlockThreads, fuse::apply_batch<kN>()>(p, t0, tb, sm);
+}
+
 template <int kN>
-void launch_n(const PreFuseParams& p, bool vector_path, dim3 grid, void* stream, bool pdl) {
+void launch_n(const PreFuseParams& p, bool vector_path, dim3 grid, void* stream, bool pdl, bool tokens) {
+  if (tokens) {
+    const dim3 tgrid(ceil_div_u(p.T, kBlockTokens));
+    if (vector_path)
+      launch("sm80_pre_fuse_tokens_kernel", sm80_pre_fuse_tokens_kernel<true, kN>, tgrid, dim3(kBlockThreads), 0,
+             stream, pdl, p);
+    else
+      launch("sm80_pre_fuse_tokens_kernel", sm80_pre_fuse_tokens_kernel<false, kN>, tgrid, dim3(kBlockThreads), 0,
+             stream, pdl, p);
+    return;
+  }
   if (vector_path)
     launch("sm80_pre_fuse_kernel", sm80_pre_fuse_kernel<true, kN>, grid, dim3(kThreads), 0, stream, pdl, p);
   else
@@ -165,18 +132,18 @@ void launch_n(const PreFuseParams& p, bool vector_path, dim3 grid, void* stream,
 
 }  // namespace
 
-void launch_pre_fuse(const PreFuseParams& p, bool vector_path, void* stream, bool pdl) {
+void launch_pre_fuse(const PreFuseParams& p, bool vector_path, void* stream, bool pdl, bool token_blocks) {
   if (p.n > kMaxN) fail(MHC_STATUS_INTERNAL, "pre fuse: n = {} exceeds {}", p.n, kMaxN);
   const dim3 grid(static_cast<unsigned>(p.T), ceil_div_u(p.C, kColsPerCta));
   switch (p.n) {
-    case 1: return launch_n<1>(p, vector_path, grid, stream, pdl);
-    case 2: return launch_n<2>(p, vector_path, grid, stream, pdl);
-    case 3: return launch_n<3>(p, vector_path, grid, stream, pdl);
-    case 4: return launch_n<4>(p, vector_path, grid, stream, pdl);
-    case 5: return launch_n<5>(p, vector_path, grid, stream, pdl);
-    case 6: return launch_n<6>(p, vector_path, grid, stream, pdl);
-    case 7: return launch_n<7>(p, vector_path, grid, stream, pdl);
-    default: return launch_n<kMaxN>(p, vector_path, grid, stream, pdl);
+    case 1: return launch_n<1>(p, vector_path, grid, stream, pdl, token_blocks);
+    case 2: return launch_n<2>(p, vector_path, grid, stream, pdl, token_blocks);
+    case 3: return launch_n<3>(p, vector_path, grid, stream, pdl, token_blocks);
+    case 4: return launch_n<4>(p, vector_path, grid, stream, pdl, token_blocks);
+    case 5: return launch_n<5>(p, vector_path, grid, stream, pdl, token_blocks);
+    case 6: return launch_n<6>(p, vector_path, grid, stream, pdl, token_blocks);
+    case 7: return launch_n<7>(p, vector_path, grid, stream, pdl, token_blocks);
+    default: return launch_n<kMaxN>(p, vector_path, grid, stream, pdl, token_blocks);
   }
 }
 

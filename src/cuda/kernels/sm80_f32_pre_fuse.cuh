@@ -25,6 +25,8 @@ struct PreFuseParams {
   bool head;               // A5: pre gate only, scale[0] is scale_head
 };
 
-void launch_pre_fuse(const PreFuseParams& p, bool vector_path, void* stream, bool pdl);
+// `token_blocks`: the token-block kernel (a CTA per 8 tokens over all of C, partials summed once
+// per token); else the per-token kernel (a CTA per token and 1024 columns). Same bits.
+void launch_pre_fuse(const PreFuseParams& p, bool vector_path, void* stream, bool pdl, bool token_blocks);
 
 }  // namespace mhc::cuda

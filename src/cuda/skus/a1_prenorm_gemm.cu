@@ -1,7 +1,9 @@
-// a1_prenorm_gemm CUDA SKUs: the split-K tf32 GEMM + square-sum, partials or reduced in a
-// second launch (chained with programmatic dependent launch on sm_90).
+// a1_prenorm_gemm CUDA SKUs: the one-pass engine's GEMM (sm_90; reduced by the CTA that finishes
+// a token block), then the split-K tf32 GEMM + square-sum, partials or reduced in a second launch
+// (chained with programmatic dependent launch on sm_90).
 #include "../../ops/op_card.hpp"
 #include "dynamic_glue.hpp"
+#include "onepass.hpp"
 #include "skus.hpp"
 #include "splitk_heuristics.hpp"
 
@@ -45,7 +47,10 @@ Sku gemm_sku(mhc_sku_t id, const char* name, int min_cc, bool pdl) {
 }  // namespace
 
 std::vector<Sku> skus_a1_prenorm_gemm() {
-  return {gemm_sku(MHC_SKU_SM90_PRENORM_GEMM, "sm90_tf32_prenorm_gemm_splitk_pdl", 90, true),
+  const Sku splitk = gemm_sku(MHC_SKU_SM90_PRENORM_GEMM, "sm90_tf32_prenorm_gemm_splitk_pdl", 90, true);
+  return {onepass_sku(card_a1_prenorm_gemm, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS, "sm90_tf32_prenorm_gemm_onepass",
+                      {OnepassKind::kGemm, false, 0}, splitk),
+          splitk,
           gemm_sku(MHC_SKU_SM80_PRENORM_GEMM, "sm80_tf32_prenorm_gemm_splitk", 80, false)};
 }
 

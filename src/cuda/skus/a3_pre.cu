@@ -1,12 +1,18 @@
-// a3_pre CUDA SKUs: the split-K two-pass engine with decode sub-splits.
+// a3_pre CUDA SKUs: the one-pass engine (sm_90), then the split-K two-pass engine, both with
+// decode sub-splits.
 #include "../../ops/op_card.hpp"
+#include "onepass.hpp"
 #include "skus.hpp"
 #include "splitk_two_pass.hpp"
 
 namespace mhc::cuda {
 
 std::vector<Sku> skus_a3_pre() {
-  return {two_pass_sku(card_a3_pre, MHC_SKU_SM90_PRE, "sm90_tf32_pre_splitk_pdl", 90, {false, true, true}),
+  const Sku two_pass = two_pass_sku(card_a3_pre, MHC_SKU_SM90_PRE, "sm90_tf32_pre_splitk_pdl", 90, {false, true, true});
+  return {onepass_sku(card_a3_pre, MHC_SKU_SM90_PRE_ONEPASS, "sm90_tf32_pre_onepass", {OnepassKind::kPre, true, 0}, two_pass),
+          onepass_sku(card_a3_pre, MHC_SKU_SM90_PRE_ONEPASS_TB16, "sm90_tf32_pre_onepass_tb16",
+                      {OnepassKind::kPre, true, 16}, two_pass),
+          two_pass,
           two_pass_sku(card_a3_pre, MHC_SKU_SM80_PRE, "sm80_tf32_pre_splitk", 80, {false, true, false})};
 }
 
