@@ -10,6 +10,7 @@ namespace mhc::cuda {
 namespace {
 
 constexpr int kWarps = 8, kThreads = kWarps * 32;
+constexpr int64_t kStaticSmem = 64;  // the kernel's static shared memory, rounded up
 constexpr int kChunk = 32;  // k per warp step: lane (g, q) holds k = 8q .. 8q+7 of its token rows
 
 // fn of one slot in shared memory, tf32-rounded, in MMA fragment order: float4 (chunk ci, mix tile
@@ -216,15 +217,19 @@ template <int NT, int MTOK, bool kFp32W, int kN>
 void launch_kernel(const OnepassParams& p, size_t smem, int64_t ctas, int nck_max, const DeviceInfo& dev,
                    void* stream) {
   auto* kernel = sm90_tf32_pre_onepass_kernel<NT, MTOK, kFp32W, kN>;
-  // The kernel's dynamic shared-memory limit is raised to the device's opt-in maximum once per
+  // The kernel's dynamic shared-memory limit is raised to the largest size launched so far, per
   // device (relaxed capture mode: allowed while a graph is being captured).
-  static std::atomic<bool> raised[kMaxDevices] = {};
-  if (dev.ordinal < 0 || dev.ordinal >= kMaxDevices || !raised[dev.ordinal].load()) {
+  static std::atomic<size_t> raised[kMaxDevices] = {};
+  const bool known = dev.ordinal >= 0 && dev.ordinal < kMaxDevices;
+  if (!known || smem > raised[dev.ordinal].load()) {
     const RelaxedCaptureMode relaxed;
-    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(std::max(smem, dev.smem_optin))),
+    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
                "cudaFuncSetAttribute(one-pass pre, dynamic shared memory)");
-    if (dev.ordinal >= 0 && dev.ordinal < kMaxDevices) raised[dev.ordinal].store(true);
+    if (known) {
+      size_t have = raised[dev.ordinal].load();
+      while (smem > have && !raised[dev.ordinal].compare_exchange_weak(have, smem)) {
+      }
+    }
   }
   launch("sm90_tf32_pre_onepass_kernel", kernel, dim3(static_cast<unsigned>(ctas)), dim3(kThreads), smem, stream,
          false, p, nck_max);
@@ -272,7 +277,7 @@ size_t onepass_smem_bytes(int N, int64_t max_slot_k, bool fp32_weights, int tile
   const int64_t fn = nck * NT * 2 * 32 * 16 * (fp32_weights ? 2 : 1);
   const int64_t red = (kWarps * tb * NT * 8 + kWarps * tb) * 4;
   const int64_t blk = tb * (fuse::kMaxMixes + 1) * 4 + tb * fuse::kMaxN * 4;
-  return static_cast<size_t>(fn + red + blk);
+  return static_cast<size_t>(fn + red + blk + kStaticSmem);
 }
 
 int64_t onepass_ctas(int64_t T, int S, int U, int tile_tokens, int sm_count, size_t smem_bytes) {
@@ -287,8 +292,9 @@ void launch_onepass(const OnepassParams& p, int n, bool fp32_weights, int tile_t
                     void* stream) {
   const int64_t max_k = onepass_max_slot_k(p.G, p.S, p.U);
   const int nck_max = static_cast<int>((max_k + kChunk - 1) / kChunk);
-  const size_t smem = onepass_smem_bytes(p.N, max_k, fp32_weights, tile_tokens);
-  const int64_t ctas = onepass_ctas(p.T, p.S, p.U, tile_tokens, dev.sm_count, smem);
+  const size_t total = onepass_smem_bytes(p.N, max_k, fp32_weights, tile_tokens);
+  const int64_t ctas = onepass_ctas(p.T, p.S, p.U, tile_tokens, dev.sm_count, total);
+  const size_t smem = total - kStaticSmem;  // dynamic
   if (tile_tokens == 32) {
     if (fp32_weights) return launch_n<2, true>(p, n, smem, ctas, nck_max, dev, stream);
     return launch_n<2, false>(p, n, smem, ctas, nck_max, dev, stream);

@@ -36,7 +36,8 @@ struct OnepassParams {
 int onepass_tile_tokens(int64_t plan_tokens);
 // Longest slot in K elements (what the CTA stages of fn).
 int64_t onepass_max_slot_k(int64_t G, int S, int U);
-// Dynamic shared memory of the kernel; the SKU refuses problems above the device's opt-in limit.
+// Shared memory of the kernel (dynamic + static); the SKU refuses problems above the device's
+// opt-in limit.
 size_t onepass_smem_bytes(int N, int64_t max_slot_k, bool fp32_weights, int tile_tokens);
 // CTAs of one launch: slots x (CTAs per slot), the CTAs of a slot splitting the token blocks.
 int64_t onepass_ctas(int64_t T, int S, int U, int tile_tokens, int sm_count, size_t smem_bytes);
