@@ -53,17 +53,10 @@ sm80_tf32_prenorm_gemm_kernel(const PrenormGemmParams p) {
   pdl_launch_dependents();
   if (!p.preload) pdl_wait();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-  const int slot = blockIdx.y, s = slot / p.U, u = slot % p.U;
+  const int slot = blockIdx.y;
   const int64_t t0 = static_cast<int64_t>(blockIdx.x) * 8 * TN;
-
-  // Split s covers granules [s*per + min(s, extra), ...) (DeepGEMM's rule); sub-split u cuts
-  // that range the same way. In elements of K; the last granule may be short.
-  const int64_t per = p.G / p.S, extra = p.G % p.S;
-  const int64_t g0 = s * per + (s < extra ? s : extra), g1 = (s + 1) * per + (s + 1 < extra ? s + 1 : extra);
-  const int64_t uper = (g1 - g0) / p.U, uextra = (g1 - g0) % p.U;
-  const int64_t k_begin = (g0 + u * uper + (u < uextra ? u : uextra)) * 64;
-  const int64_t k_end_g = (g0 + (u + 1) * uper + (u + 1 < uextra ? u + 1 : uextra)) * 64;
-  const int64_t k_end = k_end_g < p.K ? k_end_g : p.K;
+  const SlotRange range = slot_k_range(p.G, p.K, p.S, p.U, slot);
+  const int64_t k_begin = range.begin, k_end = range.end;
 
   const uint16_t* a_rows[TN];
   bool a_valid[TN];

@@ -20,6 +20,22 @@ struct PrenormGemmParams {
   bool preload;            // PDL: may read A and fn before pdl_wait (not the run's first kernel)
 };
 
+// The K range [begin, end) of partial slot s * U + u: split s covers granules [s*per + min(s, extra),
+// ...) of ceil(K / 64) (DeepGEMM's rule); sub-split u cuts that range the same way; the last
+// granule may be short. Shared by every GEMM kernel so that their slots agree.
+struct SlotRange {
+  int64_t begin, end;
+};
+__host__ __device__ inline SlotRange slot_k_range(int64_t G, int64_t K, int S, int U, int slot) {
+  const int64_t s = slot / U, u = slot % U;
+  const int64_t per = G / S, extra = G % S;
+  const int64_t g0 = s * per + (s < extra ? s : extra), g1 = (s + 1) * per + (s + 1 < extra ? s + 1 : extra);
+  const int64_t uper = (g1 - g0) / U, uextra = (g1 - g0) % U;
+  const int64_t begin = (g0 + u * uper + (u < uextra ? u : uextra)) * 64;
+  const int64_t end = (g0 + (u + 1) * uper + (u + 1 < uextra ? u + 1 : uextra)) * 64;
+  return {begin, end < K ? end : K};
+}
+
 // Launch shape chosen by the host heuristic: mix tiles (ceil(N/16)), token tiles of 8 per CTA.
 struct PrenormGemmShape {
   int mix_tiles;

@@ -4,6 +4,7 @@
 #include "../../runtime/device.hpp"
 #include "../launch.cuh"
 #include "sm80_f32_pre_fuse_block.cuh"
+#include "sm80_tf32_prenorm_gemm.cuh"
 #include "sm90_tf32_pre_onepass.cuh"
 
 namespace mhc::cuda {
@@ -134,16 +135,10 @@ __global__ void __launch_bounds__(kThreads, 1) sm90_tf32_pre_onepass_kernel(cons
   auto& fs = *reinterpret_cast<fuse::BlockSmem<kTB>*>(red_q + L::kRedQFloats);
   __shared__ int s_last;
 
-  const int slots = p.S * p.U, slot = static_cast<int>(blockIdx.x % slots), s = slot / p.U, u = slot % p.U;
+  const int slots = p.S * p.U, slot = static_cast<int>(blockIdx.x % slots);
   const int64_t per_slot_ctas = gridDim.x / slots, nblocks = (p.T + kTB - 1) / kTB;
-  // Split s covers granules [s*per + min(s, extra), ...) (DeepGEMM's rule); sub-split u cuts that
-  // range the same way. In elements of K; the last granule may be short.
-  const int64_t per = p.G / p.S, extra = p.G % p.S;
-  const int64_t g0 = s * per + (s < extra ? s : extra), g1 = (s + 1) * per + (s + 1 < extra ? s + 1 : extra);
-  const int64_t uper = (g1 - g0) / p.U, uextra = (g1 - g0) % p.U;
-  const int64_t k_begin = (g0 + u * uper + (u < uextra ? u : uextra)) * 64;
-  const int64_t k_end_g = (g0 + (u + 1) * uper + (u + 1 < uextra ? u + 1 : uextra)) * 64;
-  const int64_t k_end = k_end_g < p.K ? k_end_g : p.K;
+  const SlotRange range = slot_k_range(p.G, p.K, p.S, p.U, slot);
+  const int64_t k_begin = range.begin, k_end = range.end;
   const int nck = static_cast<int>((k_end - k_begin + kChunk - 1) / kChunk);
 
   stage_fn<NT, kFp32W>(p, k_begin, k_end, nck, hi, lo);
