@@ -242,24 +242,24 @@ std::vector<Case> suite(const std::string& name) {
     add("head", 4096, 7168), add("expand", 16384, 7168);
     add("prenorm_gemm", 4096, 7168), add("pre_fuse", 4096, 7168);
   }
-  // The pre engine before and after: each case on the default SKU, then on the earlier SKU.
+  // The pre engine before and after: each case on the newer SKU, then on the earlier SKU.
   if (name == "engine") {
-    auto pair = [&](const char* op, int64_t T, int64_t C, mhc_sku_t old_sku, int S = 0) {
+    auto pair = [&](const char* op, int64_t T, int64_t C, mhc_sku_t new_sku, mhc_sku_t old_sku, int S = 0) {
       add(op, T, C);
-      v.back().S = S;
+      v.back().S = S, v.back().sku = new_sku;
       add(op, T, C);
       v.back().S = S, v.back().sku = old_sku;
     };
     for (int64_t C : {int64_t{7168}, int64_t{4096}, int64_t{5120}})
-      for (int64_t T : {int64_t{1}, int64_t{64}, int64_t{4096}, int64_t{16384}}) pair("pre", T, C, MHC_SKU_SM90_PRE);
+      for (int64_t T : {int64_t{1}, int64_t{64}, int64_t{4096}, int64_t{16384}}) pair("pre", T, C, MHC_SKU_SM90_PRE_ONEPASS, MHC_SKU_SM90_PRE);
     for (int64_t T : {int64_t{4096}, int64_t{16384}}) {
       add("pre", T, 7168);
       v.back().sku = MHC_SKU_SM90_PRE_ONEPASS_TB16;
     }
     for (int64_t T : {int64_t{1}, int64_t{64}, int64_t{4096}, int64_t{16384}})
-      pair("pre_fuse", T, 7168, MHC_SKU_SM80_PRE_FUSE, 16);
-    for (int64_t T : {int64_t{4096}, int64_t{16384}}) pair("head", T, 7168, MHC_SKU_SM90_HEAD);
-    pair("prenorm_gemm", 4096, 7168, MHC_SKU_SM90_PRENORM_GEMM);
+      pair("pre_fuse", T, 7168, MHC_SKU_SM80_PRE_FUSE_TOKENS, MHC_SKU_SM80_PRE_FUSE, 16);
+    for (int64_t T : {int64_t{4096}, int64_t{16384}}) pair("head", T, 7168, MHC_SKU_SM90_HEAD_ONEPASS, MHC_SKU_SM90_HEAD);
+    pair("prenorm_gemm", 4096, 7168, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS, MHC_SKU_SM90_PRENORM_GEMM);
   }
   if (name == "perf" || name == "static") {
     add("static_layer", 320, 1280, 4, MHC_DTYPE_FP32);

@@ -183,7 +183,7 @@ TEST_CASE("A3 one-pass: against the host, tile edges, both tiles, both weight pr
   }
 }
 
-TEST_CASE("A3 one-pass: unsupported shapes fall back, default plans pick it", "[cuda][a3][onepass]") {
+TEST_CASE("A3 one-pass: unsupported shapes are refused, forcing selects it", "[cuda][a3][onepass]") {
   if (!have_sm90()) {
     WARN("the one-pass SKUs need sm_90: not run");
     return;
@@ -201,6 +201,10 @@ TEST_CASE("A3 one-pass: unsupported shapes fall back, default plans pick it", "[
   REQUIRE_OK(mhc_plan_select(&d, &any, &def.plan));
   mhc_sku_t sku = 0;
   REQUIRE_OK(mhc_plan_get_sku(def.plan, &sku));
+  CHECK(sku == MHC_SKU_SM90_PRE);  // the one-pass SKUs are reached only when forced
+  PlanHolder forced;
+  REQUIRE_OK(mhc_plan_select(&d, &pref, &forced.plan));
+  REQUIRE_OK(mhc_plan_get_sku(forced.plan, &sku));
   CHECK(sku == MHC_SKU_SM90_PRE_ONEPASS);
 }
 

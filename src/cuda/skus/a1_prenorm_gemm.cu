@@ -48,9 +48,9 @@ Sku gemm_sku(mhc_sku_t id, const char* name, int min_cc, bool pdl) {
 
 std::vector<Sku> skus_a1_prenorm_gemm() {
   const Sku splitk = gemm_sku(MHC_SKU_SM90_PRENORM_GEMM, "sm90_tf32_prenorm_gemm_splitk_pdl", 90, true);
-  return {onepass_sku(card_a1_prenorm_gemm, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS, "sm90_tf32_prenorm_gemm_onepass",
+  return {splitk,  // the one-pass SKU after it: reached only when forced
+          onepass_sku(card_a1_prenorm_gemm, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS, "sm90_tf32_prenorm_gemm_onepass",
                       {OnepassKind::kGemm, false, 0}, splitk),
-          splitk,
           gemm_sku(MHC_SKU_SM80_PRENORM_GEMM, "sm80_tf32_prenorm_gemm_splitk", 80, false)};
 }
 
