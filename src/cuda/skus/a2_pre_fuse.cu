@@ -25,6 +25,7 @@ std::vector<Sku> skus_a2_pre_fuse() {
   blocks.run = [](const RunContext& c) { run_fuse(c, c.problem.T >= 1024); };
   Sku per_token = dynamic_sku(card_a2_pre_fuse, MHC_SKU_SM80_PRE_FUSE, "sm80_f32_pre_fuse_sinkhorn", 80, false);
   per_token.supports = [](const Problem& p, const DeviceInfo&) { return fuse_grid_limits(p.T, p.C); };
+  blocks.supports = per_token.supports;  // short runs launch the per-token kernel
   per_token.run = [](const RunContext& c) { run_fuse(c, false); };
   return {blocks, per_token};
 }
