@@ -1,5 +1,5 @@
 // mhc-bench: benchdnn-style benchmark of libmhc plans on the GPU.
-//   mhc-bench --op pre --T 64 --C 7168 [--n 4] [--S 0] [--w tf32|fp32] [--dtype bf16|fp32]
+//   mhc-bench --op pre --T 64 --C 7168 [--n 4] [--S 0] [--w tf32|tf32x3|fp32] [--dtype bf16|fp32]
 //             [--sku 0x00900300] [--reps 100] [--no-verify] [--json out.json]
 //   mhc-bench --suite perf|decode|static|engine [--json out.json]
 // For each case: verify against the host reference, then time CUDA-graph replays (median of
@@ -44,6 +44,10 @@ struct Case {
   mhc_dtype_t w = MHC_DTYPE_TF32, act = MHC_DTYPE_BF16;
   mhc_sku_t sku = MHC_SKU_NONE;
 };
+
+const char* weight_name(mhc_dtype_t w) {
+  return w == MHC_DTYPE_FP32 ? "fp32" : w == MHC_DTYPE_TF32X3 ? "tf32x3" : "tf32";
+}
 
 struct Result {
   Case c;
@@ -260,6 +264,10 @@ std::vector<Case> suite(const std::string& name) {
       pair("pre_fuse", T, 7168, MHC_SKU_SM80_PRE_FUSE_TOKENS, MHC_SKU_SM80_PRE_FUSE, 16);
     for (int64_t T : {int64_t{4096}, int64_t{16384}}) pair("head", T, 7168, MHC_SKU_SM90_HEAD_ONEPASS, MHC_SKU_SM90_HEAD);
     pair("prenorm_gemm", 4096, 7168, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS, MHC_SKU_SM90_PRENORM_GEMM);
+    for (int64_t C : {int64_t{4096}, int64_t{7168}}) {  // tf32x3 weights on the default SKU
+      add("pre", 4096, C);
+      v.back().w = MHC_DTYPE_TF32X3;
+    }
   }
   if (name == "perf" || name == "static") {
     add("static_layer", 320, 1280, 4, MHC_DTYPE_FP32);
@@ -276,7 +284,7 @@ std::vector<Case> suite(const std::string& name) {
 
 void usage() {
   std::printf(
-      "usage: mhc-bench [--suite perf|decode|static|engine] [--op OP --T T --C C --n N --S S --repeat R --w tf32|fp32 "
+      "usage: mhc-bench [--suite perf|decode|static|engine] [--op OP --T T --C C --n N --S S --repeat R --w tf32|tf32x3|fp32 "
       "--dtype bf16|fp32 --sku ID] [--reps R] [--no-verify] [--json FILE]\n"
       "ops: prenorm_gemm pre_fuse pre post head expand static_pre static_post static_layer\n");
 }
@@ -304,7 +312,10 @@ int main(int argc, char** argv) {
     else if (a == "--n") one.n = std::atoi(next().c_str());
     else if (a == "--S") one.S = std::atoi(next().c_str());
     else if (a == "--repeat") one.repeat = std::atoi(next().c_str());
-    else if (a == "--w") one.w = next() == "fp32" ? MHC_DTYPE_FP32 : MHC_DTYPE_TF32;
+    else if (a == "--w") {
+      const std::string w = next();
+      one.w = w == "fp32" ? MHC_DTYPE_FP32 : w == "tf32x3" ? MHC_DTYPE_TF32X3 : MHC_DTYPE_TF32;
+    }
     else if (a == "--dtype") one.act = next() == "fp32" ? MHC_DTYPE_FP32 : MHC_DTYPE_BF16;
     else if (a == "--sku") one.sku = static_cast<mhc_sku_t>(std::strtoul(next().c_str(), nullptr, 0));
     else if (a == "--reps") reps = std::max(50, std::atoi(next().c_str()));
@@ -333,8 +344,8 @@ int main(int argc, char** argv) {
   const double bw = copy_bandwidth(stream);
   std::printf("device: %s, %d SMs, L2 %d MB; copy bandwidth %.0f GB/s (read + write)\n", prop.name,
               prop.multiProcessorCount, prop.l2CacheSize >> 20, bw / 1e9);
-  std::printf("%-13s %6s %2s %5s %2s %5s %-36s %9s %8s %6s %s\n", "op", "T", "n", "C", "S", "dtype", "sku", "us",
-              "GB/s", "%copy", "verify");
+  std::printf("%-13s %6s %2s %5s %2s %5s %-6s %-36s %9s %8s %6s %s\n", "op", "T", "n", "C", "S", "dtype", "w", "sku",
+              "us", "GB/s", "%copy", "verify");
   std::vector<Result> results;
   const std::vector<Case> cases = single ? std::vector<Case>{one} : suite(suite_name);
   int failed = 0;
@@ -344,9 +355,9 @@ int main(int argc, char** argv) {
       ++failed;
       continue;
     }
-    std::printf("%-13s %6lld %2d %5lld %2d %5s %-36s %9.2f %8.0f %5.1f%% %s\n", c.op.c_str(),
+    std::printf("%-13s %6lld %2d %5lld %2d %5s %-6s %-36s %9.2f %8.0f %5.1f%% %s\n", c.op.c_str(),
                 static_cast<long long>(c.T), c.n, static_cast<long long>(c.C), c.S,
-                c.act == MHC_DTYPE_BF16 ? "bf16" : "fp32", r.sku.c_str(), r.us, r.gbps, r.pct, r.verify.c_str());
+                c.act == MHC_DTYPE_BF16 ? "bf16" : "fp32", weight_name(c.w), r.sku.c_str(), r.us, r.gbps, r.pct, r.verify.c_str());
     std::fflush(stdout);
     if (r.verify.rfind("FAIL", 0) == 0) ++failed;
     results.push_back(r);
@@ -359,10 +370,10 @@ int main(int argc, char** argv) {
         const Result& r = results[i];
         std::fprintf(f,
                      "  {\"op\": \"%s\", \"T\": %lld, \"n\": %d, \"C\": %lld, \"S\": %d, \"dtype\": \"%s\", "
-                     "\"sku\": \"%s\", \"us\": %.3f, \"floor_bytes\": %.0f, \"gbps\": %.1f, \"pct_copy\": %.2f, "
+                     "\"w\": \"%s\", \"sku\": \"%s\", \"us\": %.3f, \"floor_bytes\": %.0f, \"gbps\": %.1f, \"pct_copy\": %.2f, "
                      "\"sets\": %d, \"verify\": \"%s\"}%s\n",
                      r.c.op.c_str(), static_cast<long long>(r.c.T), r.c.n, static_cast<long long>(r.c.C), r.c.S,
-                     r.c.act == MHC_DTYPE_BF16 ? "bf16" : "fp32", r.sku.c_str(), r.us, r.bytes, r.gbps, r.pct,
+                     r.c.act == MHC_DTYPE_BF16 ? "bf16" : "fp32", weight_name(r.c.w), r.sku.c_str(), r.us, r.bytes, r.gbps, r.pct,
                      r.sets, r.verify.c_str(), i + 1 < results.size() ? "," : "");
       }
       std::fprintf(f, "]}\n");

@@ -1,5 +1,5 @@
 // A1 (prenorm GEMM + square-sum) on the host reference: split boundaries, partials vs reduced,
-// tf32 vs fp32 weights, and the fp64 oracle on shapes that straddle the 64-wide granules.
+// tf32, tf32x3 and fp32 weights, and the fp64 oracle on shapes that straddle the 64-wide granules.
 #include "test_numerics_oracle.hpp"
 
 using namespace mhc_test;
@@ -11,11 +11,11 @@ struct A1Out {
 };
 
 // Runs A1 on the host with S splits (0 = default policy); partials or reduced outputs.
-A1Out run_a1(int64_t T, int n, int64_t C, int S, bool partials, bool tf32, const std::vector<uint16_t>& R,
+A1Out run_a1(int64_t T, int n, int64_t C, int S, bool partials, mhc_dtype_t w, const std::vector<uint16_t>& R,
              const std::vector<float>& fn, int* resolved_S = nullptr) {
   mhc_desc_t d = make_desc(MHC_OP_PRENORM_GEMM, T, n, C);
   d.num_splits = S;
-  d.weight_precision = tf32 ? MHC_DTYPE_TF32 : MHC_DTYPE_FP32;
+  d.weight_precision = w;
   if (partials) d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
   mhc_plan_t plan = oracle::host_plan(d);
   mhc_desc_t got{};
@@ -65,13 +65,13 @@ TEST_CASE("A1: split boundaries by hand (K not a multiple of 64, uneven S)", "[n
       for (int64_t k = 0; k < K; ++k) R[t * K + k] = oracle::to_bf16(static_cast<double>(t + 1));
     std::vector<float> fn(N * K, 0.5f);
     for (int64_t k = 0; k < K; ++k) fn[k] = 1.0f, fn[K + k] = static_cast<float>(k);
-    for (bool tf32 : {true, false}) {
-      const A1Out o = run_a1(T, c.n, c.C, c.S, true, tf32, R, fn);
+    for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32}) {
+      const A1Out o = run_a1(T, c.n, c.C, c.S, true, w, R, fn);
       for (int s = 0; s < c.S; ++s)
         for (int64_t t = 0; t < T; ++t) {
           const double lo = static_cast<double>(c.bounds[s]), hi = static_cast<double>(c.bounds[s + 1]);
           const double len = hi - lo, ksum = (lo + hi - 1) * len / 2;
-          INFO("split " << s << " token " << t << " tf32 " << tf32);
+          INFO("split " << s << " token " << t << " weights " << w);
           CHECK(o.Q[s * T + t] == (t + 1) * (t + 1) * len);
           CHECK(o.D[(s * T + t) * N + 0] == (t + 1) * len);
           CHECK(o.D[(s * T + t) * N + 1] == (t + 1) * ksum);
@@ -121,15 +121,15 @@ TEST_CASE("A1: partials and reduced outputs against the fp64 oracle", "[numerics
   const Case cases[] = {{1, 4, 72, 3}, {2, 1, 13, 1}, {63, 2, 100, 4}, {64, 4, 72, 5},
                         {65, 3, 151, 3}, {5, 8, 24, 0}, {3, 4, 72, 0}};
   for (const Case& c : cases)
-    for (bool tf32 : {true, false}) {
-      INFO("T " << c.T << " n " << c.n << " C " << c.C << " S " << c.S << " tf32 " << tf32);
+    for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32, MHC_DTYPE_TF32X3}) {
+      INFO("T " << c.T << " n " << c.n << " C " << c.C << " S " << c.S << " weights " << w);
       const int64_t K = c.n * c.C, N = int64_t{c.n} * (c.n + 2);
       const auto R = random_bf16(c.T * K);
       const auto fn = random_f32(N * K, -0.1, 0.1);
       int S = 0;
-      const A1Out part = run_a1(c.T, c.n, c.C, c.S, true, tf32, R, fn, &S);
-      const A1Out red = run_a1(c.T, c.n, c.C, c.S, false, tf32, R, fn);
-      const oracle::Gemm g = oracle::prenorm_gemm(R, fn, c.T, K, N, S, tf32);
+      const A1Out part = run_a1(c.T, c.n, c.C, c.S, true, w, R, fn, &S);
+      const A1Out red = run_a1(c.T, c.n, c.C, c.S, false, w, R, fn);
+      const oracle::Gemm g = oracle::prenorm_gemm(R, fn, c.T, K, N, S, w);
       const oracle::Gemm r = oracle::reduce(g, S, c.T, N);
       // The reference is fp64 rounded once to fp32: within fp32 rounding of the oracle (values
       // that cancel to near 0 are compared on a floor far below any real error).
@@ -184,8 +184,8 @@ TEST_CASE("A1: tf32 rounding of fn changes D by the amounts written down by hand
   std::vector<float> fn(N * K);
   for (int64_t j = 0; j < N; ++j)
     for (int64_t k = 0; k < K; ++k) fn[j * K + k] = w[j];
-  const A1Out t32 = run_a1(T, n, C, 1, false, true, R, fn);
-  const A1Out f32 = run_a1(T, n, C, 1, false, false, R, fn);
+  const A1Out t32 = run_a1(T, n, C, 1, false, MHC_DTYPE_TF32, R, fn);
+  const A1Out f32 = run_a1(T, n, C, 1, false, MHC_DTYPE_FP32, R, fn);
   for (int j = 0; j < N; ++j) {
     INFO("row " << j);
     // fp64 sums of A * w are exact here; sumA * w_tf32 has at most 9 + 11 significant bits, so
@@ -200,14 +200,42 @@ TEST_CASE("A1: tf32 rounding of fn changes D by the amounts written down by hand
   CHECK(static_cast<double>(t32.D[2]) - f32.D[2] == sumA * u);
 }
 
+TEST_CASE("A1: tf32x3 weights are hi + lo, both tf32, by hand", "[numerics][A1][tf32x3]") {
+  // n = 1 (N = 3), C = 64 (K = 64), A = 1: D = 64 w(fn), exact in fp64 and fp32.
+  const int n = 1;
+  const int64_t C = 64, K = 64, N = 3, T = 1;
+  std::vector<uint16_t> R(K);
+  for (int64_t k = 0; k < K; ++k) R[k] = oracle::to_bf16(1.0);
+  const double sumA = 64.0, e = std::ldexp(1.0, -12);
+  // Row 0: 1 + 2^-12 + 2^-20: hi = 1, lo = 2^-12 (1 + 2^-8) is tf32-exact, so hi + lo = fn.
+  // Row 1: 1 + 2^-12 + 2^-23: lo = 2^-12 (1 + 2^-11) is a tie in tf32, to even 2^-12.
+  // Row 2: -(1 + 2^-12 + 3*2^-23): lo = -2^-12 (1 + 3*2^-11) is a tie, to even -2^-12 (1 + 2^-9).
+  const double w[N] = {1 + e + std::ldexp(1.0, -20), 1 + e + std::ldexp(1.0, -23), -(1 + e + 3 * std::ldexp(1.0, -23))};
+  const double w_x3[N] = {w[0], 1 + e, -(1 + e + std::ldexp(e, -9))};
+  std::vector<float> fn(N * K);
+  for (int64_t j = 0; j < N; ++j)
+    for (int64_t k = 0; k < K; ++k) fn[j * K + k] = static_cast<float>(w[j]);
+  const A1Out x3 = run_a1(T, n, C, 1, false, MHC_DTYPE_TF32X3, R, fn);
+  const A1Out f32 = run_a1(T, n, C, 1, false, MHC_DTYPE_FP32, R, fn);
+  const A1Out t32 = run_a1(T, n, C, 1, false, MHC_DTYPE_TF32, R, fn);
+  for (int j = 0; j < N; ++j) {
+    INFO("row " << j);
+    CHECK(static_cast<double>(x3.D[j]) == sumA * w_x3[j]);
+    CHECK(static_cast<double>(f32.D[j]) == sumA * w[j]);
+    CHECK(static_cast<double>(t32.D[j]) == sumA * (j == 2 ? -1.0 : 1.0));  // hi alone
+  }
+  CHECK(x3.D[0] == f32.D[0]);
+  CHECK(x3.D[1] != f32.D[1]);
+}
+
 TEST_CASE("A1: tf32 and fp32 weights differ on random data, within the tf32 bound", "[numerics][A1][tf32]") {
   const int64_t T = 4, C = 72;
   const int n = 4;
   const int64_t K = n * C, N = 24;
   const auto R = random_bf16(T * K);
   const auto fn = random_f32(N * K, -0.1, 0.1);
-  const A1Out t32 = run_a1(T, n, C, 2, false, true, R, fn);
-  const A1Out f32 = run_a1(T, n, C, 2, false, false, R, fn);
+  const A1Out t32 = run_a1(T, n, C, 2, false, MHC_DTYPE_TF32, R, fn);
+  const A1Out f32 = run_a1(T, n, C, 2, false, MHC_DTYPE_FP32, R, fn);
   // |D_tf32 - D_fp32| <= sum_k |A_k| |fn_k - tf32(fn_k)| <= 2^-11 sum_k |A_k fn_k|
   size_t differ = 0;
   for (int64_t t = 0; t < T; ++t)
@@ -239,7 +267,7 @@ TEST_CASE("A1: tiny and huge bf16 values are neither flushed nor saturated", "[n
       q[t] += a * a, d[t][0] += a, d[t][1] += a * ((k % 2) ? -1 : 1), d[t][2] += 0.5 * a;
     }
   for (int S : {1, 2}) {
-    const A1Out o = run_a1(T, n, C, S, false, true, R, fn);
+    const A1Out o = run_a1(T, n, C, S, false, MHC_DTYPE_TF32, R, fn);
     for (int64_t t = 0; t < T; ++t) {
       INFO("S " << S << " token " << t);
       CHECK(o.Q[t] != 0.0f);

@@ -158,7 +158,7 @@ TEST_CASE("A2: random inputs against the fp64 oracle, n = 1..8, repeat 1..20", "
       d.sinkhorn_repeat = repeat;
       const auto R = random_bf16(cs.T * K);
       const auto fn = random_f32(N * K, -0.1, 0.1);
-      const oracle::Gemm g = oracle::prenorm_gemm(R, fn, cs.T, K, N, 1, true);
+      const oracle::Gemm g = oracle::prenorm_gemm(R, fn, cs.T, K, N, 1, MHC_DTYPE_TF32);
       const std::vector<float> D(g.D.begin(), g.D.end()), Q(g.Q.begin(), g.Q.end());
       const auto scale = random_f32(3, 0.5, 2.0), base = random_f32(N, -1.0, 1.0);
       const A2Out o = run_a2(d, 0, D, Q, scale, base, R);

@@ -89,7 +89,7 @@ TEST_CASE("A3: random inputs against the fp64 oracle, tf32 and fp32 weights", "[
       INFO("T " << c.T << " n " << c.n << " C " << c.C << " tf32 " << tf32);
       const Inputs in(c.T, c.n, c.C);
       const PreOut o = run_a3(in, tf32, 0, true);
-      const oracle::Gemm g = oracle::prenorm_gemm(in.R, in.fn, c.T, in.K(), in.N(), 1, tf32);
+      const oracle::Gemm g = oracle::prenorm_gemm(in.R, in.fn, c.T, in.K(), in.N(), 1, tf32 ? MHC_DTYPE_TF32 : MHC_DTYPE_FP32);
       mhc_desc_t d = make_desc(MHC_OP_PRE, c.T, c.n, c.C);
       const oracle::PreOut want = oracle::pre_fuse(oracle::params(d), g, in.scale, in.base, in.R, c.T);
       CHECK(oracle::max_rel_err(o.post, want.post) <= 1e-6);
@@ -165,7 +165,7 @@ TEST_CASE("A3: an all-zero token (padding) gets coefficients from base alone", "
   for (int i = 0; i < 4; ++i) CHECK(std::fabs(o.post[4 + i] - c.post[i]) <= 1e-7 * c.post[i]);
   for (int i = 0; i < 16; ++i) CHECK(std::fabs(o.comb[16 + i] - c.comb[i]) <= 1e-6 * c.comb[i]);
   for (int64_t x = 0; x < in.C; ++x) CHECK(oracle::from_bf16(o.li[in.C + x]) == 0.0);
-  const oracle::Gemm g = oracle::prenorm_gemm(in.R, in.fn, 3, in.K(), in.N(), 1, true);
+  const oracle::Gemm g = oracle::prenorm_gemm(in.R, in.fn, 3, in.K(), in.N(), 1, MHC_DTYPE_TF32);
   const oracle::PreOut want = oracle::pre_fuse(oracle::params(make_desc(MHC_OP_PRE, 3, 4, 40)), g, in.scale,
                                                in.base, in.R, 3);
   CHECK(oracle::max_rel_err(o.post, want.post) <= 1e-6);

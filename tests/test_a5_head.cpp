@@ -75,7 +75,7 @@ TEST_CASE("A5: head equals A3's layer_input when it gets the pre rows of a full 
       // Same fp64 formula on the same values: the reference gives identical bits.
       CHECK(y == li);
       // and both against the oracle
-      const oracle::Gemm g = oracle::prenorm_gemm(R, fn_head, c.T, K, c.n, 1, w == MHC_DTYPE_TF32);
+      const oracle::Gemm g = oracle::prenorm_gemm(R, fn_head, c.T, K, c.n, 1, w);
       std::vector<double> ref;
       for (int64_t t = 0; t < c.T; ++t) {
         const oracle::Coeffs co = oracle::coeffs(oracle::params(dh), &g.D[t * c.n], g.Q[t], scale_head.data(),

@@ -223,9 +223,16 @@ struct Gemm {
   std::vector<double> Q;  // [S, T]
 };
 
+// w(fn) for a weight precision: tf32-rounded, as is (fp32), or hi + tf32(fn - hi) (tf32x3).
+inline double weight(float w, mhc_dtype_t precision) {
+  if (precision == MHC_DTYPE_FP32) return w;
+  const float hi = to_tf32(w);
+  return precision == MHC_DTYPE_TF32 ? hi : static_cast<double>(hi) + to_tf32(w - hi);
+}
+
 // A1: per split s, D = sum A * w(fn) and Q = sum A^2 over the split's K range.
 inline Gemm prenorm_gemm(const std::vector<uint16_t>& R, const std::vector<float>& fn, int64_t T, int64_t K,
-                         int64_t N, int S, bool tf32) {
+                         int64_t N, int S, mhc_dtype_t precision) {
   const auto b = split_bounds(K, S);
   Gemm g;
   g.D.assign(static_cast<size_t>(S * T * N), 0.0);
@@ -236,8 +243,7 @@ inline Gemm prenorm_gemm(const std::vector<uint16_t>& R, const std::vector<float
         const double a = from_bf16(R[t * K + k]);
         g.Q[s * T + t] += a * a;
         for (int64_t j = 0; j < N; ++j) {
-          const float w = tf32 ? to_tf32(fn[j * K + k]) : fn[j * K + k];
-          g.D[(s * T + t) * N + j] += a * static_cast<double>(w);
+          g.D[(s * T + t) * N + j] += a * weight(fn[j * K + k], precision);
         }
       }
     }

@@ -61,13 +61,13 @@ std::vector<BadDesc> bad_descriptors() {
                    "desc->n"});
     v.push_back({"T*n*C overflows", op, [](mhc_desc_t& d) { d.tokens = int64_t{1} << 40, d.hidden = int64_t{1} << 30; },
                  MHC_STATUS_BAD_PARAM_SHAPE, "desc->tokens"});
-    for (mhc_dtype_t dt : {0, 5, 99, -1})
+    for (mhc_dtype_t dt : {0, 6, 99, -1})
       v.push_back({"act_dtype " + std::to_string(dt), op, [dt](mhc_desc_t& d) { d.act_dtype = dt; },
                    MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "desc->act_dtype"});
-    for (mhc_dtype_t dt : {MHC_DTYPE_TF32, MHC_DTYPE_FP64})  // known dtypes, never a storage dtype
+    for (mhc_dtype_t dt : {MHC_DTYPE_TF32, MHC_DTYPE_FP64, MHC_DTYPE_TF32X3})  // known, never a storage dtype
       v.push_back({"act_dtype " + std::to_string(dt), op, [dt](mhc_desc_t& d) { d.act_dtype = dt; },
                    MHC_STATUS_BAD_PARAM_VALUE, "desc->act_dtype"});
-    for (mhc_dtype_t dt : {0, 99})
+    for (mhc_dtype_t dt : {0, 6, 99})
       v.push_back({"weight_precision " + std::to_string(dt), op, [dt](mhc_desc_t& d) { d.weight_precision = dt; },
                    MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "desc->weight_precision"});
     for (mhc_dtype_t dt : {MHC_DTYPE_BF16, MHC_DTYPE_FP64})

@@ -93,6 +93,7 @@ static inline const char* ex_dtype_word(mhc_dtype_t d) {
     case MHC_DTYPE_FP32: return "fp32";
     case MHC_DTYPE_TF32: return "tf32";
     case MHC_DTYPE_FP64: return "fp64";
+    case MHC_DTYPE_TF32X3: return "tf32x3";
     default: return "unknown";
   }
 }

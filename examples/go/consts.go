@@ -55,10 +55,11 @@ const (
 
 // Dtypes and precisions.
 const (
-	DtypeBF16 Dtype = 1
-	DtypeFP32 Dtype = 2
-	DtypeTF32 Dtype = 3
-	DtypeFP64 Dtype = 4
+	DtypeBF16   Dtype = 1
+	DtypeFP32   Dtype = 2
+	DtypeTF32   Dtype = 3
+	DtypeFP64   Dtype = 4
+	DtypeTF32X3 Dtype = 5
 )
 
 // Backends.
@@ -89,32 +90,32 @@ const (
 
 // Kernel SKUs.
 const (
-	SKUNone                  SKU = 0
-	SKUHostPrenormGemm       SKU = 0x00010100
-	SKUHostPreFuse           SKU = 0x00010200
-	SKUHostPre               SKU = 0x00010300
-	SKUHostPost              SKU = 0x00010400
-	SKUHostHead              SKU = 0x00010500
-	SKUHostExpand            SKU = 0x00010600
-	SKUHostStaticPre         SKU = 0x00011000
-	SKUHostStaticPost        SKU = 0x00011100
-	SKUHostStaticLayer       SKU = 0x00011200
-	SKUSM80PrenormGemm       SKU = 0x00500100
-	SKUSM80PreFuse           SKU = 0x00500200
-	SKUSM80Pre               SKU = 0x00500300
-	SKUSM80Post              SKU = 0x00500400
-	SKUSM80Head              SKU = 0x00500500
-	SKUSM80Expand            SKU = 0x00500600
-	SKUSM80StaticPre         SKU = 0x00501000
-	SKUSM80StaticPost        SKU = 0x00501100
-	SKUSM80StaticLayer       SKU = 0x00501200
-	SKUSM80StaticLayer1Stage SKU = 0x00501201
-	SKUSM90PrenormGemm       SKU = 0x00900100
-	SKUSM90Pre               SKU = 0x00900300
-	SKUSM90Head              SKU = 0x00900500
-	SKUSM80PreFuseTokens SKU = 0x00500201
+	SKUNone                   SKU = 0
+	SKUHostPrenormGemm        SKU = 0x00010100
+	SKUHostPreFuse            SKU = 0x00010200
+	SKUHostPre                SKU = 0x00010300
+	SKUHostPost               SKU = 0x00010400
+	SKUHostHead               SKU = 0x00010500
+	SKUHostExpand             SKU = 0x00010600
+	SKUHostStaticPre          SKU = 0x00011000
+	SKUHostStaticPost         SKU = 0x00011100
+	SKUHostStaticLayer        SKU = 0x00011200
+	SKUSM80PrenormGemm        SKU = 0x00500100
+	SKUSM80PreFuse            SKU = 0x00500200
+	SKUSM80Pre                SKU = 0x00500300
+	SKUSM80Post               SKU = 0x00500400
+	SKUSM80Head               SKU = 0x00500500
+	SKUSM80Expand             SKU = 0x00500600
+	SKUSM80StaticPre          SKU = 0x00501000
+	SKUSM80StaticPost         SKU = 0x00501100
+	SKUSM80StaticLayer        SKU = 0x00501200
+	SKUSM80StaticLayer1Stage  SKU = 0x00501201
+	SKUSM90PrenormGemm        SKU = 0x00900100
+	SKUSM90Pre                SKU = 0x00900300
+	SKUSM90Head               SKU = 0x00900500
+	SKUSM80PreFuseTokens      SKU = 0x00500201
 	SKUSM90PrenormGemmOnepass SKU = 0x00900101
-	SKUSM90PreOnepass SKU = 0x00900301
-	SKUSM90PreOnepassTB16 SKU = 0x00900302
-	SKUSM90HeadOnepass SKU = 0x00900501
+	SKUSM90PreOnepass         SKU = 0x00900301
+	SKUSM90PreOnepassTB16     SKU = 0x00900302
+	SKUSM90HeadOnepass        SKU = 0x00900501
 )

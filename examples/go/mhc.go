@@ -257,6 +257,8 @@ func (d Dtype) String() string {
 		return "TF32"
 	case DtypeFP64:
 		return "FP64"
+	case DtypeTF32X3:
+		return "TF32X3"
 	}
 	return fmt.Sprintf("dtype %d", int32(d))
 }
@@ -357,7 +359,7 @@ type Preference struct {
 // PrecisionGuarantee is mhc_precision_guarantee_t: what a plan promises.
 type PrecisionGuarantee struct {
 	StructSize    uint32
-	MathPrecision Dtype // TF32, FP32 or FP64
+	MathPrecision Dtype // TF32, TF32X3, FP32 or FP64
 	Accumulator   Dtype // FP32 or FP64
 	Flags         Guarantee
 }

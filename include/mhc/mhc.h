@@ -102,6 +102,7 @@ typedef int32_t mhc_dtype_t;
 #define MHC_DTYPE_FP32 2
 #define MHC_DTYPE_TF32 3 /* a math precision / weight precision, never a storage dtype */
 #define MHC_DTYPE_FP64 4 /* a math precision / accumulator (the host backend)        */
+#define MHC_DTYPE_TF32X3 5 /* weight precision: fn = hi + lo, both tf32 (about fp32)  */
 
 typedef uint32_t mhc_backend_mask_t;
 #define MHC_BACKEND_CUDA 0x1u
@@ -169,7 +170,7 @@ typedef struct mhc_desc {
   int32_t     n;                /* streams: 1..8 (family A), 1..32 (family B)                */
   int32_t     num_splits;       /* S: A1/A3 split-K count (0 = default policy), A2 partials  */
   mhc_dtype_t act_dtype;        /* residual dtype: BF16 (family A); FP32 or BF16 (family B)  */
-  mhc_dtype_t weight_precision; /* A1/A3/A5 fn precision: TF32 (default) or FP32             */
+  mhc_dtype_t weight_precision; /* A1/A3/A5 fn precision: TF32 (default), TF32X3 or FP32    */
   int32_t     sinkhorn_repeat;  /* A: sinkhorn_repeat; B: sinkhorn_iters. 1..1000, default 20 */
   uint32_t    flags;            /* MHC_DESC_FLAG_*                                           */
   float       rms_eps;          /* A: 1e-6                                                   */

@@ -7,7 +7,6 @@ namespace mhc::host {
 
 void run_a1_prenorm_gemm(const RunContext& ctx) {
   const Problem& p = ctx.problem;
-  const bool tf32 = p.desc.weight_precision == MHC_DTYPE_TF32;
   const auto* fn = static_cast<const float*>(ctx.args.fn);
   parallel_for(p.T, static_cast<double>(p.K * (p.N + 1)), [&](int64_t t) {
     const uint16_t* a = residual_row(ctx, t);
@@ -17,7 +16,7 @@ void run_a1_prenorm_gemm(const RunContext& ctx) {
       const int64_t k0 = p.k_begin(s), k1 = p.k_begin(s + 1);
       const double q = sum_squares(a, k0, k1);
       for (int64_t j = 0; j < p.N; ++j) {
-        const double v = dot_weight(a, fn + j * p.K, k0, k1, tf32);
+        const double v = dot_weight(a, fn + j * p.K, k0, k1, p.desc.weight_precision);
         if (p.partials) store(ctx.args.out_gemm, MHC_DTYPE_FP32, (s * p.T + t) * p.N + j, v);
         D[j] += v;
       }

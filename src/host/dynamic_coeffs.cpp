@@ -7,10 +7,17 @@
 
 namespace mhc::host {
 
-double dot_weight(const uint16_t* a, const float* w, int64_t k0, int64_t k1, bool tf32) {
+// The weight as the product sees it: tf32-rounded, exact fp32, or hi + tf32(fn - hi) (tf32x3).
+static double weight_value(float w, mhc_dtype_t precision) {
+  if (precision == MHC_DTYPE_FP32) return w;
+  const float hi = num::round_tf32(w);
+  if (precision == MHC_DTYPE_TF32) return hi;
+  return static_cast<double>(hi) + static_cast<double>(num::round_tf32(w - hi));
+}
+
+double dot_weight(const uint16_t* a, const float* w, int64_t k0, int64_t k1, mhc_dtype_t precision) {
   double acc = 0.0;
-  for (int64_t k = k0; k < k1; ++k)
-    acc += num::bf16_to_double(a[k]) * static_cast<double>(tf32 ? num::round_tf32(w[k]) : w[k]);
+  for (int64_t k = k0; k < k1; ++k) acc += num::bf16_to_double(a[k]) * weight_value(w[k], precision);
   return acc;
 }
 
@@ -84,10 +91,9 @@ const uint16_t* residual_row(const RunContext& ctx, int64_t t) {
 // The token's N raw mixes and square-sum over all of K (fp64: the reference for A3 and A5).
 double token_gemm(const RunContext& ctx, int64_t t, int64_t N, std::vector<double>& D) {
   const Problem& p = ctx.problem;
-  const bool tf32 = p.desc.weight_precision == MHC_DTYPE_TF32;
   const auto* fn = static_cast<const float*>(ctx.args.fn);
   D.assign(N, 0.0);
-  for (int64_t j = 0; j < N; ++j) D[j] = dot_weight(residual_row(ctx, t), fn + j * p.K, 0, p.K, tf32);
+  for (int64_t j = 0; j < N; ++j) D[j] = dot_weight(residual_row(ctx, t), fn + j * p.K, 0, p.K, p.desc.weight_precision);
   return sum_squares(residual_row(ctx, t), 0, p.K);
 }
 

@@ -20,7 +20,8 @@ TokenCoeffs dynamic_coeffs(const Problem& p, const double* D, double Q, const fl
                            bool pre_only = false);
 
 // sum_{k in [k0,k1)} A[k] * w(fn[k]) and sum A[k]^2 for one token row and one fn row.
-double dot_weight(const uint16_t* a_row, const float* fn_row, int64_t k0, int64_t k1, bool tf32);
+double dot_weight(const uint16_t* a_row, const float* fn_row, int64_t k0, int64_t k1,
+                  mhc_dtype_t precision);
 double sum_squares(const uint16_t* a_row, int64_t k0, int64_t k1);
 
 // y[x] = bf16(sum_i pre[i] * R[i, x]) for one token.

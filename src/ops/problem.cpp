@@ -13,7 +13,8 @@ namespace {
 constexpr int64_t kMaxElements = int64_t{1} << 46;  // keeps every byte count far from overflow
 
 bool dtype_is_known(mhc_dtype_t t) {
-  return t == MHC_DTYPE_BF16 || t == MHC_DTYPE_FP32 || t == MHC_DTYPE_TF32 || t == MHC_DTYPE_FP64;
+  return t == MHC_DTYPE_BF16 || t == MHC_DTYPE_FP32 || t == MHC_DTYPE_TF32 || t == MHC_DTYPE_FP64 ||
+         t == MHC_DTYPE_TF32X3;
 }
 
 void check_eps(float v, const char* field, const char* op) {
@@ -36,9 +37,11 @@ void check_act_dtype(const mhc_desc_t& d, const OpCard& card) {
 
 void check_desc_values(const mhc_desc_t& d, const OpCard& card) {
   const char* op = card.name;
-  if (d.weight_precision != MHC_DTYPE_TF32 && d.weight_precision != MHC_DTYPE_FP32)
+  if (d.weight_precision != MHC_DTYPE_TF32 && d.weight_precision != MHC_DTYPE_FP32 &&
+      d.weight_precision != MHC_DTYPE_TF32X3)
     fail(dtype_is_known(d.weight_precision) ? MHC_STATUS_BAD_PARAM_VALUE : MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM,
-         "desc->weight_precision = {}: expected MHC_DTYPE_TF32(3) or MHC_DTYPE_FP32(2)", d.weight_precision);
+         "desc->weight_precision = {}: expected MHC_DTYPE_TF32(3), MHC_DTYPE_TF32X3(5) or MHC_DTYPE_FP32(2)",
+         d.weight_precision);
   if (d.flags & ~MHC_DESC_FLAG_SPLIT_PARTIALS)
     fail(MHC_STATUS_BAD_PARAM_VALUE, "desc->flags = {:#x}: unknown bits (expected MHC_DESC_FLAG_*)", d.flags);
   if ((d.flags & MHC_DESC_FLAG_SPLIT_PARTIALS) && !card.partials_flag)

@@ -52,7 +52,7 @@ static const mhc_op_t kOps[] = {MHC_OP_PRENORM_GEMM, MHC_OP_PRE_FUSE,   MHC_OP_P
 static const mhc_sku_t kSkus[] = {MHC_SKU_HOST_PRENORM_GEMM, MHC_SKU_HOST_PRE_FUSE,   MHC_SKU_HOST_PRE,
                                   MHC_SKU_HOST_POST,         MHC_SKU_HOST_HEAD,       MHC_SKU_HOST_EXPAND,
                                   MHC_SKU_HOST_STATIC_PRE,   MHC_SKU_HOST_STATIC_POST, MHC_SKU_HOST_STATIC_LAYER};
-static const mhc_dtype_t kDtypes[] = {MHC_DTYPE_BF16, MHC_DTYPE_FP32, MHC_DTYPE_TF32, MHC_DTYPE_FP64};
+static const mhc_dtype_t kDtypes[] = {MHC_DTYPE_BF16, MHC_DTYPE_FP32, MHC_DTYPE_TF32, MHC_DTYPE_FP64, MHC_DTYPE_TF32X3};
 
 static void library_calls(void) {
   size_t i;

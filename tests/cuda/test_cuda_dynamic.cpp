@@ -27,7 +27,7 @@ TEST_CASE("A1 prenorm GEMM: every split count, both weight precisions", "[cuda][
         for (int S : {1, 2, 16, 32, 7}) {
           const int64_t G = (n * C + 63) / 64;
           if (S > G) continue;
-          for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32}) {
+          for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32, MHC_DTYPE_TF32X3}) {
             mhc_desc_t d = desc(MHC_OP_PRENORM_GEMM, T, n, C, S, w);
             check_against_host(d, seed++);
             d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
@@ -65,7 +65,8 @@ TEST_CASE("A3 pre end to end: decode, prefill chunks, odd shapes", "[cuda][a3]")
       for (int64_t T : kSmallT) check_against_host(desc(MHC_OP_PRE, T, n, C), seed++);
   for (int64_t C : {int64_t{4096}, int64_t{7168}})
     for (int64_t T : {int64_t{1}, int64_t{64}, int64_t{1000}, int64_t{4097}})
-      for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32}) check_against_host(desc(MHC_OP_PRE, T, 4, C, 0, w), seed++);
+      for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32, MHC_DTYPE_TF32X3})
+        check_against_host(desc(MHC_OP_PRE, T, 4, C, 0, w), seed++);
   check_against_host(desc(MHC_OP_PRE, 1000, 8, 7168, 0), seed++);
   for (int S : {1, 2, 7, 32}) check_against_host(desc(MHC_OP_PRE, 65, 4, 1280, S), seed++);
   check_against_host(desc(MHC_OP_PRE, 300, 4, 4096), seed++, MHC_SKU_NONE, 0, /*with_optional=*/true);
@@ -217,7 +218,7 @@ TEST_CASE("A1 and A5 one-pass against the host", "[cuda][a1][a5][onepass]") {
   for (int64_t T : {int64_t{1}, int64_t{33}, int64_t{1000}})
     for (int n : {1, 4, 8})
       for (int S : {2, 16, 32})
-        for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32}) {
+        for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32, MHC_DTYPE_TF32X3}) {
           mhc_desc_t d = desc(MHC_OP_PRENORM_GEMM, T, n, 1280, S, w);
           check_against_host(d, seed++, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS);
           d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
@@ -228,6 +229,7 @@ TEST_CASE("A1 and A5 one-pass against the host", "[cuda][a1][a5][onepass]") {
     for (int64_t T : {int64_t{1}, int64_t{64}, int64_t{1000}})
       check_against_host(desc(MHC_OP_HEAD, T, n, 4096), seed++, MHC_SKU_SM90_HEAD_ONEPASS);
   check_against_host(desc(MHC_OP_HEAD, 300, 4, 7168, 0, MHC_DTYPE_FP32), seed++, MHC_SKU_SM90_HEAD_ONEPASS);
+  check_against_host(desc(MHC_OP_HEAD, 300, 4, 4096, 0, MHC_DTYPE_TF32X3), seed++, MHC_SKU_SM90_HEAD_ONEPASS);
 }
 
 TEST_CASE("the token-block fuse equals the per-token fuse bit for bit", "[cuda][a2]") {

@@ -505,7 +505,7 @@ DescCase decode_desc(Input& in, mhc_op_t op, const OpInfo* info) {
     case 1: d.act_dtype = MHC_DTYPE_BF16; break;
     case 2: d.act_dtype = MHC_DTYPE_FP32; break;
     case 3: {
-      const int32_t v[] = {0, MHC_DTYPE_TF32, MHC_DTYPE_FP64, 5, -1, INT32_MAX};
+      const int32_t v[] = {0, MHC_DTYPE_TF32, MHC_DTYPE_FP64, MHC_DTYPE_TF32X3, 6, -1, INT32_MAX};
       d.act_dtype = in.pick(v);
       break;
     }
@@ -514,7 +514,7 @@ DescCase decode_desc(Input& in, mhc_op_t op, const OpInfo* info) {
   switch (in.u8() % 4) {  // weight_precision
     case 1: d.weight_precision = MHC_DTYPE_FP32; break;
     case 2: {
-      const int32_t v[] = {0, MHC_DTYPE_BF16, MHC_DTYPE_FP64, 5, -1};
+      const int32_t v[] = {0, MHC_DTYPE_BF16, MHC_DTYPE_FP64, MHC_DTYPE_TF32X3, 6, -1};
       d.weight_precision = in.pick(v);
       break;
     }
@@ -593,11 +593,12 @@ void desc_faults(const DescCase& c, const OpInfo* op, Statuses& f) {
   if (shape_ok && (d.hidden > kMaxElements / d.n || d.tokens > kMaxElements / (d.n * d.hidden))) shape_ok = false;
   if (!shape_ok) f.add(MHC_STATUS_BAD_PARAM_SHAPE);
   // act_dtype: family A takes BF16, family B BF16 or FP32; another known dtype is VALUE.
-  const bool act_known = d.act_dtype >= MHC_DTYPE_BF16 && d.act_dtype <= MHC_DTYPE_FP64;
+  const bool act_known = d.act_dtype >= MHC_DTYPE_BF16 && d.act_dtype <= MHC_DTYPE_TF32X3;
   const bool act_ok = d.act_dtype == MHC_DTYPE_BF16 || (op->family_b && d.act_dtype == MHC_DTYPE_FP32);
   if (!act_ok) f.add(act_known ? MHC_STATUS_BAD_PARAM_VALUE : MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM);
-  const bool wp_known = d.weight_precision >= MHC_DTYPE_BF16 && d.weight_precision <= MHC_DTYPE_FP64;
-  if (d.weight_precision != MHC_DTYPE_TF32 && d.weight_precision != MHC_DTYPE_FP32)
+  const bool wp_known = d.weight_precision >= MHC_DTYPE_BF16 && d.weight_precision <= MHC_DTYPE_TF32X3;
+  if (d.weight_precision != MHC_DTYPE_TF32 && d.weight_precision != MHC_DTYPE_FP32 &&
+      d.weight_precision != MHC_DTYPE_TF32X3)
     f.add(wp_known ? MHC_STATUS_BAD_PARAM_VALUE : MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM);
   if (d.flags & ~MHC_DESC_FLAG_SPLIT_PARTIALS) f.add(MHC_STATUS_BAD_PARAM_VALUE);
   const bool partials = (d.flags & MHC_DESC_FLAG_SPLIT_PARTIALS) != 0;

@@ -318,6 +318,7 @@ impl Dtype {
     pub const FP32: Dtype = Dtype(sys::MHC_DTYPE_FP32);
     pub const TF32: Dtype = Dtype(sys::MHC_DTYPE_TF32);
     pub const FP64: Dtype = Dtype(sys::MHC_DTYPE_FP64);
+    pub const TF32X3: Dtype = Dtype(sys::MHC_DTYPE_TF32X3);
 }
 
 impl fmt::Display for Dtype {
@@ -327,6 +328,7 @@ impl fmt::Display for Dtype {
             Dtype::FP32 => f.write_str("FP32"),
             Dtype::TF32 => f.write_str("TF32"),
             Dtype::FP64 => f.write_str("FP64"),
+            Dtype::TF32X3 => f.write_str("TF32X3"),
             Dtype(other) => write!(f, "dtype {}", other),
         }
     }
@@ -415,7 +417,7 @@ impl fmt::Display for Sku {
 /// What a plan promises about its arithmetic (`mhc_precision_guarantee_t`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PrecisionGuarantee {
-    /// Precision of the products: TF32, FP32 or FP64.
+    /// Precision of the products: TF32, TF32X3, FP32 or FP64.
     pub math_precision: Dtype,
     /// Accumulator: FP32 or FP64.
     pub accumulator: Dtype,
@@ -499,7 +501,7 @@ impl Desc {
         self.raw.act_dtype = dtype.0;
         self
     }
-    /// Sets how `fn` enters the products (`weight_precision`: TF32 or FP32).
+    /// Sets how `fn` enters the products (`weight_precision`: TF32, TF32X3 or FP32).
     pub fn weight_precision(mut self, dtype: Dtype) -> Desc {
         self.raw.weight_precision = dtype.0;
         self

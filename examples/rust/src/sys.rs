@@ -72,6 +72,7 @@ constants! {
     MHC_DTYPE_FP32: mhc_dtype_t = 2;
     MHC_DTYPE_TF32: mhc_dtype_t = 3;
     MHC_DTYPE_FP64: mhc_dtype_t = 4;
+    MHC_DTYPE_TF32X3: mhc_dtype_t = 5;
 
     MHC_BACKEND_CUDA: mhc_backend_mask_t = 0x1;
     MHC_BACKEND_HOST: mhc_backend_mask_t = 0x2;

@@ -8,7 +8,7 @@ namespace mhc::cuda {
 mhc_precision_guarantee_t dynamic_guarantee(const Problem& p, bool gemm) {
   mhc_guarantee_flags_t flags = MHC_GUARANTEE_DETERMINISTIC | MHC_GUARANTEE_BIT_STABLE | MHC_GUARANTEE_NO_ATOMICS;
   if (!p.s_from_tokens) flags |= MHC_GUARANTEE_BATCH_INVARIANT;
-  const mhc_dtype_t math = gemm && !fp32_weights(p) ? MHC_DTYPE_TF32 : MHC_DTYPE_FP32;
+  const mhc_dtype_t math = gemm ? p.desc.weight_precision : MHC_DTYPE_FP32;
   return {sizeof(mhc_precision_guarantee_t), math, MHC_DTYPE_FP32, flags};
 }
 

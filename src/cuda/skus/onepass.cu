@@ -50,7 +50,7 @@ std::string supports(const Problem& plan, const DeviceInfo& dev, const OnepassSe
   if (plan.K % 8 != 0 || plan.C % 8 != 0)
     return fmt::format("K = {}, C = {}: the one-pass kernel needs multiples of 8 (16-byte rows)", plan.K, plan.C);
   const int32_t S = splits(plan, s), U = sub_splits(plan, s);
-  const size_t smem = onepass_smem_bytes(int(plan.N), onepass_max_slot_k(plan.G, S, U), fp32_weights(plan), tile(plan, s));
+  const size_t smem = onepass_smem_bytes(int(plan.N), onepass_max_slot_k(plan.G, S, U), split_weights(plan), tile(plan, s));
   if (smem > dev.smem_optin)
     return fmt::format("a K slot of fn needs {} bytes of shared memory, the device has {} (more splits fit)", smem,
                        dev.smem_optin);
@@ -71,7 +71,7 @@ void run(const RunContext& c, const OnepassSettings& s) {
   if (partials_out(plan, s)) {
     op.D = static_cast<float*>(c.args.out_gemm), op.Q = static_cast<float*>(c.args.out_sqrsum);
     op.d_split_stride = p.T * p.N, op.q_split_stride = p.T, op.T = p.T, op.mode = OnepassMode::kPartials;
-    launch_onepass(op, p.n, fp32_weights(p), tb, c.device, c.stream);
+    launch_onepass(op, p.n, split_weights(p), tb, c.device, c.stream);
     return;
   }
   const Workspace ws = workspace(plan, s);
@@ -101,7 +101,7 @@ void run(const RunContext& c, const OnepassSettings& s) {
     if (c.args.out_gemm) f.D_out = static_cast<float*>(c.args.out_gemm) + t0 * p.N;
     if (c.args.out_sqrsum) f.Q_out = static_cast<float*>(c.args.out_sqrsum) + t0;
     op.fuse = f;
-    launch_onepass(op, p.n, fp32_weights(p), tb, c.device, c.stream);
+    launch_onepass(op, p.n, split_weights(p), tb, c.device, c.stream);
   }
 }
 
