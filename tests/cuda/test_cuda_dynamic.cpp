@@ -174,8 +174,12 @@ TEST_CASE("A3 one-pass: against the host, tile edges, both tiles, both weight pr
       for (int64_t C : {int64_t{4096}, int64_t{5120}, int64_t{7168}})
         check_against_host(desc(MHC_OP_PRE, T, 4, C), seed++, sku);
     for (int n : {1, 2, 3, 5, 8})
-      for (int64_t C : {int64_t{8}, int64_t{72}, int64_t{1280}})
-        check_against_host(desc(MHC_OP_PRE, 70, n, C), seed++, sku);
+      for (int64_t C : {int64_t{8}, int64_t{72}, int64_t{1280}}) {
+        // n = 8, C = 1280 at the default S = 16: an fn slot (80 mixes x 640) does not fit with
+        // the fuse stage's shared memory; S = 32 halves it.
+        const int S = n == 8 && C == 1280 ? 32 : 0;
+        check_against_host(desc(MHC_OP_PRE, 70, n, C, S), seed++, sku);
+      }
     check_against_host(desc(MHC_OP_PRE, 333, 4, 4096, 0, MHC_DTYPE_FP32), seed++, sku);
     check_against_host(desc(MHC_OP_PRE, 40, 2, 1280, 0, MHC_DTYPE_FP32), seed++, sku);
     for (int S : {1, 7, 56}) check_against_host(desc(MHC_OP_PRE, 100, 4, 1280, S), seed++, sku);
@@ -219,6 +223,7 @@ TEST_CASE("A1 and A5 one-pass against the host", "[cuda][a1][a5][onepass]") {
     for (int n : {1, 4, 8})
       for (int S : {2, 16, 32})
         for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32, MHC_DTYPE_TF32X3}) {
+          if (S > (n * 1280 + 63) / 64) continue;  // more splits than K granules
           mhc_desc_t d = desc(MHC_OP_PRENORM_GEMM, T, n, 1280, S, w);
           check_against_host(d, seed++, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS);
           d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;

@@ -21,8 +21,8 @@ void run_fuse(const RunContext& c, bool token_blocks) {
 
 std::vector<Sku> skus_a2_pre_fuse() {
   Sku blocks = dynamic_sku(card_a2_pre_fuse, MHC_SKU_SM80_PRE_FUSE_TOKENS, "sm80_f32_pre_fuse_tokens", 80, false);
-  // Below ~1024 tokens the blocks are too few to fill the GPU: the per-token kernel (same bits).
-  blocks.run = [](const RunContext& c) { run_fuse(c, c.problem.T >= 1024); };
+  // Short runs have too few blocks to fill the GPU: the per-token kernel (same bits).
+  blocks.run = [](const RunContext& c) { run_fuse(c, c.problem.T >= kTokenBlockMinTokens); };
   Sku per_token = dynamic_sku(card_a2_pre_fuse, MHC_SKU_SM80_PRE_FUSE, "sm80_f32_pre_fuse_sinkhorn", 80, false);
   per_token.supports = [](const Problem& p, const DeviceInfo&) { return fuse_grid_limits(p.T, p.C); };
   blocks.supports = per_token.supports;  // short runs launch the per-token kernel
