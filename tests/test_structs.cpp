@@ -9,7 +9,9 @@
 using namespace mhc_test;
 
 // The layout is the ABI: any change here is an incompatible change (MHC_ABI_VERSION).
-static_assert(sizeof(mhc_desc_t) == 72, "mhc_desc_t layout");
+static_assert(sizeof(mhc_desc_t) == 80, "mhc_desc_t layout");
+static_assert(offsetof(mhc_desc_t, norm_eps) == 72 && offsetof(mhc_desc_t, norm_scale) == 76,
+              "mhc_desc_t layout (0.3 growth)");
 static_assert(offsetof(mhc_desc_t, tokens) == 8 && offsetof(mhc_desc_t, hidden) == 16, "mhc_desc_t layout");
 static_assert(offsetof(mhc_desc_t, n) == 24 && offsetof(mhc_desc_t, flags) == 44, "mhc_desc_t layout");
 static_assert(offsetof(mhc_desc_t, rms_eps) == 48 && offsetof(mhc_desc_t, reserved0) == 68, "mhc_desc_t layout");
@@ -17,7 +19,10 @@ static_assert(sizeof(mhc_preference_t) == 24, "mhc_preference_t layout");
 static_assert(offsetof(mhc_preference_t, max_workspace_bytes) == 8, "mhc_preference_t layout");
 static_assert(offsetof(mhc_preference_t, forced_sku) == 20, "mhc_preference_t layout");
 static_assert(sizeof(mhc_precision_guarantee_t) == 16, "mhc_precision_guarantee_t layout");
-static_assert(sizeof(mhc_args_t) == 8 + 21 * sizeof(void*) + 8, "mhc_args_t layout");
+static_assert(sizeof(mhc_args_t) == 8 + 21 * sizeof(void*) + 8 + 2 * sizeof(void*), "mhc_args_t layout");
+static_assert(offsetof(mhc_args_t, pre_mix) == 8 + 21 * sizeof(void*) + 8 &&
+                  offsetof(mhc_args_t, out_pre_mix) == 8 + 22 * sizeof(void*) + 8,
+              "mhc_args_t layout (0.3 growth)");
 static_assert(offsetof(mhc_args_t, residual) == 8, "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, out_gemm) == 8 + 14 * sizeof(void*), "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, out_rms) == 8 + 20 * sizeof(void*), "mhc_args_t layout");

@@ -36,7 +36,7 @@ extern "C" {
  * Versioning. The ABI version changes only on an incompatible change (it is the SONAME major).
  * ------------------------------------------------------------------------------------------- */
 #define MHC_VERSION_MAJOR 0
-#define MHC_VERSION_MINOR 2
+#define MHC_VERSION_MINOR 3
 #define MHC_VERSION_PATCH 0
 #define MHC_VERSION (MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH)
 #define MHC_ABI_VERSION 1
@@ -90,7 +90,13 @@ typedef int32_t mhc_op_t;
 #define MHC_OP_POST           4  /* A4: out = post X + comb^T R                                 */
 #define MHC_OP_HEAD           5  /* A5: final-layer pre mix, N = n                              */
 #define MHC_OP_EXPAND         6  /* A6: R[t,i,:] = E[t,:]                                       */
-/* 7: reserved for the fused post -> next pre (A7). */
+/* The layer boundary (A7): post of one sublayer, then the next sublayer's pre, in one op. */
+#define MHC_OP_BOUNDARY          7  /* post, mix of the new H, collapse (+ RMSNorm); V4, or V4.1    */
+                                    /* with MHC_DESC_FLAG_SHIFTED (collapse with the carried pre) */
+#define MHC_OP_BOUNDARY_COLLAPSE 8  /* V4.1 critical part: post, collapse with the carried pre   */
+                                    /* (+ RMSNorm); also the V4.1 head                            */
+#define MHC_OP_BOUNDARY_MIX      9  /* V4.1 mix part: pre, post, comb of H (no layer input)      */
+#define MHC_OP_BOUNDARY_FIRST    10 /* first boundary: H = expand(E), its mix, collapse (+ norm) */
 /* Family B: static hyper-connections (HyperConnectionPlan, Tier 1). */
 #define MHC_OP_STATIC_PRE     16 /* B1: layer_input = RMSNorm(sum_i s_pre[i] x_i) * w           */
 #define MHC_OP_STATIC_POST    17 /* B2: out = M x + s_post F                                    */
@@ -119,6 +125,10 @@ typedef uint32_t mhc_guarantee_flags_t;
 /* mhc_desc_t.flags */
 #define MHC_DESC_FLAG_SPLIT_PARTIALS  0x1u /* A1: write partials [S,T,N]/[S,T];               */
                                            /* A2: read partials [S,T,N]/[S,T] (else reduced)  */
+#define MHC_DESC_FLAG_SHIFTED         0x2u /* BOUNDARY, BOUNDARY_FIRST: V4.1 shifted collapse */
+                                           /* (the carried pre; FIRST: u = E)                 */
+#define MHC_DESC_FLAG_NORM            0x4u /* BOUNDARY*, not MIX: RMSNorm of the layer input  */
+                                           /* with args->norm_weight, norm_eps, norm_scale    */
 
 /* Kernel SKUs: stable ids. (backend/arch << 16) | (op << 8) | variant. */
 typedef uint32_t mhc_sku_t;
@@ -129,6 +139,10 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_HOST_POST         0x00010400u
 #define MHC_SKU_HOST_HEAD         0x00010500u
 #define MHC_SKU_HOST_EXPAND       0x00010600u
+#define MHC_SKU_HOST_BOUNDARY          0x00010700u
+#define MHC_SKU_HOST_BOUNDARY_COLLAPSE 0x00010800u
+#define MHC_SKU_HOST_BOUNDARY_MIX      0x00010900u
+#define MHC_SKU_HOST_BOUNDARY_FIRST    0x00010a00u
 #define MHC_SKU_HOST_STATIC_PRE   0x00011000u
 #define MHC_SKU_HOST_STATIC_POST  0x00011100u
 #define MHC_SKU_HOST_STATIC_LAYER 0x00011200u
@@ -179,11 +193,14 @@ typedef struct mhc_desc {
   float       post_mult;        /* A: 2.0                                                    */
   float       static_eps;       /* B: 1e-5, the RMS eps and the Sinkhorn guard               */
   uint32_t    reserved0;        /* must be 0                                                 */
+  /* since 0.3 */
+  float       norm_eps;         /* A7 RMSNorm of the layer input (MHC_DESC_FLAG_NORM): 1e-6  */
+  float       norm_scale;       /* A7 RMSNorm: x = bf16(u * rsqrt(...) * (w * norm_scale)): 1 */
 } mhc_desc_t;
 
 #define MHC_DESC_INIT                                                                        \
   { (uint32_t)sizeof(mhc_desc_t), 0, 0, 0, 4, 0, MHC_DTYPE_BF16, MHC_DTYPE_TF32, 20, 0u,      \
-    1e-6f, 1e-6f, 1e-6f, 2.0f, 1e-5f, 0u }
+    1e-6f, 1e-6f, 1e-6f, 2.0f, 1e-5f, 0u, 1e-6f, 1.0f }
 
 /* Preference: which backends, how much workspace, what must be guaranteed, a forced SKU. */
 typedef struct mhc_preference {
@@ -239,13 +256,16 @@ typedef struct mhc_args {
   void*       out_rms;           /* B1 (optional): fp32 [B]                                    */
   /* since 0.2 */
   int64_t     tokens;            /* this run's T (B): 1..desc.tokens; 0 = desc.tokens           */
+  /* since 0.3 */
+  const void* pre_mix;           /* A7 shifted, collapse: the carried pre p_prev fp32 [T,n]     */
+  void*       out_pre_mix;       /* A7: this boundary's pre fp32 [T,n] (carried to the next)    */
 } mhc_args_t;
 
 /* Every field spelled out: C99 -Wextra warns about a partial initializer list. */
 #define MHC_ARGS_INIT                                                                        \
   { (uint32_t)sizeof(mhc_args_t), 0u,                                                        \
     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,      \
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL }
 
 /* ---------------------------------------------------------------------------------------------
  * Tensor info: what a plan reads and writes, for bindings that check tensors by shape.

@@ -88,13 +88,14 @@ const uint16_t* residual_row(const RunContext& ctx, int64_t t) {
   return static_cast<const uint16_t*>(ctx.args.residual) + t * ctx.problem.K;
 }
 
-// The token's N raw mixes and square-sum over all of K (fp64: the reference for A3 and A5).
-double token_gemm(const RunContext& ctx, int64_t t, int64_t N, std::vector<double>& D) {
-  const Problem& p = ctx.problem;
-  const auto* fn = static_cast<const float*>(ctx.args.fn);
+double row_gemm(const Problem& p, const uint16_t* row, const float* fn, int64_t N, std::vector<double>& D) {
   D.assign(N, 0.0);
-  for (int64_t j = 0; j < N; ++j) D[j] = dot_weight(residual_row(ctx, t), fn + j * p.K, 0, p.K, p.desc.weight_precision);
-  return sum_squares(residual_row(ctx, t), 0, p.K);
+  for (int64_t j = 0; j < N; ++j) D[j] = dot_weight(row, fn + j * p.K, 0, p.K, p.desc.weight_precision);
+  return sum_squares(row, 0, p.K);
+}
+
+double token_gemm(const RunContext& ctx, int64_t t, int64_t N, std::vector<double>& D) {
+  return row_gemm(ctx.problem, residual_row(ctx, t), static_cast<const float*>(ctx.args.fn), N, D);
 }
 
 void write_coeffs(const RunContext& ctx, int64_t t, const TokenCoeffs& c) {

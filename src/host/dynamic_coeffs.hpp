@@ -27,6 +27,9 @@ double sum_squares(const uint16_t* a_row, int64_t k0, int64_t k1);
 // y[x] = bf16(sum_i pre[i] * R[i, x]) for one token.
 void apply_pre_mix(const Problem& p, const uint16_t* r_token, const double* pre, uint16_t* y);
 
+// The N raw mixes (D) and the square-sum (returned) of one [n, C] row over all of K, in fp64.
+double row_gemm(const Problem& p, const uint16_t* row, const float* fn, int64_t N, std::vector<double>& D);
+
 // Token t's row of the residual [T, n, C].
 const uint16_t* residual_row(const RunContext& ctx, int64_t t);
 // The token's N raw mixes and square-sum over all of K (fp64: the reference for A3 and A5).

@@ -6,11 +6,7 @@ namespace {
 using D = Dim;
 using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
-    {MHC_TENSOR_FIELD(layer_output), Role::kInput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true},
-    kResidualBf16,
-    {MHC_TENSOR_FIELD(post_mix), Role::kInput, Storage::kFp32, 2, {D::kTokens, D::kStreams}, true},
-    {MHC_TENSOR_FIELD(comb_mix), Role::kInput, Storage::kFp32, 3, {D::kTokens, D::kStreams, D::kStreams}, true},
-    kOutResidualBf16,
+    kLayerOutputBf16, kResidualBf16, kPostMix, kCombMix, kOutResidualBf16,
 };
 }  // namespace
 

@@ -6,8 +6,7 @@ namespace {
 using D = Dim;
 using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
-    {MHC_TENSOR_FIELD(embedding), Role::kInput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true},
-    kOutResidualBf16,
+    kEmbeddingBf16, kOutResidualBf16,
 };
 }  // namespace
 

@@ -39,6 +39,8 @@ struct TensorCard {
   int rank;           // dims used, parts included
   Dim dims[kMaxRank];
   bool required;
+  uint32_t only_with = 0;      // MHC_DESC_FLAG_* bits without which the op does not read it
+  uint32_t required_with = 0;  // MHC_DESC_FLAG_* bits with which an optional tensor is required
 };
 
 // Descriptor fields an op reads (validated only where read).
@@ -50,6 +52,7 @@ enum DescUse : uint32_t {
   kUsesPostMult = 1u << 4,
   kUsesStaticEps = 1u << 5,
   kUsesWeightPrecision = 1u << 6,
+  kUsesNorm = 1u << 7,  // norm_eps, norm_scale (read with MHC_DESC_FLAG_NORM)
 };
 
 enum class MixRule : uint8_t { kNone, kPreMixes /* N = n(n+2) */, kStreams /* N = n */ };
@@ -75,6 +78,7 @@ struct OpCard {
   bool partials_flag;       // takes MHC_DESC_FLAG_SPLIT_PARTIALS
   const TensorCard* tensors;
   int tensor_count;         // inputs first, then outputs
+  uint32_t mode_flags = 0;  // MHC_DESC_FLAG_SHIFTED / MHC_DESC_FLAG_NORM the op takes
 
   // The tag without its "a3_" prefix: "pre" (SKU names are built from it).
   const char* short_tag() const;

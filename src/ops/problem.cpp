@@ -42,8 +42,24 @@ void check_desc_values(const mhc_desc_t& d, const OpCard& card) {
     fail(dtype_is_known(d.weight_precision) ? MHC_STATUS_BAD_PARAM_VALUE : MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM,
          "desc->weight_precision = {}: expected MHC_DTYPE_TF32(3), MHC_DTYPE_TF32X3(5) or MHC_DTYPE_FP32(2)",
          d.weight_precision);
-  if (d.flags & ~MHC_DESC_FLAG_SPLIT_PARTIALS)
+  constexpr uint32_t kKnownFlags = MHC_DESC_FLAG_SPLIT_PARTIALS | MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM;
+  if (d.flags & ~kKnownFlags)
     fail(MHC_STATUS_BAD_PARAM_VALUE, "desc->flags = {:#x}: unknown bits (expected MHC_DESC_FLAG_*)", d.flags);
+  if ((d.flags & MHC_DESC_FLAG_SHIFTED) && !(card.mode_flags & MHC_DESC_FLAG_SHIFTED))
+    fail(MHC_STATUS_BAD_PARAM_VALUE,
+         "desc->flags has MHC_DESC_FLAG_SHIFTED: op {} has no shifted mode (MHC_OP_BOUNDARY and "
+         "MHC_OP_BOUNDARY_FIRST do)", op);
+  if ((d.flags & MHC_DESC_FLAG_NORM) && !(card.mode_flags & MHC_DESC_FLAG_NORM))
+    fail(MHC_STATUS_BAD_PARAM_VALUE,
+         "desc->flags has MHC_DESC_FLAG_NORM: op {} applies no RMSNorm (MHC_OP_BOUNDARY, "
+         "MHC_OP_BOUNDARY_COLLAPSE and MHC_OP_BOUNDARY_FIRST do)", op);
+  if ((card.uses & kUsesNorm) && (d.flags & MHC_DESC_FLAG_NORM)) {
+    check_eps(d.norm_eps, "norm_eps", op);
+    if (!std::isfinite(d.norm_scale) || d.norm_scale == 0.0f)
+      fail(MHC_STATUS_BAD_PARAM_VALUE,
+           "desc->norm_scale = {}: expected a finite, nonzero value (1.0 unless the model scales its "
+           "RMSNorm weight; mhc_desc_init sets 1.0; op {})", d.norm_scale, op);
+  }
   if ((d.flags & MHC_DESC_FLAG_SPLIT_PARTIALS) && !card.partials_flag)
     fail(MHC_STATUS_BAD_PARAM_VALUE,
          "desc->flags has MHC_DESC_FLAG_SPLIT_PARTIALS: op {} takes no split partials (MHC_OP_PRENORM_GEMM and "
@@ -146,6 +162,8 @@ Problem make_problem(const mhc_desc_t* user, bool batch_invariant) {
   check_act_dtype(d, card);
   check_desc_values(d, card);
   p.partials = (d.flags & MHC_DESC_FLAG_SPLIT_PARTIALS) != 0;
+  p.shifted = (d.flags & MHC_DESC_FLAG_SHIFTED) != 0;
+  p.norm = (d.flags & MHC_DESC_FLAG_NORM) != 0;
 
   p.T = d.tokens;
   p.C = d.hidden;

@@ -24,6 +24,8 @@ struct Problem {
                      // partials); else 1
   int64_t G;         // K granules: ceil(K / 64)
   bool partials;     // MHC_DESC_FLAG_SPLIT_PARTIALS
+  bool shifted;      // MHC_DESC_FLAG_SHIFTED: the V4.1 collapse with the carried pre
+  bool norm;         // MHC_DESC_FLAG_NORM: RMSNorm of the layer input
   bool s_from_tokens;  // S came from the T-dependent default policy: rows depend on desc.tokens
 
   // First K index of split s (s in [0, S]); split s covers [k_begin(s), k_begin(s + 1)).

@@ -28,6 +28,20 @@ constexpr TensorCard kOutPostMix = {MHC_TENSOR_FIELD(out_post_mix), Role::kOutpu
 constexpr TensorCard kOutCombMix = {MHC_TENSOR_FIELD(out_comb_mix), Role::kOutput, Storage::kFp32, 3, {D::kTokens, D::kStreams, D::kStreams}, true};
 // RMSNorm weight [C] bf16
 constexpr TensorCard kNormWeight = {MHC_TENSOR_FIELD(norm_weight), Role::kInput, Storage::kBf16, 1, {D::kHidden}, true};
+// Y: a sublayer's output [T, C] bf16 (A4's X)
+constexpr TensorCard kLayerOutputBf16 = {MHC_TENSOR_FIELD(layer_output), Role::kInput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true};
+// E [T, C] bf16
+constexpr TensorCard kEmbeddingBf16 = {MHC_TENSOR_FIELD(embedding), Role::kInput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true};
+// post [T, n] fp32, an input (A4, the boundary)
+constexpr TensorCard kPostMix = {MHC_TENSOR_FIELD(post_mix), Role::kInput, Storage::kFp32, 2, {D::kTokens, D::kStreams}, true};
+// comb [T, n, n] fp32, an input
+constexpr TensorCard kCombMix = {MHC_TENSOR_FIELD(comb_mix), Role::kInput, Storage::kFp32, 3, {D::kTokens, D::kStreams, D::kStreams}, true};
+// the carried pre [T, n] fp32 (V4.1 shifted collapse)
+constexpr TensorCard kPreMix = {MHC_TENSOR_FIELD(pre_mix), Role::kInput, Storage::kFp32, 2, {D::kTokens, D::kStreams}, true};
+// pre [T, n] fp32, an output (carried to the next boundary)
+constexpr TensorCard kOutPreMix = {MHC_TENSOR_FIELD(out_pre_mix), Role::kOutput, Storage::kFp32, 2, {D::kTokens, D::kStreams}, true};
+// RMSNorm weight [C] bf16, read only with MHC_DESC_FLAG_NORM
+constexpr TensorCard kNormWeightIfNorm = {MHC_TENSOR_FIELD(norm_weight), Role::kInput, Storage::kBf16, 1, {D::kHidden}, true, MHC_DESC_FLAG_NORM};
 // h_res [n, n] fp32
 constexpr TensorCard kHRes = {MHC_TENSOR_FIELD(h_res), Role::kInput, Storage::kFp32, 2, {D::kStreams, D::kStreams}, true};
 // h_pre [n] fp32

@@ -44,6 +44,7 @@ const std::vector<ArgField>& all_arg_fields() {
       {MHC_FIELD(h_post)},       {MHC_FIELD(h_res)},        {MHC_FIELD(out_gemm)},
       {MHC_FIELD(out_sqrsum)},   {MHC_FIELD(out_post_mix)}, {MHC_FIELD(out_comb_mix)},
       {MHC_FIELD(out_layer_input)}, {MHC_FIELD(out_residual)}, {MHC_FIELD(out_rms)},
+      {MHC_FIELD(pre_mix)},      {MHC_FIELD(out_pre_mix)},
   };
   return fields;
 }
@@ -53,13 +54,14 @@ std::vector<TensorSpec> tensor_specs(const Problem& p) {
   const OpCard& card = *p.card;
   for (int i = 0; i < card.tensor_count; ++i) {
     const TensorCard& t = card.tensors[i];
+    if ((p.desc.flags & t.only_with) != t.only_with) continue;  // not read in this mode
     TensorSpec s{};
     s.name = arg_name(t.offset);
     s.field = t.field;
     s.offset = t.offset;
     s.dtype = storage_dtype(p, t.storage);
     s.role = t.role;
-    s.required = t.required;
+    s.required = t.required || (t.required_with != 0 && (p.desc.flags & t.required_with) == t.required_with);
     s.token_dim = -1;
     s.elements = 1;
     for (int k = 0; k < t.rank; ++k) {

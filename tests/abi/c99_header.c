@@ -15,10 +15,10 @@
 
 /* Compile-time checks (C99 has no static_assert). */
 #define ABI_ASSERT(name, cond) typedef char abi_assert_##name[(cond) ? 1 : -1]
-ABI_ASSERT(desc_size, sizeof(mhc_desc_t) == 72);
+ABI_ASSERT(desc_size, sizeof(mhc_desc_t) == 80);
 ABI_ASSERT(pref_size, sizeof(mhc_preference_t) == 24);
 ABI_ASSERT(guarantee_size, sizeof(mhc_precision_guarantee_t) == 16);
-ABI_ASSERT(args_size, sizeof(mhc_args_t) == 8 + 21 * sizeof(void*) + 8);
+ABI_ASSERT(args_size, sizeof(mhc_args_t) == 8 + 23 * sizeof(void*) + 8);
 ABI_ASSERT(tensor_info_size, sizeof(mhc_tensor_info_t) == 8 + sizeof(void*) + 16 + 8 * MHC_TENSOR_MAX_RANK + 8);
 ABI_ASSERT(status_width, sizeof(mhc_status_t) == 4);
 ABI_ASSERT(version, MHC_VERSION == MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH);

@@ -1,0 +1,8 @@
+// a7_boundary CUDA SKUs.
+#include "skus.hpp"
+
+namespace mhc::cuda {
+
+std::vector<Sku> skus_a7_boundary() { return {}; }
+
+}  // namespace mhc::cuda
