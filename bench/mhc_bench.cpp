@@ -1,7 +1,7 @@
 // mhc-bench: benchdnn-style benchmark of libmhc plans on the GPU.
-//   mhc-bench --op pre --T 64 --C 7168 [--n 4] [--S 0] [--w tf32|tf32x3|fp32] [--dtype bf16|fp32]
+//   mhc-bench --op pre --T 64 --C 7168 [--n 4] [--S 0] [--w tf32|tf32x3|fp32] [--dtype bf16|fp32] [--shifted] [--norm]
 //             [--sku 0x00900300] [--reps 100] [--no-verify] [--json out.json]
-//   mhc-bench --suite perf|decode|static|engine [--json out.json]
+//   mhc-bench --suite perf|decode|static|engine|boundary [--json out.json]
 // For each case: verify against the host reference, then time CUDA-graph replays (median of
 // --reps, rotating input sets larger than L2) and print time, GB/s on the op's floor bytes
 // (each tensor read or written once), % of the device copy bandwidth measured in this run, SKU.
@@ -43,6 +43,7 @@ struct Case {
   int n = 4, S = 0, repeat = 20;
   mhc_dtype_t w = MHC_DTYPE_TF32, act = MHC_DTYPE_BF16;
   mhc_sku_t sku = MHC_SKU_NONE;
+  uint32_t flags = 0;  // MHC_DESC_FLAG_SHIFTED / MHC_DESC_FLAG_NORM (boundary ops)
 };
 
 const char* weight_name(mhc_dtype_t w) {
@@ -59,7 +60,9 @@ struct Result {
 const std::map<std::string, mhc_op_t> kOps = {
     {"prenorm_gemm", MHC_OP_PRENORM_GEMM}, {"pre_fuse", MHC_OP_PRE_FUSE},       {"pre", MHC_OP_PRE},
     {"post", MHC_OP_POST},                 {"head", MHC_OP_HEAD},               {"expand", MHC_OP_EXPAND},
-    {"static_pre", MHC_OP_STATIC_PRE},     {"static_post", MHC_OP_STATIC_POST}, {"static_layer", MHC_OP_STATIC_LAYER}};
+    {"static_pre", MHC_OP_STATIC_PRE},     {"static_post", MHC_OP_STATIC_POST}, {"static_layer", MHC_OP_STATIC_LAYER},
+    {"boundary", MHC_OP_BOUNDARY},         {"collapse", MHC_OP_BOUNDARY_COLLAPSE}, {"mix", MHC_OP_BOUNDARY_MIX},
+    {"first", MHC_OP_BOUNDARY_FIRST}};
 
 // Device-to-device copy bandwidth (bytes read + written per second), median of 20.
 double copy_bandwidth(cudaStream_t s) {
@@ -93,6 +96,7 @@ bool run_case(const Case& c, double copy_bw, size_t l2, int reps, bool verify, c
   d.tokens = c.T, d.hidden = c.C, d.n = c.n, d.num_splits = c.S, d.weight_precision = c.w, d.act_dtype = c.act;
   d.sinkhorn_repeat = c.repeat;
   if (d.op == MHC_OP_PRE_FUSE && c.S > 0) d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
+  d.flags |= c.flags;
   mhc_preference_t pref;
   mhc_preference_init(&pref);
   pref.backends = MHC_BACKEND_CUDA;
@@ -268,6 +272,16 @@ std::vector<Case> suite(const std::string& name) {
       v.back().w = MHC_DTYPE_TF32X3;
     }
   }
+  // The layer boundary: V4 (post -> pre + norm) at C = 7168, the V4.1 parts at C = 5120.
+  if (name == "boundary") {
+    const uint32_t norm = MHC_DESC_FLAG_NORM, shifted = MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM;
+    for (int64_t T : {1, 16, 4096, 16384}) {
+      add("boundary", T, 7168), v.back().flags = norm;
+      add("boundary", T, 5120), v.back().flags = shifted;
+      add("collapse", T, 5120), v.back().flags = norm;
+      add("mix", T, 5120);
+    }
+  }
   if (name == "perf" || name == "static") {
     add("static_layer", 320, 1280, 4, MHC_DTYPE_FP32);
     add("static_layer", 1280, 2560, 4, MHC_DTYPE_FP32);
@@ -283,8 +297,8 @@ std::vector<Case> suite(const std::string& name) {
 
 void usage() {
   std::printf(
-      "usage: mhc-bench [--suite perf|decode|static|engine] [--op OP --T T --C C --n N --S S --repeat R --w tf32|tf32x3|fp32 "
-      "--dtype bf16|fp32 --sku ID] [--reps R] [--no-verify] [--json FILE]\n"
+      "usage: mhc-bench [--suite perf|decode|static|engine|boundary] [--op OP --T T --C C --n N --S S --repeat R --w tf32|tf32x3|fp32 "
+      "--dtype bf16|fp32 --sku ID --shifted --norm] [--reps R] [--no-verify] [--json FILE]\n"
       "ops: prenorm_gemm pre_fuse pre post head expand static_pre static_post static_layer\n");
 }
 
@@ -316,6 +330,8 @@ int main(int argc, char** argv) {
       one.w = w == "fp32" ? MHC_DTYPE_FP32 : w == "tf32x3" ? MHC_DTYPE_TF32X3 : MHC_DTYPE_TF32;
     }
     else if (a == "--dtype") one.act = next() == "fp32" ? MHC_DTYPE_FP32 : MHC_DTYPE_BF16;
+    else if (a == "--shifted") one.flags |= MHC_DESC_FLAG_SHIFTED;
+    else if (a == "--norm") one.flags |= MHC_DESC_FLAG_NORM;
     else if (a == "--sku") one.sku = static_cast<mhc_sku_t>(std::strtoul(next().c_str(), nullptr, 0));
     else if (a == "--reps") reps = std::max(50, std::atoi(next().c_str()));
     else if (a == "--no-verify") verify = false;

@@ -130,7 +130,7 @@ MHC_API mhc_status_t mhc_plan_get_precision_guarantee(mhc_plan_t plan, mhc_preci
 MHC_API mhc_status_t mhc_plan_get_desc(mhc_plan_t plan, mhc_desc_t* desc) {
   return guard(__func__, [&] {
     const mhc_plan_s& p = deref(plan);
-    mhc::copy_struct_out(desc, p.problem.desc, "desc", sizeof(mhc_desc_t));
+    mhc::copy_struct_out(desc, p.problem.desc, "desc", mhc::kDescMinSize);
   });
 }
 

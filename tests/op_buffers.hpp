@@ -130,6 +130,7 @@ inline OpCase make_case(const mhc_desc_t& d) {
   const bool partials = (d.flags & MHC_DESC_FLAG_SPLIT_PARTIALS) != 0;
   const int64_t P = partials ? d.num_splits : 1;
   const bool act16 = d.act_dtype == MHC_DTYPE_BF16;
+  const bool shifted = (d.flags & MHC_DESC_FLAG_SHIFTED) != 0, norm = (d.flags & MHC_DESC_FLAG_NORM) != 0;
   auto& v = c.tensors;
   switch (d.op) {
     case MHC_OP_PRENORM_GEMM:
@@ -161,6 +162,46 @@ inline OpCase make_case(const mhc_desc_t& d) {
       break;
     case MHC_OP_EXPAND:
       v = {MHC_TEST_IN(embedding, true, T * C, -2, 2), MHC_TEST_OUT(out_residual, true, T * K)};
+      break;
+    // The boundary (A7): tensors that exist only with a flag (card field only_with) are left out
+    // without it; out_pre_mix is optional except in the shifted mode (card field required_with).
+    case MHC_OP_BOUNDARY:
+      v = {MHC_TEST_IN(layer_output, true, T * C, -2, 2), MHC_TEST_IN(residual, true, T * K, -2, 2),
+           MHC_TEST_IN(post_mix, false, T * n, 0, 2),       MHC_TEST_IN(comb_mix, false, T * n * n, 0, 1)};
+      if (shifted) v.push_back(MHC_TEST_IN(pre_mix, false, T * n, 0, 1));
+      v.push_back(MHC_TEST_IN(fn, false, N * K, -0.05, 0.05));
+      v.push_back(MHC_TEST_IN(scale, false, 3, 0.5, 1.5));
+      v.push_back(MHC_TEST_IN(base, false, N, -1, 1));
+      if (norm) v.push_back(MHC_TEST_IN(norm_weight, true, C, 0.5, 1.5));
+      v.push_back(MHC_TEST_OUT(out_residual, true, T * K));
+      v.push_back(MHC_TEST_OUT(out_layer_input, true, T * C));
+      v.push_back(MHC_TEST_OUT(out_post_mix, false, T * n));
+      v.push_back(MHC_TEST_OUT(out_comb_mix, false, T * n * n));
+      v.push_back(shifted ? MHC_TEST_OUT(out_pre_mix, false, T * n) : MHC_TEST_OPT_OUT(out_pre_mix, false, T * n));
+      break;
+    case MHC_OP_BOUNDARY_COLLAPSE:
+      v = {MHC_TEST_IN(layer_output, true, T * C, -2, 2), MHC_TEST_IN(residual, true, T * K, -2, 2),
+           MHC_TEST_IN(post_mix, false, T * n, 0, 2),       MHC_TEST_IN(comb_mix, false, T * n * n, 0, 1),
+           MHC_TEST_IN(pre_mix, false, T * n, 0, 1)};
+      if (norm) v.push_back(MHC_TEST_IN(norm_weight, true, C, 0.5, 1.5));
+      v.push_back(MHC_TEST_OPT_OUT(out_residual, true, T * K));  // NULL: the V4.1 head
+      v.push_back(MHC_TEST_OUT(out_layer_input, true, T * C));
+      break;
+    case MHC_OP_BOUNDARY_MIX:
+      v = {MHC_TEST_IN(residual, true, T * K, -2, 2),    MHC_TEST_IN(fn, false, N * K, -0.05, 0.05),
+           MHC_TEST_IN(scale, false, 3, 0.5, 1.5),       MHC_TEST_IN(base, false, N, -1, 1),
+           MHC_TEST_OUT(out_post_mix, false, T * n),     MHC_TEST_OUT(out_comb_mix, false, T * n * n),
+           MHC_TEST_OUT(out_pre_mix, false, T * n)};
+      break;
+    case MHC_OP_BOUNDARY_FIRST:
+      v = {MHC_TEST_IN(embedding, true, T * C, -2, 2), MHC_TEST_IN(fn, false, N * K, -0.05, 0.05),
+           MHC_TEST_IN(scale, false, 3, 0.5, 1.5),      MHC_TEST_IN(base, false, N, -1, 1)};
+      if (norm) v.push_back(MHC_TEST_IN(norm_weight, true, C, 0.5, 1.5));
+      v.push_back(MHC_TEST_OUT(out_residual, true, T * K));
+      v.push_back(MHC_TEST_OUT(out_layer_input, true, T * C));
+      v.push_back(MHC_TEST_OUT(out_post_mix, false, T * n));
+      v.push_back(MHC_TEST_OUT(out_comb_mix, false, T * n * n));
+      v.push_back(shifted ? MHC_TEST_OUT(out_pre_mix, false, T * n) : MHC_TEST_OPT_OUT(out_pre_mix, false, T * n));
       break;
     case MHC_OP_STATIC_PRE:
       v = {MHC_TEST_IN(residual, act16, T * K, -2, 2), MHC_TEST_IN(norm_weight, true, C, 0.5, 1.5),
@@ -213,7 +254,8 @@ struct OpVariant {
 // Every op on the host backend, small shapes: K = 288 has 5 granules of 64, the last one short.
 inline const std::vector<OpVariant>& all_variants() {
   constexpr mhc_dtype_t BF16 = MHC_DTYPE_BF16, FP32 = MHC_DTYPE_FP32;
-  constexpr uint32_t SPLIT = MHC_DESC_FLAG_SPLIT_PARTIALS;
+  constexpr uint32_t SPLIT = MHC_DESC_FLAG_SPLIT_PARTIALS, SHIFTED = MHC_DESC_FLAG_SHIFTED,
+                     NORM = MHC_DESC_FLAG_NORM;
   static const std::vector<OpVariant> v = {
       {"prenorm_gemm reduced, default S", MHC_OP_PRENORM_GEMM, 4, 72, BF16, 0, 0, MHC_SKU_HOST_PRENORM_GEMM,
        "host_fp64_prenorm_gemm"},
@@ -226,6 +268,20 @@ inline const std::vector<OpVariant>& all_variants() {
       {"post", MHC_OP_POST, 4, 72, BF16, 0, 0, MHC_SKU_HOST_POST, "host_fp64_post"},
       {"head", MHC_OP_HEAD, 4, 72, BF16, 0, 0, MHC_SKU_HOST_HEAD, "host_fp64_head"},
       {"expand", MHC_OP_EXPAND, 4, 72, BF16, 0, 0, MHC_SKU_HOST_EXPAND, "host_fp64_expand"},
+      {"boundary v4", MHC_OP_BOUNDARY, 4, 72, BF16, 0, 0, MHC_SKU_HOST_BOUNDARY, "host_fp64_boundary"},
+      {"boundary v4 norm S=2", MHC_OP_BOUNDARY, 2, 100, BF16, NORM, 2, MHC_SKU_HOST_BOUNDARY, "host_fp64_boundary"},
+      {"boundary shifted", MHC_OP_BOUNDARY, 4, 72, BF16, SHIFTED, 0, MHC_SKU_HOST_BOUNDARY, "host_fp64_boundary"},
+      {"boundary shifted norm", MHC_OP_BOUNDARY, 4, 72, BF16, SHIFTED | NORM, 0, MHC_SKU_HOST_BOUNDARY,
+       "host_fp64_boundary"},
+      {"boundary_collapse", MHC_OP_BOUNDARY_COLLAPSE, 4, 72, BF16, 0, 0, MHC_SKU_HOST_BOUNDARY_COLLAPSE,
+       "host_fp64_boundary_collapse"},
+      {"boundary_collapse norm", MHC_OP_BOUNDARY_COLLAPSE, 4, 72, BF16, NORM, 0, MHC_SKU_HOST_BOUNDARY_COLLAPSE,
+       "host_fp64_boundary_collapse"},
+      {"boundary_mix", MHC_OP_BOUNDARY_MIX, 4, 72, BF16, 0, 0, MHC_SKU_HOST_BOUNDARY_MIX, "host_fp64_boundary_mix"},
+      {"boundary_first v4 norm", MHC_OP_BOUNDARY_FIRST, 4, 72, BF16, NORM, 0, MHC_SKU_HOST_BOUNDARY_FIRST,
+       "host_fp64_boundary_first"},
+      {"boundary_first shifted", MHC_OP_BOUNDARY_FIRST, 4, 72, BF16, SHIFTED, 0, MHC_SKU_HOST_BOUNDARY_FIRST,
+       "host_fp64_boundary_first"},
       {"static_pre fp32", MHC_OP_STATIC_PRE, 3, 40, FP32, 0, 0, MHC_SKU_HOST_STATIC_PRE, "host_fp64_static_pre"},
       {"static_pre bf16", MHC_OP_STATIC_PRE, 3, 40, BF16, 0, 0, MHC_SKU_HOST_STATIC_PRE, "host_fp64_static_pre"},
       {"static_post fp32", MHC_OP_STATIC_POST, 3, 40, FP32, 0, 0, MHC_SKU_HOST_STATIC_POST,

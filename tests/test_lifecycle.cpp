@@ -12,7 +12,10 @@ namespace {
 constexpr mhc_guarantee_flags_t kHostFlags =
     MHC_GUARANTEE_DETERMINISTIC | MHC_GUARANTEE_BIT_STABLE | MHC_GUARANTEE_NO_ATOMICS;
 
-bool splits_k(mhc_op_t op) { return op == MHC_OP_PRENORM_GEMM || op == MHC_OP_PRE; }
+bool splits_k(mhc_op_t op) {
+  return op == MHC_OP_PRENORM_GEMM || op == MHC_OP_PRE || op == MHC_OP_BOUNDARY || op == MHC_OP_BOUNDARY_MIX ||
+         op == MHC_OP_BOUNDARY_FIRST;
+}
 
 int64_t granules(const mhc_desc_t& d) { return (d.n * d.hidden + 63) / 64; }
 

@@ -25,6 +25,40 @@ mhc_desc_t card_desc(const mhc::OpCard& card, int64_t T = 5) {
   return d;
 }
 
+// Every flag combination the card takes: subsets of its mode flags (MHC_DESC_FLAG_SHIFTED,
+// MHC_DESC_FLAG_NORM) and, where taken, MHC_DESC_FLAG_SPLIT_PARTIALS. 0 first.
+std::vector<uint32_t> card_modes(const mhc::OpCard& card) {
+  const uint32_t all = card.mode_flags | (card.partials_flag ? MHC_DESC_FLAG_SPLIT_PARTIALS : 0u);
+  std::vector<uint32_t> modes;
+  for (uint32_t m = 0; m <= all; ++m)
+    if ((m & ~all) == 0) modes.push_back(m);
+  return modes;
+}
+
+std::string mode_name(uint32_t m) {
+  std::string s;
+  if (m & MHC_DESC_FLAG_SPLIT_PARTIALS) s += " partials";
+  if (m & MHC_DESC_FLAG_SHIFTED) s += " shifted";
+  if (m & MHC_DESC_FLAG_NORM) s += " norm";
+  return s;
+}
+
+// The card's tensors that exist in mode `flags` (a tensor with only_with bits exists only with
+// all of them), and whether each is required there (required, or required_with all set).
+struct Expected {
+  const mhc::TensorCard* card;
+  bool required;
+};
+std::vector<Expected> expected_tensors(const mhc::OpCard& card, uint32_t flags) {
+  std::vector<Expected> v;
+  for (int i = 0; i < card.tensor_count; ++i) {
+    const mhc::TensorCard& t = card.tensors[i];
+    if ((flags & t.only_with) != t.only_with) continue;
+    v.push_back({&t, t.required || (t.required_with != 0 && (flags & t.required_with) == t.required_with)});
+  }
+  return v;
+}
+
 mhc_preference_t forced_host(const mhc::OpCard& card) {
   mhc_preference_t p = host_only();
   p.forced_sku = 0x00010000u | (static_cast<uint32_t>(card.id) << 8);
@@ -141,7 +175,14 @@ TEST_CASE("op cards: names, ids and desc_init defaults come from the card", "[ca
     INFO(card->tag);
     REQUIRE(mhc_op_name(card->id) != nullptr);
     CHECK(std::string(mhc_op_name(card->id)) == card->name);
-    CHECK(std::string(card->tag).find(card->short_tag()) == 3);  // "a3_" + short tag
+    // "a3_" (or "a10_") + short tag
+    const std::string tag = card->tag;
+    const size_t us = tag.find('_');
+    REQUIRE(us != std::string::npos);
+    CHECK(tag.substr(us + 1) == card->short_tag());
+    CHECK((tag[0] == 'a' || tag[0] == 'b'));
+    CHECK(us >= 2);
+    CHECK(tag.find_first_not_of("0123456789", 1) == us);
     mhc_desc_t d;
     REQUIRE_OK(mhc_desc_init(&d, card->id));
     CHECK(d.op == card->id);
@@ -230,6 +271,41 @@ TEST_CASE("op cards: select validates what the card states", "[cards]") {
         REQUIRE_OK(mhc_plan_destroy(plan));
       }
     }
+    // The mode flags: each taken alone and together where the card says so, refused (naming the
+    // flag) elsewhere.
+    for (uint32_t flag : {static_cast<uint32_t>(MHC_DESC_FLAG_SHIFTED), static_cast<uint32_t>(MHC_DESC_FLAG_NORM)}) {
+      INFO("flag " << flag);
+      mhc_desc_t d = ok;
+      d.flags = flag;
+      if (card->mode_flags & flag) {
+        REQUIRE_OK(try_select(d, &plan));
+        REQUIRE_OK(mhc_plan_destroy(plan));
+      } else {
+        REQUIRE_STATUS(try_select(d, &plan), MHC_STATUS_BAD_PARAM_VALUE,
+                       flag == MHC_DESC_FLAG_SHIFTED ? "MHC_DESC_FLAG_SHIFTED" : "MHC_DESC_FLAG_NORM");
+        CHECK(plan == nullptr);
+      }
+    }
+    // norm_eps and norm_scale: read (and validated) only with MHC_DESC_FLAG_NORM, by the ops that
+    // use the norm (kUsesNorm); the card must take the flag exactly when it reads them.
+    CHECK(((card->uses & mhc::kUsesNorm) != 0) == ((card->mode_flags & MHC_DESC_FLAG_NORM) != 0));
+    for (bool with_norm : {false, true}) {
+      if (with_norm && !(card->mode_flags & MHC_DESC_FLAG_NORM)) continue;
+      for (int which = 0; which < 2; ++which) {
+        mhc_desc_t d = ok;
+        if (with_norm) d.flags = MHC_DESC_FLAG_NORM;
+        if (which == 0) d.norm_eps = 0.0f;
+        else d.norm_scale = 0.0f;
+        const char* field = which == 0 ? "desc->norm_eps" : "desc->norm_scale";
+        INFO(field << (with_norm ? " with NORM" : " without NORM"));
+        if (with_norm) {
+          REQUIRE_STATUS(try_select(d, &plan), MHC_STATUS_BAD_PARAM_VALUE, field);
+        } else {
+          REQUIRE_OK(try_select(d, &plan));
+          REQUIRE_OK(mhc_plan_destroy(plan));
+        }
+      }
+    }
   }
 }
 
@@ -248,26 +324,29 @@ TEST_CASE("op cards: the host registry has one SKU per card", "[cards]") {
 
 TEST_CASE("op cards: tensor info is the card's tensor list evaluated", "[cards]") {
   for (const mhc::OpCard* card : mhc::op_cards()) {
-    for (bool partials : {false, true}) {
-      if (partials && !card->partials_flag) continue;
-      DYNAMIC_SECTION(card->tag << (partials ? " partials" : "")) {
+    for (uint32_t mode : card_modes(*card)) {
+      const bool partials = (mode & MHC_DESC_FLAG_SPLIT_PARTIALS) != 0;
+      DYNAMIC_SECTION(card->tag << mode_name(mode)) {
         mhc_desc_t d = card_desc(*card, 7);
-        if (partials) d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS, d.num_splits = 3;
+        d.flags = mode;
+        if (partials) d.num_splits = 3;
         mhc_plan_t plan = select_host(*card, d);
         mhc_desc_t resolved;
         resolved.struct_size = sizeof resolved;
         REQUIRE_OK(mhc_plan_get_desc(plan, &resolved));
         std::vector<Buffer> infos = tensor_infos(plan);
-        REQUIRE(static_cast<int>(infos.size()) == card->tensor_count);
+        const std::vector<Expected> expected = expected_tensors(*card, mode);
+        REQUIRE(infos.size() == expected.size());
+        const int listed = static_cast<int>(expected.size());
         bool seen_output = false;
-        for (int i = 0; i < card->tensor_count; ++i) {
-          const mhc::TensorCard& t = card->tensors[i];
+        for (int i = 0; i < listed; ++i) {
+          const mhc::TensorCard& t = *expected[i].card;
           const mhc_tensor_info_t& info = infos[i].info;
           INFO(t.field);
           CHECK(std::string(info.field) == t.field);
           CHECK(info.field_offset == t.offset);
           CHECK(info.role == (t.role == mhc::Role::kInput ? MHC_TENSOR_ROLE_INPUT : MHC_TENSOR_ROLE_OUTPUT));
-          CHECK(info.required == (t.required ? 1 : 0));
+          CHECK(info.required == (expected[i].required ? 1 : 0));
           const mhc_dtype_t dtype = t.storage == mhc::Storage::kBf16   ? MHC_DTYPE_BF16
                                     : t.storage == mhc::Storage::kFp32 ? MHC_DTYPE_FP32
                                                                        : resolved.act_dtype;
@@ -289,7 +368,7 @@ TEST_CASE("op cards: tensor info is the card's tensor list evaluated", "[cards]"
         }
         mhc_tensor_info_t info;
         info.struct_size = sizeof info;
-        REQUIRE_STATUS(mhc_plan_get_tensor_info(plan, card->tensor_count, &info), MHC_STATUS_BAD_PARAM_VALUE, "index");
+        REQUIRE_STATUS(mhc_plan_get_tensor_info(plan, listed, &info), MHC_STATUS_BAD_PARAM_VALUE, "index");
         REQUIRE_STATUS(mhc_plan_get_tensor_info(plan, -1, &info), MHC_STATUS_BAD_PARAM_VALUE, "index");
         REQUIRE_STATUS(mhc_plan_get_tensor_info(plan, 0, nullptr), MHC_STATUS_BAD_PARAM_NULL_POINTER, "info");
         info.struct_size = 8;
@@ -306,32 +385,42 @@ TEST_CASE("op cards: tensor info is the card's tensor list evaluated", "[cards]"
 
 TEST_CASE("op cards: can_implement checks exactly the card's tensors", "[cards]") {
   for (const mhc::OpCard* card : mhc::op_cards()) {
-    INFO(card->tag);
-    mhc_plan_t plan = select_host(*card, card_desc(*card));
-    std::vector<Buffer> bufs = tensor_infos(plan);
-    fill(bufs, 1);
-    mhc_args_t full = args_of(bufs);
-    REQUIRE_OK(mhc_plan_can_implement(plan, &full));
-    for (const Buffer& b : bufs) {
-      mhc_args_t a = full;
-      set_field(a, b.info.field_offset, nullptr);
-      const std::string name = std::string("args->") + b.info.field;
-      INFO(name);
-      if (b.info.required) REQUIRE_STATUS(mhc_plan_can_implement(plan, &a), MHC_STATUS_BAD_PARAM_NULL_POINTER, name);
-      else REQUIRE_OK(mhc_plan_can_implement(plan, &a));
+    for (uint32_t mode : card_modes(*card)) {
+      INFO(card->tag << mode_name(mode));
+      mhc_desc_t d = card_desc(*card);
+      d.flags = mode;
+      if (mode & MHC_DESC_FLAG_SPLIT_PARTIALS) d.num_splits = 2;
+      mhc_plan_t plan = select_host(*card, d);
+      std::vector<Buffer> bufs = tensor_infos(plan);
+      fill(bufs, 1);
+      mhc_args_t full = args_of(bufs);
+      REQUIRE_OK(mhc_plan_can_implement(plan, &full));
+      for (const Buffer& b : bufs) {
+        mhc_args_t a = full;
+        set_field(a, b.info.field_offset, nullptr);
+        const std::string name = std::string("args->") + b.info.field;
+        INFO(name);
+        if (b.info.required) REQUIRE_STATUS(mhc_plan_can_implement(plan, &a), MHC_STATUS_BAD_PARAM_NULL_POINTER, name);
+        else REQUIRE_OK(mhc_plan_can_implement(plan, &a));
+      }
+      // Every pointer field of mhc_args_t the card does not list must be NULL.
+      static char other[64];
+      std::vector<size_t> offsets;
+      for (size_t off = offsetof(mhc_args_t, residual); off <= offsetof(mhc_args_t, out_rms); off += sizeof(void*))
+        offsets.push_back(off);
+      offsets.push_back(offsetof(mhc_args_t, pre_mix));  // since 0.3, after `tokens`
+      offsets.push_back(offsetof(mhc_args_t, out_pre_mix));
+      for (size_t off : offsets) {
+        bool listed = false;
+        for (const Buffer& b : bufs) listed |= b.info.field_offset == off;
+        if (listed) continue;
+        INFO("args offset " << off);
+        mhc_args_t a = full;
+        set_field(a, off, other);
+        REQUIRE_STATUS(mhc_plan_can_implement(plan, &a), MHC_STATUS_BAD_PARAM_VALUE, "expected NULL");
+      }
+      REQUIRE_OK(mhc_plan_destroy(plan));
     }
-    // Every pointer field of mhc_args_t the card does not list must be NULL.
-    static char other[64];
-    for (size_t off = offsetof(mhc_args_t, residual); off <= offsetof(mhc_args_t, out_rms); off += sizeof(void*)) {
-      bool listed = false;
-      for (const Buffer& b : bufs) listed |= b.info.field_offset == off;
-      if (listed) continue;
-      INFO("args offset " << off);
-      mhc_args_t a = full;
-      set_field(a, off, other);
-      REQUIRE_STATUS(mhc_plan_can_implement(plan, &a), MHC_STATUS_BAD_PARAM_VALUE, "expected NULL");
-    }
-    REQUIRE_OK(mhc_plan_destroy(plan));
   }
 }
 
@@ -340,12 +429,13 @@ TEST_CASE("op cards: can_implement checks exactly the card's tensors", "[cards]"
 TEST_CASE("op cards: every op runs any T up to desc.tokens", "[cards][tokens]") {
   constexpr int64_t kMax = 6;
   for (const mhc::OpCard* card : mhc::op_cards()) {
-    for (bool partials : {false, true}) {
-      if (partials && !card->partials_flag) continue;
-      DYNAMIC_SECTION(card->tag << (partials ? " partials" : "")) {
+    for (uint32_t mode : card_modes(*card)) {
+      const bool partials = (mode & MHC_DESC_FLAG_SPLIT_PARTIALS) != 0;
+      DYNAMIC_SECTION(card->tag << mode_name(mode)) {
         mhc_desc_t d = card_desc(*card, kMax);
         if (card->splits == mhc::SplitRule::kSplitK) d.num_splits = 0;  // the T-dependent default
-        if (partials) d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS, d.num_splits = 2;
+        d.flags = mode;
+        if (partials) d.num_splits = 2;
         mhc_plan_t plan = select_host(*card, d);
         std::vector<Buffer> full = tensor_infos(plan);
         fill(full, 7);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "../src/ops/op_card.hpp"
 #include "catch.hpp"
@@ -49,6 +50,25 @@ std::string dtype(const mhc::OpCard& c, mhc::Storage s) {
   return c.act_bf16 && c.act_fp32 ? "act_dtype" : c.act_bf16 ? "bf16" : "fp32";
 }
 
+// "`MHC_DESC_FLAG_NORM`", "`MHC_DESC_FLAG_SHIFTED` and `MHC_DESC_FLAG_NORM`"
+std::string flag_list(uint32_t bits) {
+  std::string s;
+  const std::pair<uint32_t, const char*> flags[] = {{MHC_DESC_FLAG_SPLIT_PARTIALS, "MHC_DESC_FLAG_SPLIT_PARTIALS"},
+                                                    {MHC_DESC_FLAG_SHIFTED, "MHC_DESC_FLAG_SHIFTED"},
+                                                    {MHC_DESC_FLAG_NORM, "MHC_DESC_FLAG_NORM"}};
+  for (const auto& f : flags)
+    if (bits & f.first) s += (s.empty() ? "`" : " and `") + std::string(f.second) + "`";
+  return s;
+}
+
+// The last column of a tensor row: required or optional, and the mode that changes it.
+std::string need(const mhc::TensorCard& t) {
+  std::string s = t.required ? "required" : "optional";
+  if (t.required_with != 0) s += "; required with " + flag_list(t.required_with);
+  if (t.only_with != 0) s = "with " + flag_list(t.only_with) + ": " + s + "; without: `NULL` (not read)";
+  return s;
+}
+
 std::string render(const mhc::OpCard& c) {
   std::ostringstream o;
   o << kBegin << c.tag << ".cpp by tests/test_op_docs.cpp) -->\n";
@@ -69,6 +89,8 @@ std::string render(const mhc::OpCard& c) {
                   : "0")
     << " |\n";
   o << "| `MHC_DESC_FLAG_SPLIT_PARTIALS` | " << (c.partials_flag ? "taken" : "refused") << " |\n";
+  o << "| `MHC_DESC_FLAG_SHIFTED` | " << (c.mode_flags & MHC_DESC_FLAG_SHIFTED ? "taken" : "refused") << " |\n";
+  o << "| `MHC_DESC_FLAG_NORM` | " << (c.mode_flags & MHC_DESC_FLAG_NORM ? "taken" : "refused") << " |\n";
   std::string used;
   const std::pair<uint32_t, const char*> uses[] = {
       {mhc::kUsesWeightPrecision, "weight_precision"}, {mhc::kUsesSinkhornRepeat, "sinkhorn_repeat"},
@@ -76,6 +98,8 @@ std::string render(const mhc::OpCard& c) {
       {mhc::kUsesPostMult, "post_mult"}, {mhc::kUsesStaticEps, "static_eps"}};
   for (const auto& u : uses)
     if (c.uses & u.first) used += (used.empty() ? "`" : ", `") + std::string(u.second) + "`";
+  if (c.uses & mhc::kUsesNorm)
+    used += std::string(used.empty() ? "" : ", ") + "`norm_eps` and `norm_scale` with `MHC_DESC_FLAG_NORM`";
   o << "| other fields read | " << (used.empty() ? "none" : used) << " |\n\n";
   o << "| `mhc_args_t` field | role | dtype | shape | |\n| --- | --- | --- | --- | --- |\n";
   for (int i = 0; i < c.tensor_count; ++i) {
@@ -83,7 +107,7 @@ std::string render(const mhc::OpCard& c) {
     std::string sh = "`" + shape(t, true) + "`";
     if (has_parts(t)) sh = "`" + shape(t, true) + "` with partials, else `" + shape(t, false) + "`";
     o << "| `" << t.field << "` | " << (t.role == mhc::Role::kInput ? "in" : "out") << " | " << dtype(c, t.storage)
-      << " | " << sh << " | " << (t.required ? "required" : "optional") << " |\n";
+      << " | " << sh << " | " << need(t) << " |\n";
   }
   o << kEnd;
   return o.str();

@@ -47,7 +47,7 @@ TEST_CASE("preference: bad fields", "[preference]") {
     p.required = r;
     require_rejected(d, p, MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "pref->required");
   }
-  for (mhc_sku_t s : {0x1u, 0x00010700u, 0x00010301u, 0xffffffffu}) {
+  for (mhc_sku_t s : {0x1u, 0x00010b00u, 0x00010301u, 0x00010701u, 0xffffffffu}) {
     INFO("forced_sku " << s);
     mhc_preference_t p = pref;
     p.forced_sku = s;
@@ -74,8 +74,9 @@ TEST_CASE("preference: forced SKUs", "[preference]") {
   // The SKU of another op.
   const mhc_desc_t pre = make_desc(MHC_OP_PRE, 3, 4, 72);
   for (mhc_sku_t other : {MHC_SKU_HOST_PRENORM_GEMM, MHC_SKU_HOST_PRE_FUSE, MHC_SKU_HOST_POST, MHC_SKU_HOST_HEAD,
-                          MHC_SKU_HOST_EXPAND, MHC_SKU_HOST_STATIC_PRE, MHC_SKU_HOST_STATIC_POST,
-                          MHC_SKU_HOST_STATIC_LAYER}) {
+                          MHC_SKU_HOST_EXPAND, MHC_SKU_HOST_BOUNDARY, MHC_SKU_HOST_BOUNDARY_COLLAPSE,
+                          MHC_SKU_HOST_BOUNDARY_MIX, MHC_SKU_HOST_BOUNDARY_FIRST, MHC_SKU_HOST_STATIC_PRE,
+                          MHC_SKU_HOST_STATIC_POST, MHC_SKU_HOST_STATIC_LAYER}) {
     INFO("forced " << mhc_sku_name(other));
     mhc_preference_t p = pref;
     p.forced_sku = other;

@@ -121,6 +121,7 @@ TEST_CASE("status: SKU names", "[status]") {
     CHECK(std::string(mhc_sku_name(v.sku)) == v.sku_name);
   }
   CHECK(mhc_sku_name(MHC_SKU_NONE) == nullptr);
-  CHECK(mhc_sku_name(0x00010700u) == nullptr);
+  CHECK(mhc_sku_name(0x00010b00u) == nullptr);  // op 11: no op
+  CHECK(mhc_sku_name(0x00010701u) == nullptr);  // a host variant that does not exist
   CHECK(mhc_sku_name(0xffffffffu) == nullptr);
 }

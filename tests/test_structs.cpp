@@ -105,8 +105,9 @@ TEST_CASE("structs: init macros equal the init functions", "[structs]") {
 
 TEST_CASE("structs: desc struct_size", "[structs]") {
   const mhc_preference_t pref = host_only();
+  // 72 bytes (up to reserved0) is the 0.1/0.2 struct, the smallest published.
   for (uint32_t size : {0u, 4u, 8u, static_cast<uint32_t>(offsetof(mhc_desc_t, reserved0)),
-                        static_cast<uint32_t>(sizeof(mhc_desc_t) - 1)}) {
+                        static_cast<uint32_t>(offsetof(mhc_desc_t, norm_eps) - 1)}) {
     INFO("struct_size " << size);
     mhc_desc_t d = make_desc(MHC_OP_PRE, 2, 4, 72);
     d.struct_size = size;
@@ -135,6 +136,45 @@ TEST_CASE("structs: desc struct_size", "[structs]") {
   g.s.struct_size = sizeof(mhc_desc_t) + 8;
   plan = select_ok(&g.s, &pref);
   REQUIRE_OK(mhc_plan_destroy(plan));
+}
+
+TEST_CASE("structs: a 0.2 desc (72 bytes, before norm_eps) is accepted and zero-extended", "[structs]") {
+  const mhc_preference_t pref = host_only();
+  for (mhc_op_t op : {MHC_OP_PRE, MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_COLLAPSE}) {
+    INFO("op " << op);
+    mhc_desc_t d;
+    std::memset(&d, 0x5a, sizeof d);  // bytes past the old struct_size are never read
+    const mhc_desc_t full = make_desc(op, 2, 4, 72);
+    std::memcpy(&d, &full, offsetof(mhc_desc_t, norm_eps));
+    d.struct_size = offsetof(mhc_desc_t, norm_eps);
+    mhc_plan_t plan = select_ok(&d, &pref);
+    const mhc_desc_t got = plan_desc(plan);
+    CHECK(got.struct_size == sizeof(mhc_desc_t));
+    CHECK(got.tokens == 2);
+    CHECK(got.norm_eps == 0.0f);  // zero-extended: read only with MHC_DESC_FLAG_NORM
+    CHECK(got.norm_scale == 0.0f);
+    // A 0.2 caller reads the descriptor back into its 72-byte struct: nothing past it is written.
+    struct {
+      mhc_desc_t s;
+      unsigned char tail[8];
+    } out;
+    std::memset(&out, 0x66, sizeof out);
+    out.s.struct_size = offsetof(mhc_desc_t, norm_eps);
+    REQUIRE_OK(mhc_plan_get_desc(plan, &out.s));
+    CHECK(out.s.struct_size == offsetof(mhc_desc_t, norm_eps));
+    CHECK(out.s.tokens == 2);
+    CHECK(out.s.op == op);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(&out);
+    for (size_t i = offsetof(mhc_desc_t, norm_eps); i < sizeof out; ++i) CHECK(bytes[i] == 0x66);
+    REQUIRE_OK(mhc_plan_destroy(plan));
+  }
+  // Such a caller cannot ask for the norm: with MHC_DESC_FLAG_NORM its zero norm_eps is refused.
+  mhc_desc_t d = make_desc(MHC_OP_BOUNDARY, 2, 4, 72);
+  d.flags = MHC_DESC_FLAG_NORM;
+  d.struct_size = offsetof(mhc_desc_t, norm_eps);
+  mhc_plan_t plan = nullptr;
+  REQUIRE_STATUS(mhc_plan_select(&d, &pref, &plan), MHC_STATUS_BAD_PARAM_VALUE, "desc->norm_eps");
+  CHECK(plan == nullptr);
 }
 
 TEST_CASE("structs: preference struct_size", "[structs]") {
@@ -205,7 +245,7 @@ TEST_CASE("structs: the structs the library writes", "[structs]") {
                    "guarantee->struct_size");
     CHECK(std::memcmp(&g, &g0, sizeof g) == 0);
   }
-  for (uint32_t size : {0u, 8u, static_cast<uint32_t>(sizeof(mhc_desc_t) - 4)}) {
+  for (uint32_t size : {0u, 8u, static_cast<uint32_t>(offsetof(mhc_desc_t, norm_eps) - 4)}) {
     mhc_desc_t out;
     std::memset(&out, 0x33, sizeof out);
     out.struct_size = size;

@@ -1,5 +1,6 @@
 // Descriptor and preference validation in mhc_plan_select: every bad input gets its exact status,
 // a message naming the argument, and *plan is NULL. Positive controls sit next to each bound.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -39,12 +40,26 @@ void require_accepted(const mhc_desc_t& d, const mhc_preference_t* pref = nullpt
 }
 
 const mhc_op_t kAllOps[] = {MHC_OP_PRENORM_GEMM, MHC_OP_PRE_FUSE,   MHC_OP_PRE,         MHC_OP_POST,
-                            MHC_OP_HEAD,         MHC_OP_EXPAND,     MHC_OP_STATIC_PRE,  MHC_OP_STATIC_POST,
+                            MHC_OP_HEAD,         MHC_OP_EXPAND,     MHC_OP_BOUNDARY,    MHC_OP_BOUNDARY_COLLAPSE,
+                            MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST, MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST,
                             MHC_OP_STATIC_LAYER};
-const mhc_op_t kDynamicOps[] = {MHC_OP_PRENORM_GEMM, MHC_OP_PRE_FUSE, MHC_OP_PRE,
-                                MHC_OP_POST,         MHC_OP_HEAD,     MHC_OP_EXPAND};
+const mhc_op_t kDynamicOps[] = {MHC_OP_PRENORM_GEMM, MHC_OP_PRE_FUSE,          MHC_OP_PRE,
+                                MHC_OP_POST,         MHC_OP_HEAD,              MHC_OP_EXPAND,
+                                MHC_OP_BOUNDARY,     MHC_OP_BOUNDARY_COLLAPSE, MHC_OP_BOUNDARY_MIX,
+                                MHC_OP_BOUNDARY_FIRST};
 const mhc_op_t kStaticOps[] = {MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER};
-const mhc_op_t kSinkhornOps[] = {MHC_OP_PRE_FUSE, MHC_OP_PRE, MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER};
+const mhc_op_t kSinkhornOps[] = {MHC_OP_PRE_FUSE,     MHC_OP_PRE,          MHC_OP_BOUNDARY,   MHC_OP_BOUNDARY_MIX,
+                                 MHC_OP_BOUNDARY_FIRST, MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER};
+// The boundary's modes (A7): which op takes which flag, and the ops that read norm_eps/norm_scale.
+const mhc_op_t kShiftedOps[] = {MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_FIRST};
+const mhc_op_t kNormOps[] = {MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_COLLAPSE, MHC_OP_BOUNDARY_FIRST};
+// Ops with the A2 coefficient math (mixes, gates, Sinkhorn) and a split-K GEMM.
+const mhc_op_t kMixOps[] = {MHC_OP_PRE, MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST};
+
+template <size_t N>
+bool contains(const mhc_op_t (&ops)[N], mhc_op_t op) {
+  return std::find(std::begin(ops), std::end(ops), op) != std::end(ops);
+}
 
 std::vector<BadDesc> bad_descriptors() {
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
@@ -85,11 +100,11 @@ std::vector<BadDesc> bad_descriptors() {
   }
   for (mhc_op_t op : kStaticOps)
     v.push_back({"n 33", op, [](mhc_desc_t& d) { d.n = 33; }, MHC_STATUS_BAD_PARAM_SHAPE, "desc->n"});
-  for (mhc_op_t op : {0, 7, 15, 19, 64, -1, 1000})
+  for (mhc_op_t op : {0, 11, 15, 19, 64, -1, 1000})
     v.push_back({"op " + std::to_string(op), MHC_OP_PRE, [op](mhc_desc_t& d) { d.op = op; },
                  MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "desc->op"});
   // S larger than the K granules (K = 288: 5 granules), negative S, S for ops without splits.
-  for (mhc_op_t op : {MHC_OP_PRENORM_GEMM, MHC_OP_PRE})
+  for (mhc_op_t op : {MHC_OP_PRENORM_GEMM, MHC_OP_PRE, MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST})
     for (int32_t s : {6, 1000, -1})
       v.push_back({"num_splits " + std::to_string(s), op, [s](mhc_desc_t& d) { d.num_splits = s; },
                    MHC_STATUS_BAD_PARAM_SHAPE, "desc->num_splits"});
@@ -97,12 +112,13 @@ std::vector<BadDesc> bad_descriptors() {
     v.push_back({"partials num_splits " + std::to_string(s), MHC_OP_PRE_FUSE,
                  [s](mhc_desc_t& d) { d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS, d.num_splits = s; },
                  MHC_STATUS_BAD_PARAM_SHAPE, "desc->num_splits"});
-  for (mhc_op_t op : {MHC_OP_PRE_FUSE, MHC_OP_POST, MHC_OP_HEAD, MHC_OP_EXPAND, MHC_OP_STATIC_PRE,
-                      MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER})
+  for (mhc_op_t op : {MHC_OP_PRE_FUSE, MHC_OP_POST, MHC_OP_HEAD, MHC_OP_EXPAND, MHC_OP_BOUNDARY_COLLAPSE,
+                      MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER})
     v.push_back({"num_splits 2 without splits", op, [](mhc_desc_t& d) { d.num_splits = 2; },
                  MHC_STATUS_BAD_PARAM_SHAPE, "desc->num_splits"});
-  for (mhc_op_t op : {MHC_OP_PRE, MHC_OP_POST, MHC_OP_HEAD, MHC_OP_EXPAND, MHC_OP_STATIC_PRE,
-                      MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER})
+  for (mhc_op_t op : {MHC_OP_PRE, MHC_OP_POST, MHC_OP_HEAD, MHC_OP_EXPAND, MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_COLLAPSE,
+                      MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST, MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST,
+                      MHC_OP_STATIC_LAYER})
     v.push_back({"split partials flag", op,
                  [](mhc_desc_t& d) { d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS, d.num_splits = 2; },
                  MHC_STATUS_BAD_PARAM_VALUE, "desc->flags"});
@@ -113,9 +129,12 @@ std::vector<BadDesc> bad_descriptors() {
     std::vector<mhc_op_t> ops;
   };
   const EpsField eps_fields[] = {
-      {"desc->rms_eps", &mhc_desc_t::rms_eps, {MHC_OP_PRE_FUSE, MHC_OP_PRE, MHC_OP_HEAD}},
-      {"desc->pre_eps", &mhc_desc_t::pre_eps, {MHC_OP_PRE_FUSE, MHC_OP_PRE, MHC_OP_HEAD}},
-      {"desc->sinkhorn_eps", &mhc_desc_t::sinkhorn_eps, {MHC_OP_PRE_FUSE, MHC_OP_PRE}},
+      {"desc->rms_eps", &mhc_desc_t::rms_eps,
+       {MHC_OP_PRE_FUSE, MHC_OP_PRE, MHC_OP_HEAD, MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST}},
+      {"desc->pre_eps", &mhc_desc_t::pre_eps,
+       {MHC_OP_PRE_FUSE, MHC_OP_PRE, MHC_OP_HEAD, MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST}},
+      {"desc->sinkhorn_eps", &mhc_desc_t::sinkhorn_eps,
+       {MHC_OP_PRE_FUSE, MHC_OP_PRE, MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST}},
       {"desc->static_eps", &mhc_desc_t::static_eps,
        {MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER}},
   };
@@ -126,7 +145,7 @@ std::vector<BadDesc> bad_descriptors() {
         v.push_back({std::string(f.name) + " " + std::to_string(e), op, [field, e](mhc_desc_t& d) { d.*field = e; },
                      MHC_STATUS_BAD_PARAM_VALUE, f.name});
       }
-  for (mhc_op_t op : {MHC_OP_PRE_FUSE, MHC_OP_PRE})
+  for (mhc_op_t op : {MHC_OP_PRE_FUSE, MHC_OP_PRE, MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST})
     for (float m : {nan, inf, -inf})
       v.push_back({"post_mult " + std::to_string(m), op, [m](mhc_desc_t& d) { d.post_mult = m; },
                    MHC_STATUS_BAD_PARAM_VALUE, "desc->post_mult"});
@@ -134,6 +153,39 @@ std::vector<BadDesc> bad_descriptors() {
     for (int32_t r : {0, -1, 1001})
       v.push_back({"sinkhorn_repeat " + std::to_string(r), op, [r](mhc_desc_t& d) { d.sinkhorn_repeat = r; },
                    MHC_STATUS_BAD_PARAM_VALUE, "desc->sinkhorn_repeat"});
+  // The boundary's mode flags on ops without that mode (alone and with the other flag).
+  for (mhc_op_t op : kAllOps) {
+    if (!contains(kShiftedOps, op)) {
+      v.push_back({"flag SHIFTED", op, [](mhc_desc_t& d) { d.flags |= MHC_DESC_FLAG_SHIFTED; },
+                   MHC_STATUS_BAD_PARAM_VALUE, "MHC_DESC_FLAG_SHIFTED"});
+      if (contains(kNormOps, op))
+        v.push_back({"flags SHIFTED | NORM", op,
+                     [](mhc_desc_t& d) { d.flags |= MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM; },
+                     MHC_STATUS_BAD_PARAM_VALUE, "MHC_DESC_FLAG_SHIFTED"});
+    }
+    if (!contains(kNormOps, op)) {
+      v.push_back({"flag NORM", op, [](mhc_desc_t& d) { d.flags |= MHC_DESC_FLAG_NORM; },
+                   MHC_STATUS_BAD_PARAM_VALUE, "MHC_DESC_FLAG_NORM"});
+      if (contains(kShiftedOps, op))
+        v.push_back({"flags SHIFTED | NORM", op,
+                     [](mhc_desc_t& d) { d.flags |= MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM; },
+                     MHC_STATUS_BAD_PARAM_VALUE, "MHC_DESC_FLAG_NORM"});
+    }
+  }
+  // norm_eps and norm_scale: checked with MHC_DESC_FLAG_NORM (in either mode where there are two).
+  for (mhc_op_t op : kNormOps)
+    for (uint32_t mode : {0u, static_cast<uint32_t>(MHC_DESC_FLAG_SHIFTED)}) {
+      if (mode && !contains(kShiftedOps, op)) continue;
+      const uint32_t flags = mode | MHC_DESC_FLAG_NORM;
+      for (float e : {0.0f, -0.0f, -1e-20f, nan, -nan, inf, -inf})
+        v.push_back({"norm_eps " + std::to_string(e), op,
+                     [flags, e](mhc_desc_t& d) { d.flags = flags, d.norm_eps = e; }, MHC_STATUS_BAD_PARAM_VALUE,
+                     "desc->norm_eps"});
+      for (float sc : {0.0f, -0.0f, nan, inf, -inf})
+        v.push_back({"norm_scale " + std::to_string(sc), op,
+                     [flags, sc](mhc_desc_t& d) { d.flags = flags, d.norm_scale = sc; },
+                     MHC_STATUS_BAD_PARAM_VALUE, "desc->norm_scale"});
+    }
   return v;
 }
 
@@ -173,7 +225,7 @@ TEST_CASE("validation: the edges of every range are accepted", "[validation]") {
       d.sinkhorn_repeat = r;
       require_accepted(d, &pref);
     }
-  for (mhc_op_t op : {MHC_OP_PRENORM_GEMM, MHC_OP_PRE})
+  for (mhc_op_t op : kMixOps)
     for (int32_t s : {1, 5}) {  // S = G is the largest allowed
       mhc_desc_t d = base_desc(op);
       d.num_splits = s;
@@ -193,6 +245,40 @@ TEST_CASE("validation: the edges of every range are accepted", "[validation]") {
   expand.rms_eps = expand.static_eps = std::numeric_limits<float>::quiet_NaN();
   expand.sinkhorn_repeat = 0;
   require_accepted(expand, &pref);
+  // The boundary's modes: every flag combination an op takes is accepted; norm_eps and norm_scale
+  // are read only with MHC_DESC_FLAG_NORM (anything goes without it), any finite nonzero scale and
+  // any eps > 0 with it.
+  for (mhc_op_t op : kAllOps) {
+    if (!contains(kShiftedOps, op) && !contains(kNormOps, op)) continue;
+    for (uint32_t flags : {0u, static_cast<uint32_t>(MHC_DESC_FLAG_SHIFTED), static_cast<uint32_t>(MHC_DESC_FLAG_NORM),
+                           static_cast<uint32_t>(MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM)}) {
+      if ((flags & MHC_DESC_FLAG_SHIFTED) && !contains(kShiftedOps, op)) continue;
+      if ((flags & MHC_DESC_FLAG_NORM) && !contains(kNormOps, op)) continue;
+      INFO("op " << op << " flags " << flags);
+      mhc_desc_t d = base_desc(op);
+      d.flags = flags;
+      require_accepted(d, &pref);
+      if (flags & MHC_DESC_FLAG_NORM) {
+        for (float e : {std::numeric_limits<float>::denorm_min(), 1e-20f, 1e3f}) {
+          d.norm_eps = e;
+          require_accepted(d, &pref);
+        }
+        for (float sc : {-2.5f, std::numeric_limits<float>::denorm_min(), 1e30f}) {
+          d.norm_scale = sc;
+          require_accepted(d, &pref);
+        }
+      } else {
+        d.norm_eps = d.norm_scale = std::numeric_limits<float>::quiet_NaN();
+        require_accepted(d, &pref);
+        d.norm_eps = -1.0f, d.norm_scale = 0.0f;
+        require_accepted(d, &pref);
+      }
+    }
+  }
+  // MHC_DESC_INIT's norm defaults (DeepSeek-V4 norm_eps 1e-6, scale 1).
+  const mhc_desc_t init = MHC_DESC_INIT;
+  CHECK(init.norm_eps == 1e-6f);
+  CHECK(init.norm_scale == 1.0f);
 }
 
 TEST_CASE("validation: NULL descriptor and NULL plan out-pointer", "[validation]") {
@@ -204,7 +290,7 @@ TEST_CASE("validation: NULL descriptor and NULL plan out-pointer", "[validation]
 }
 
 TEST_CASE("validation: mhc_desc_init rejects an unknown op and leaves the struct alone", "[validation]") {
-  for (mhc_op_t op : {0, 7, 19, -5}) {
+  for (mhc_op_t op : {0, 11, 19, -5}) {
     INFO("op " << op);
     mhc_desc_t d;
     std::memset(&d, 0x5a, sizeof d);

@@ -2,6 +2,7 @@
 // misaligned pointers, unused fields, overlapping outputs, args struct, workspace. Each gets its
 // exact status and a message naming the argument, and no buffer of the caller changes.
 #include <cstddef>
+#include <iterator>
 
 #include "op_buffers.hpp"
 
@@ -23,6 +24,7 @@ const Field kAllFields[] = {
     MHC_TEST_FIELD(h_post),       MHC_TEST_FIELD(h_res),        MHC_TEST_FIELD(out_gemm),
     MHC_TEST_FIELD(out_sqrsum),   MHC_TEST_FIELD(out_post_mix), MHC_TEST_FIELD(out_comb_mix),
     MHC_TEST_FIELD(out_layer_input), MHC_TEST_FIELD(out_residual), MHC_TEST_FIELD(out_rms),
+    MHC_TEST_FIELD(pre_mix),      MHC_TEST_FIELD(out_pre_mix),
 };
 #undef MHC_TEST_FIELD
 
@@ -53,8 +55,8 @@ void require_rejected(mhc_plan_t plan, OpCase& c, const mhc_args_t* a, mhc_statu
 struct PlanFixture {
   mhc_plan_t plan = nullptr;
   OpCase c;
-  explicit PlanFixture(const OpVariant& v) {
-    const mhc_desc_t d = v.desc(3);
+  explicit PlanFixture(const OpVariant& v) : PlanFixture(v.desc(3)) {}
+  explicit PlanFixture(const mhc_desc_t& d) {
     const mhc_preference_t pref = host_only();
     REQUIRE(mhc_plan_select(&d, &pref, &plan) == MHC_STATUS_SUCCESS);
     c = make_case(plan_desc(plan));
@@ -117,7 +119,7 @@ TEST_CASE("args: fields the op does not use must be NULL", "[validation]") {
         set_field(a, field.offset, other.data());
         require_rejected(f.plan, f.c, &a, MHC_STATUS_BAD_PARAM_VALUE, field.name, other);
       }
-      CHECK(unused + f.c.tensors.size() == 21);
+      CHECK(unused + f.c.tensors.size() == std::size(kAllFields));
     }
   }
 }
@@ -245,4 +247,133 @@ TEST_CASE("plan queries: NULL plan and NULL out-pointers leave the outputs alone
   CHECK(std::memcmp(&d, &d0, sizeof d) == 0);
   REQUIRE_STATUS(mhc_plan_get_desc(f.plan, nullptr), MHC_STATUS_BAD_PARAM_NULL_POINTER, "desc");
   REQUIRE_STATUS(mhc_cuda_device_count(nullptr), MHC_STATUS_BAD_PARAM_NULL_POINTER, "count");
+}
+
+// ---- The boundary's modes (A7): tensors that exist or are required only with a flag ----------
+
+namespace {
+
+mhc_desc_t boundary_desc(mhc_op_t op, uint32_t flags) {
+  mhc_desc_t d = make_desc(op, 3, 4, 72);
+  d.flags = flags;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("args: a tensor the op reads only with a flag, given without it, names the flag", "[validation]") {
+  std::vector<uint32_t> other(64, 0x3f800000u);
+  struct Row {
+    mhc_op_t op;
+    uint32_t flags;
+    const char* field;
+    size_t offset;
+    const char* flag;  // the flag the message must name, or nullptr: the op never reads the field
+  };
+  const Row rows[] = {
+      {MHC_OP_BOUNDARY, 0, "args->norm_weight", offsetof(mhc_args_t, norm_weight), "MHC_DESC_FLAG_NORM"},
+      {MHC_OP_BOUNDARY, MHC_DESC_FLAG_SHIFTED, "args->norm_weight", offsetof(mhc_args_t, norm_weight),
+       "MHC_DESC_FLAG_NORM"},
+      {MHC_OP_BOUNDARY_COLLAPSE, 0, "args->norm_weight", offsetof(mhc_args_t, norm_weight), "MHC_DESC_FLAG_NORM"},
+      {MHC_OP_BOUNDARY_FIRST, MHC_DESC_FLAG_SHIFTED, "args->norm_weight", offsetof(mhc_args_t, norm_weight),
+       "MHC_DESC_FLAG_NORM"},
+      {MHC_OP_BOUNDARY, 0, "args->pre_mix", offsetof(mhc_args_t, pre_mix), "MHC_DESC_FLAG_SHIFTED"},
+      {MHC_OP_BOUNDARY, MHC_DESC_FLAG_NORM, "args->pre_mix", offsetof(mhc_args_t, pre_mix), "MHC_DESC_FLAG_SHIFTED"},
+      // Never read by these ops, whatever the flags: the plain message.
+      {MHC_OP_BOUNDARY_MIX, 0, "args->norm_weight", offsetof(mhc_args_t, norm_weight), nullptr},
+      {MHC_OP_BOUNDARY_MIX, 0, "args->pre_mix", offsetof(mhc_args_t, pre_mix), nullptr},
+      {MHC_OP_BOUNDARY_FIRST, MHC_DESC_FLAG_SHIFTED, "args->pre_mix", offsetof(mhc_args_t, pre_mix), nullptr},
+      {MHC_OP_BOUNDARY_COLLAPSE, 0, "args->out_pre_mix", offsetof(mhc_args_t, out_pre_mix), nullptr},
+      {MHC_OP_POST, 0, "args->pre_mix", offsetof(mhc_args_t, pre_mix), nullptr},
+      {MHC_OP_PRE, 0, "args->out_pre_mix", offsetof(mhc_args_t, out_pre_mix), nullptr},
+  };
+  for (const Row& r : rows) {
+    INFO("op " << r.op << " flags " << r.flags << " " << r.field);
+    PlanFixture f(boundary_desc(r.op, r.flags));
+    mhc_args_t a = f.c.args();
+    set_field(a, r.offset, other.data());
+    require_rejected(f.plan, f.c, &a, MHC_STATUS_BAD_PARAM_VALUE, r.field, other);
+    if (r.flag != nullptr) {
+      CHECK(last_error().find(r.flag) != std::string::npos);
+      CHECK(last_error().find("only with") != std::string::npos);
+    } else {
+      CHECK(last_error().find("does not use it") != std::string::npos);
+      CHECK(last_error().find("MHC_DESC_FLAG") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("args: a tensor required by a mode, left NULL, is a NULL pointer naming the flag", "[validation]") {
+  struct Row {
+    mhc_op_t op;
+    uint32_t flags;
+    const char* field;
+    size_t offset;
+    const char* flag;  // the mode that requires it, or nullptr: required in every mode
+  };
+  const Row rows[] = {
+      // MHC_DESC_FLAG_NORM without a norm weight
+      {MHC_OP_BOUNDARY, MHC_DESC_FLAG_NORM, "args->norm_weight", offsetof(mhc_args_t, norm_weight),
+       "MHC_DESC_FLAG_NORM"},
+      {MHC_OP_BOUNDARY, MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM, "args->norm_weight",
+       offsetof(mhc_args_t, norm_weight), "MHC_DESC_FLAG_NORM"},
+      {MHC_OP_BOUNDARY_COLLAPSE, MHC_DESC_FLAG_NORM, "args->norm_weight", offsetof(mhc_args_t, norm_weight),
+       "MHC_DESC_FLAG_NORM"},
+      {MHC_OP_BOUNDARY_FIRST, MHC_DESC_FLAG_NORM, "args->norm_weight", offsetof(mhc_args_t, norm_weight),
+       "MHC_DESC_FLAG_NORM"},
+      // the shifted mode without the carried pre, or without the place for this site's pre
+      {MHC_OP_BOUNDARY, MHC_DESC_FLAG_SHIFTED, "args->pre_mix", offsetof(mhc_args_t, pre_mix),
+       "MHC_DESC_FLAG_SHIFTED"},
+      {MHC_OP_BOUNDARY, MHC_DESC_FLAG_SHIFTED, "args->out_pre_mix", offsetof(mhc_args_t, out_pre_mix),
+       "MHC_DESC_FLAG_SHIFTED"},
+      {MHC_OP_BOUNDARY, MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM, "args->out_pre_mix",
+       offsetof(mhc_args_t, out_pre_mix), "MHC_DESC_FLAG_SHIFTED"},
+      {MHC_OP_BOUNDARY_FIRST, MHC_DESC_FLAG_SHIFTED, "args->out_pre_mix", offsetof(mhc_args_t, out_pre_mix),
+       "MHC_DESC_FLAG_SHIFTED"},
+      // required in every mode of these ops
+      {MHC_OP_BOUNDARY_COLLAPSE, 0, "args->pre_mix", offsetof(mhc_args_t, pre_mix), nullptr},
+      {MHC_OP_BOUNDARY_MIX, 0, "args->out_pre_mix", offsetof(mhc_args_t, out_pre_mix), nullptr},
+      {MHC_OP_BOUNDARY_COLLAPSE, 0, "args->out_layer_input", offsetof(mhc_args_t, out_layer_input), nullptr},
+  };
+  for (const Row& r : rows) {
+    INFO("op " << r.op << " flags " << r.flags << " " << r.field);
+    PlanFixture f(boundary_desc(r.op, r.flags));
+    mhc_args_t a = f.c.args();
+    set_field(a, r.offset, nullptr);
+    require_rejected(f.plan, f.c, &a, MHC_STATUS_BAD_PARAM_NULL_POINTER, r.field);
+    if (r.flag != nullptr) CHECK(last_error().find(r.flag) != std::string::npos);
+    else CHECK(last_error().find("MHC_DESC_FLAG") == std::string::npos);
+  }
+}
+
+TEST_CASE("args: the boundary's optional outputs", "[validation]") {
+  // out_pre_mix is optional without MHC_DESC_FLAG_SHIFTED (V4 mode: this site's pre, if wanted);
+  // out_residual is optional for BOUNDARY_COLLAPSE (the V4.1 head writes no new residual).
+  struct Row {
+    mhc_op_t op;
+    uint32_t flags;
+    const char* field;
+  };
+  const Row rows[] = {{MHC_OP_BOUNDARY, 0, "out_pre_mix"},
+                      {MHC_OP_BOUNDARY, MHC_DESC_FLAG_NORM, "out_pre_mix"},
+                      {MHC_OP_BOUNDARY_FIRST, 0, "out_pre_mix"},
+                      {MHC_OP_BOUNDARY_COLLAPSE, 0, "out_residual"},
+                      {MHC_OP_BOUNDARY_COLLAPSE, MHC_DESC_FLAG_NORM, "out_residual"}};
+  for (const Row& r : rows) {
+    INFO("op " << r.op << " flags " << r.flags << " " << r.field);
+    PlanFixture f(boundary_desc(r.op, r.flags));
+    Tensor& t = f.c.at(r.field);
+    CHECK_FALSE(t.required);
+    mhc_args_t a = f.c.args();
+    set_field(a, t.offset, nullptr);
+    f.c.poison_outputs();
+    REQUIRE_OK(mhc_plan_can_implement(f.plan, &a));
+    REQUIRE_OK(mhc_plan_run(f.plan, nullptr, nullptr, 0, &a));
+    for (Tensor& o : f.c.tensors) {
+      if (!o.output) continue;
+      INFO(o.arg());
+      CHECK(OpCase::poisoned_elements(o) == (&o == &t ? o.elements : 0));  // the NULL one untouched
+      CHECK(OpCase::slack_intact(o));
+    }
+  }
 }

@@ -99,7 +99,9 @@ var goConstants = map[string]int64{
 
 	"MHC_OP_PRENORM_GEMM": int64(OpPrenormGemm), "MHC_OP_PRE_FUSE": int64(OpPreFuse),
 	"MHC_OP_PRE": int64(OpPre), "MHC_OP_POST": int64(OpPost), "MHC_OP_HEAD": int64(OpHead),
-	"MHC_OP_EXPAND": int64(OpExpand), "MHC_OP_STATIC_PRE": int64(OpStaticPre),
+	"MHC_OP_EXPAND": int64(OpExpand), "MHC_OP_BOUNDARY": int64(OpBoundary),
+	"MHC_OP_BOUNDARY_COLLAPSE": int64(OpBoundaryCollapse), "MHC_OP_BOUNDARY_MIX": int64(OpBoundaryMix),
+	"MHC_OP_BOUNDARY_FIRST": int64(OpBoundaryFirst), "MHC_OP_STATIC_PRE": int64(OpStaticPre),
 	"MHC_OP_STATIC_POST": int64(OpStaticPost), "MHC_OP_STATIC_LAYER": int64(OpStaticLayer),
 
 	"MHC_DTYPE_BF16": int64(DtypeBF16), "MHC_DTYPE_FP32": int64(DtypeFP32),
@@ -111,7 +113,8 @@ var goConstants = map[string]int64{
 	"MHC_GUARANTEE_DETERMINISTIC": int64(GuaranteeDeterministic), "MHC_GUARANTEE_BIT_STABLE": int64(GuaranteeBitStable),
 	"MHC_GUARANTEE_BATCH_INVARIANT": int64(GuaranteeBatchInvariant), "MHC_GUARANTEE_NO_ATOMICS": int64(GuaranteeNoAtomics),
 
-	"MHC_DESC_FLAG_SPLIT_PARTIALS": int64(DescFlagSplitPartials),
+	"MHC_DESC_FLAG_SPLIT_PARTIALS": int64(DescFlagSplitPartials), "MHC_DESC_FLAG_SHIFTED": int64(DescFlagShifted),
+	"MHC_DESC_FLAG_NORM": int64(DescFlagNorm),
 
 	"MHC_TENSOR_MAX_RANK":    int64(TensorMaxRank),
 	"MHC_TENSOR_ROLE_INPUT":  int64(TensorRoleInput),
@@ -124,6 +127,10 @@ var goConstants = map[string]int64{
 	"MHC_SKU_HOST_POST":                 int64(SKUHostPost),
 	"MHC_SKU_HOST_HEAD":                 int64(SKUHostHead),
 	"MHC_SKU_HOST_EXPAND":               int64(SKUHostExpand),
+	"MHC_SKU_HOST_BOUNDARY":             int64(SKUHostBoundary),
+	"MHC_SKU_HOST_BOUNDARY_COLLAPSE":    int64(SKUHostBoundaryCollapse),
+	"MHC_SKU_HOST_BOUNDARY_MIX":         int64(SKUHostBoundaryMix),
+	"MHC_SKU_HOST_BOUNDARY_FIRST":       int64(SKUHostBoundaryFirst),
 	"MHC_SKU_HOST_STATIC_PRE":           int64(SKUHostStaticPre),
 	"MHC_SKU_HOST_STATIC_POST":          int64(SKUHostStaticPost),
 	"MHC_SKU_HOST_STATIC_LAYER":         int64(SKUHostStaticLayer),
@@ -141,6 +148,10 @@ var goConstants = map[string]int64{
 	"MHC_SKU_SM90_PRE":                  int64(SKUSM90Pre),
 	"MHC_SKU_SM90_HEAD":                 int64(SKUSM90Head),
 	"MHC_SKU_SM80_PRE_FUSE_TOKENS":      int64(SKUSM80PreFuseTokens),
+	"MHC_SKU_SM80_BOUNDARY":             int64(SKUSM80Boundary),
+	"MHC_SKU_SM80_BOUNDARY_COLLAPSE":    int64(SKUSM80BoundaryCollapse),
+	"MHC_SKU_SM80_BOUNDARY_MIX":         int64(SKUSM80BoundaryMix),
+	"MHC_SKU_SM80_BOUNDARY_FIRST":       int64(SKUSM80BoundaryFirst),
 	"MHC_SKU_SM90_PRENORM_GEMM_ONEPASS": int64(SKUSM90PrenormGemmOnepass),
 	"MHC_SKU_SM90_PRE_ONEPASS":          int64(SKUSM90PreOnepass),
 	"MHC_SKU_SM90_PRE_ONEPASS_TB16":     int64(SKUSM90PreOnepassTB16),

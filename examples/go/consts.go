@@ -7,7 +7,7 @@ package mhc
 // loaded library's.
 const (
 	VersionMajor uint32 = 0
-	VersionMinor uint32 = 2
+	VersionMinor uint32 = 3
 	VersionPatch uint32 = 0
 	Version             = VersionMajor*10000 + VersionMinor*100 + VersionPatch
 	ABIVersion   uint32 = 1
@@ -42,15 +42,20 @@ const (
 
 // Ops (docs/numerics.md).
 const (
-	OpPrenormGemm Op = 1  // A1
-	OpPreFuse     Op = 2  // A2
-	OpPre         Op = 3  // A3
-	OpPost        Op = 4  // A4
-	OpHead        Op = 5  // A5
-	OpExpand      Op = 6  // A6
-	OpStaticPre   Op = 16 // B1
-	OpStaticPost  Op = 17 // B2
-	OpStaticLayer Op = 18 // B3
+	OpPrenormGemm Op = 1 // A1
+	OpPreFuse     Op = 2 // A2
+	OpPre         Op = 3 // A3
+	OpPost        Op = 4 // A4
+	OpHead        Op = 5 // A5
+	OpExpand      Op = 6 // A6
+	// The layer boundary (A7): post of one sublayer, then the next sublayer's pre, in one op.
+	OpBoundary         Op = 7  // post, mix of the new H, collapse (+ RMSNorm); V4, or V4.1 with DescFlagShifted
+	OpBoundaryCollapse Op = 8  // V4.1 critical part: post, collapse with the carried pre (+ RMSNorm); the V4.1 head
+	OpBoundaryMix      Op = 9  // V4.1 mix part: pre, post, comb of H (no layer input)
+	OpBoundaryFirst    Op = 10 // first boundary: H = expand(E), its mix, collapse (+ RMSNorm)
+	OpStaticPre        Op = 16 // B1
+	OpStaticPost       Op = 17 // B2
+	OpStaticLayer      Op = 18 // B3
 )
 
 // Dtypes and precisions.
@@ -78,7 +83,11 @@ const (
 )
 
 // Desc.Flags.
-const DescFlagSplitPartials uint32 = 0x1
+const (
+	DescFlagSplitPartials uint32 = 0x1 // A1: write partials [S,T,N]/[S,T]; A2: read them
+	DescFlagShifted       uint32 = 0x2 // OpBoundary, OpBoundaryFirst: V4.1 shifted collapse (the carried pre)
+	DescFlagNorm          uint32 = 0x4 // OpBoundary*, not OpBoundaryMix: RMSNorm of the layer input
+)
 
 // Tensor info (TensorInfo, RawTensorInfo).
 const (
@@ -97,6 +106,10 @@ const (
 	SKUHostPost               SKU = 0x00010400
 	SKUHostHead               SKU = 0x00010500
 	SKUHostExpand             SKU = 0x00010600
+	SKUHostBoundary           SKU = 0x00010700
+	SKUHostBoundaryCollapse   SKU = 0x00010800
+	SKUHostBoundaryMix        SKU = 0x00010900
+	SKUHostBoundaryFirst      SKU = 0x00010a00
 	SKUHostStaticPre          SKU = 0x00011000
 	SKUHostStaticPost         SKU = 0x00011100
 	SKUHostStaticLayer        SKU = 0x00011200
@@ -114,6 +127,10 @@ const (
 	SKUSM90Pre                SKU = 0x00900300
 	SKUSM90Head               SKU = 0x00900500
 	SKUSM80PreFuseTokens      SKU = 0x00500201
+	SKUSM80Boundary           SKU = 0x00500700
+	SKUSM80BoundaryCollapse   SKU = 0x00500800
+	SKUSM80BoundaryMix        SKU = 0x00500900
+	SKUSM80BoundaryFirst      SKU = 0x00500a00
 	SKUSM90PrenormGemmOnepass SKU = 0x00900101
 	SKUSM90PreOnepass         SKU = 0x00900301
 	SKUSM90PreOnepassTB16     SKU = 0x00900302

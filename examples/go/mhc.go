@@ -96,7 +96,7 @@ static mhc_status_t mhc_go_call(int run, mhc_plan_t plan, uintptr_t stream, uint
                                 void* h0, void* h1, void* h2, void* h3, void* h4, void* h5, void* h6,
                                 void* h7, void* h8, void* h9, void* h10, void* h11, void* h12, void* h13,
                                 void* h14, void* h15, void* h16, void* h17, void* h18, void* h19, void* h20,
-                                char** msg) {
+                                void* h21, void* h22, char** msg) {
   mhc_args_t a = *addrs;
 #define MHC_GO_HOST(field, h) if (h != NULL) a.field = h
   MHC_GO_HOST(residual, h0); MHC_GO_HOST(fn, h1); MHC_GO_HOST(scale, h2); MHC_GO_HOST(base, h3);
@@ -105,7 +105,8 @@ static mhc_status_t mhc_go_call(int run, mhc_plan_t plan, uintptr_t stream, uint
   MHC_GO_HOST(norm_weight, h10); MHC_GO_HOST(h_pre, h11); MHC_GO_HOST(h_post, h12);
   MHC_GO_HOST(h_res, h13); MHC_GO_HOST(out_gemm, h14); MHC_GO_HOST(out_sqrsum, h15);
   MHC_GO_HOST(out_post_mix, h16); MHC_GO_HOST(out_comb_mix, h17); MHC_GO_HOST(out_layer_input, h18);
-  MHC_GO_HOST(out_residual, h19); MHC_GO_HOST(out_rms, h20);
+  MHC_GO_HOST(out_residual, h19); MHC_GO_HOST(out_rms, h20); MHC_GO_HOST(pre_mix, h21);
+  MHC_GO_HOST(out_pre_mix, h22);
 #undef MHC_GO_HOST
   mhc_status_t s = run ? mhc_plan_run(plan, (void*)stream, (void*)workspace, workspace_bytes, &a)
                        : mhc_plan_can_implement(plan, &a);
@@ -190,14 +191,15 @@ func bindingError(s Status, format string, a ...interface{}) error {
 // LibraryVersion is MHC_VERSION of the loaded library (major*10000 + minor*100 + patch).
 func LibraryVersion() uint32 { return uint32(C.mhc_get_version()) }
 
-// LibraryVersionString is the loaded library's version ("0.2.0").
+// LibraryVersionString is the loaded library's version ("0.3.0").
 func LibraryVersionString() string { return C.GoString(C.mhc_get_version_string()) }
 
 // LibraryABIVersion is MHC_ABI_VERSION of the loaded library.
 func LibraryABIVersion() uint32 { return uint32(C.mhc_get_abi_version()) }
 
 // CheckABI is nil when the loaded library has the ABI this package was written for and is at
-// least its version (an older one lacks args.tokens and the tensor infos); Select checks it.
+// least its version (an older one lacks args.tokens and the tensor infos (0.2), the boundary ops,
+// desc.NormEps/NormScale and args.PreMix/OutPreMix (0.3)); Select checks it.
 func CheckABI() error {
 	var msg *C.char
 	s := C.mhc_go_check_abi(&msg)
@@ -345,6 +347,8 @@ type Desc struct {
 	PostMult        float32
 	StaticEps       float32
 	Reserved0       uint32
+	NormEps         float32 // since 0.3: the RMSNorm of the layer input (DescFlagNorm), 1e-6
+	NormScale       float32 // since 0.3: x = bf16(u * rsqrt(...) * (w * NormScale)), 1
 }
 
 // Preference is mhc_preference_t: how Select chooses. Start from DefaultPreference.
@@ -390,7 +394,9 @@ type RawArgs struct {
 	OutLayerInput uintptr
 	OutResidual   uintptr
 	OutRms        uintptr
-	Tokens        int64 // this run's T: 1..desc.tokens, 0 for desc.tokens
+	Tokens        int64   // this run's T: 1..desc.tokens, 0 for desc.tokens
+	PreMix        uintptr // since 0.3: A7 shifted, collapse: the carried pre fp32 [T, n]
+	OutPreMix     uintptr // since 0.3: A7: this boundary's pre fp32 [T, n] (carried to the next)
 }
 
 // NewDesc is mhc_desc_init: the defaults for op; Tokens and Hidden still need setting. An op
@@ -548,7 +554,7 @@ func (p *Plan) RunRaw(stream Stream, ws Workspace, args *RawArgs) error {
 	var msg *C.char
 	s := C.mhc_go_call(1, p.raw, C.uintptr_t(stream), C.uintptr_t(ws.Addr), C.size_t(ws.Bytes),
 		(*C.mhc_args_t)(unsafe.Pointer(args)), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
-		nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, &msg)
+		nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, &msg)
 	runtime.KeepAlive(p)
 	return result(s, msg)
 }
@@ -563,10 +569,9 @@ func (p *Plan) call(run C.int, stream Stream, ws Workspace, args *Args) error {
 		}
 		addrs.Tokens = tokens
 	}
-	a := (*[argCount]uintptr)(unsafe.Pointer(&addrs.Residual))
 	for i, t := range f {
-		if t.set {
-			a[i] = t.addr
+		if t.set { // by offset: args.tokens sits between out_rms and pre_mix
+			*(*uintptr)(unsafe.Add(unsafe.Pointer(&addrs), argFields[i].offset)) = t.addr
 		}
 	}
 	var msg *C.char
@@ -574,7 +579,7 @@ func (p *Plan) call(run C.int, stream Stream, ws Workspace, args *Args) error {
 		(*C.mhc_args_t)(unsafe.Pointer(&addrs)),
 		f[0].host, f[1].host, f[2].host, f[3].host, f[4].host, f[5].host, f[6].host, f[7].host,
 		f[8].host, f[9].host, f[10].host, f[11].host, f[12].host, f[13].host, f[14].host, f[15].host,
-		f[16].host, f[17].host, f[18].host, f[19].host, f[20].host, &msg)
+		f[16].host, f[17].host, f[18].host, f[19].host, f[20].host, f[21].host, f[22].host, &msg)
 	runtime.KeepAlive(p)
 	runtime.KeepAlive(args)
 	return result(s, msg)

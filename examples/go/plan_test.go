@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -72,12 +73,15 @@ func TestDescriptorDefaultsComeFromTheLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.StructSize != 72 || d.N != 4 || d.SinkhornRepeat != 20 || d.StaticEps != 1e-5 || d.ActDtype != DtypeFP32 {
+	if d.StructSize != 80 || d.N != 4 || d.SinkhornRepeat != 20 || d.StaticEps != 1e-5 || d.ActDtype != DtypeFP32 {
 		t.Errorf("static-layer defaults: %+v", d)
 	}
 	a, _ := NewDesc(OpPre)
 	if a.RmsEps != 1e-6 || a.PostMult != 2 || a.ActDtype != DtypeBF16 {
 		t.Errorf("pre defaults: %+v", a)
+	}
+	if b, _ := NewDesc(OpBoundary); b.NormEps != 1e-6 || b.NormScale != 1 || b.ActDtype != DtypeBF16 {
+		t.Errorf("boundary defaults: %+v", b)
 	}
 	p := DefaultPreference()
 	if p.Backends != BackendAny || p.MaxWorkspaceBytes != math.MaxUint64 || p.ForcedSKU != SKUNone {
@@ -321,6 +325,75 @@ func TestExpandThenPostIsExact(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestBoundaryIsCollapseThenMix(t *testing.T) {
+	// The V4.1 boundary (OpBoundary with DescFlagShifted) is its critical part
+	// (OpBoundaryCollapse: post, collapse with the carried pre, RMSNorm) and its mix part
+	// (OpBoundaryMix on the new residual); the host backend runs the same row steps, so the
+	// outputs are bit-identical. Exercises desc.NormEps/NormScale and args.PreMix/OutPreMix,
+	// the fields after args.tokens.
+	maxT, tt, n, c := 4, 3, 4, 64
+	nn, k := n*n+2*n, n*c
+	desc := func(op Op, flags uint32) *Desc {
+		d := mustDesc(t, op, int64(maxT), int32(n), int64(c))
+		d.Flags, d.NormEps, d.NormScale = flags, 1e-5, 0.75
+		return d
+	}
+	fused := mustSelect(t, desc(OpBoundary, DescFlagShifted|DescFlagNorm), hostPref())
+	collapse := mustSelect(t, desc(OpBoundaryCollapse, DescFlagNorm), hostPref())
+	mix := mustSelect(t, desc(OpBoundaryMix, 0), hostPref())
+	if fused.SKU() != SKUHostBoundary || collapse.SKU() != SKUHostBoundaryCollapse || mix.SKU() != SKUHostBoundaryMix {
+		t.Fatalf("skus %v %v %v", fused.SKU(), collapse.SKU(), mix.SKU())
+	}
+	if d := fused.Desc(); d.NormEps != 1e-5 || d.NormScale != 0.75 || d.Flags != DescFlagShifted|DescFlagNorm {
+		t.Errorf("resolved desc %+v", d)
+	}
+	y, r := bf16Values(tt*c, 31, -2, 2), bf16Values(tt*n*c, 32, -2, 2)
+	postMix, combMix, preMix := values(tt*n, 33, 0, 2), values(tt*n*n, 34, 0, 0.5), values(tt*n, 35, 0, 1)
+	w := bf16Values(c, 36, 0.5, 1.5)
+	fn, scale, base := values(nn*k, 37, -0.05, 0.05), []float32{0.5, 0.25, 0.125}, values(nn, 38, -0.5, 0.5)
+
+	type outs struct {
+		h, x             []BF16
+		post, comb, pre2 []float32
+	}
+	newOuts := func() outs {
+		return outs{make([]BF16, tt*n*c), make([]BF16, tt*c), make([]float32, tt*n), make([]float32, tt*n*n), make([]float32, tt*n)}
+	}
+	a, b := newOuts(), newOuts()
+	err := fused.Run(DefaultStream, Workspace{}, &Args{LayerOutput: BF16s(y, int64(tt), int64(c)),
+		Residual: BF16s(r, int64(tt), int64(n), int64(c)), PostMix: F32(postMix, int64(tt), int64(n)),
+		CombMix: F32(combMix), PreMix: F32(preMix, int64(tt), int64(n)), Fn: F32(fn), Scale: F32(scale),
+		Base: F32(base), NormWeight: BF16s(w), OutResidual: BF16s(a.h), OutLayerInput: BF16s(a.x),
+		OutPostMix: F32(a.post), OutCombMix: F32(a.comb), OutPreMix: F32(a.pre2, int64(tt), int64(n))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = collapse.Run(DefaultStream, Workspace{}, &Args{LayerOutput: BF16s(y, int64(tt), int64(c)),
+		Residual: BF16s(r), PostMix: F32(postMix), CombMix: F32(combMix), PreMix: F32(preMix),
+		NormWeight: BF16s(w), OutResidual: BF16s(b.h), OutLayerInput: BF16s(b.x)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = mix.Run(DefaultStream, Workspace{}, &Args{Residual: BF16s(b.h, int64(tt), int64(n), int64(c)), Fn: F32(fn),
+		Scale: F32(scale), Base: F32(base), OutPostMix: F32(b.post), OutCombMix: F32(b.comb), OutPreMix: F32(b.pre2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("OpBoundary (shifted) differs from OpBoundaryCollapse + OpBoundaryMix:\n%v\n%v", a, b)
+	}
+	nonzero := false
+	for _, v := range a.pre2 {
+		nonzero = nonzero || v != 0
+	}
+	if !nonzero {
+		t.Error("out_pre_mix was not written")
+	}
+	// PreMix is only taken in shifted mode: a V4 boundary reports it as not used.
+	v4 := mustSelect(t, desc(OpBoundary, DescFlagNorm), hostPref())
+	wantError(t, "V4 pre_mix", v4.CanImplement(&Args{PreMix: F32(preMix)}), StatusBadParamValue, "args.pre_mix is set")
 }
 
 func TestOnePlanFromManyGoroutines(t *testing.T) {

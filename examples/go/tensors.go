@@ -173,17 +173,18 @@ type Args struct {
 	Residual, Fn, Scale, Base, GemmOut, Sqrsum, LayerOutput, PostMix, CombMix, Embedding Tensor
 	NormWeight, HPre, HPost, HRes                                                        Tensor
 	OutGemm, OutSqrsum, OutPostMix, OutCombMix, OutLayerInput, OutResidual, OutRms       Tensor
+	PreMix, OutPreMix                                                                    Tensor // since 0.3 (after args.tokens in C)
 }
 
 // argCount is the number of tensor fields of mhc_args_t (and of Args).
-const argCount = 21
+const argCount = 23
 
 // fields lists the tensors in mhc_args_t order (the order of argFields).
 func (a *Args) fields() [argCount]*Tensor {
 	return [argCount]*Tensor{&a.Residual, &a.Fn, &a.Scale, &a.Base, &a.GemmOut, &a.Sqrsum,
 		&a.LayerOutput, &a.PostMix, &a.CombMix, &a.Embedding, &a.NormWeight, &a.HPre, &a.HPost,
 		&a.HRes, &a.OutGemm, &a.OutSqrsum, &a.OutPostMix, &a.OutCombMix, &a.OutLayerInput,
-		&a.OutResidual, &a.OutRms}
+		&a.OutResidual, &a.OutRms, &a.PreMix, &a.OutPreMix}
 }
 
 // argField is one tensor field of mhc_args_t: its C name and offset.

@@ -39,6 +39,9 @@ func TestOpNames(t *testing.T) {
 	if OpName(OpPre) != "MHC_OP_PRE" || OpStaticLayer.String() != "MHC_OP_STATIC_LAYER" {
 		t.Errorf("names: %q %q", OpName(OpPre), OpStaticLayer.String())
 	}
+	if OpName(OpBoundary) != "MHC_OP_BOUNDARY" || OpBoundaryFirst.String() != "MHC_OP_BOUNDARY_FIRST" {
+		t.Errorf("boundary names: %q %q", OpName(OpBoundary), OpBoundaryFirst.String())
+	}
 	if OpName(Op(99)) != "" || Op(99).String() != "op 99" {
 		t.Errorf("unknown op: %q %q", OpName(Op(99)), Op(99).String())
 	}
@@ -69,6 +72,8 @@ func TestTensorInfosComeFromTheLibrary(t *testing.T) {
 	}{
 		{OpPrenormGemm, 2, DescFlagSplitPartials}, {OpPrenormGemm, 0, 0}, {OpPreFuse, 2, DescFlagSplitPartials},
 		{OpPreFuse, 0, 0}, {OpPre, 0, 0}, {OpPost, 0, 0}, {OpHead, 0, 0}, {OpExpand, 0, 0},
+		{OpBoundary, 0, 0}, {OpBoundary, 0, DescFlagShifted | DescFlagNorm}, {OpBoundaryCollapse, 0, DescFlagNorm},
+		{OpBoundaryMix, 0, 0}, {OpBoundaryFirst, 0, DescFlagShifted},
 		{OpStaticPre, 0, 0}, {OpStaticPost, 0, 0}, {OpStaticLayer, 0, 0},
 	}
 	for _, tc := range cases {
@@ -118,6 +123,11 @@ func TestTensorInfosComeFromTheLibrary(t *testing.T) {
 	}
 	if s := got(OpPre, 0); !strings.Contains(s, "output out_gemm FP32 [T=5, 24] (optional)") {
 		t.Errorf("pre: %s", s)
+	}
+	if s, want := got(OpBoundaryMix, 0), "input residual BF16 [T=5, 4, 32]; input fn FP32 [24, 128]; input scale FP32 [3]; "+
+		"input base FP32 [24]; output out_post_mix FP32 [T=5, 4]; output out_comb_mix FP32 [T=5, 4, 4]; "+
+		"output out_pre_mix FP32 [T=5, 4]"; s != want {
+		t.Errorf("boundary mix:\n got %s\nwant %s", s, want)
 	}
 }
 

@@ -45,7 +45,7 @@ from ctypes import c_size_t, c_uint32, c_uint64, c_void_p
 
 # ---- constants (mhc.h, without the MHC_ prefix) -----------------------------------------------
 VERSION_MAJOR = 0
-VERSION_MINOR = 2
+VERSION_MINOR = 3
 VERSION_PATCH = 0
 VERSION = VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH
 ABI_VERSION = 1
@@ -80,6 +80,10 @@ OP_PRE = 3
 OP_POST = 4
 OP_HEAD = 5
 OP_EXPAND = 6
+OP_BOUNDARY = 7  # A7: post, mix of the new H, collapse (+ RMSNorm); V4, or V4.1 with DESC_FLAG_SHIFTED
+OP_BOUNDARY_COLLAPSE = 8  # V4.1 critical part: post, collapse with the carried pre (+ RMSNorm); the V4.1 head
+OP_BOUNDARY_MIX = 9  # V4.1 mix part: pre, post, comb of H (no layer input)
+OP_BOUNDARY_FIRST = 10  # first boundary: H = expand(E), its mix, collapse (+ RMSNorm)
 OP_STATIC_PRE = 16
 OP_STATIC_POST = 17
 OP_STATIC_LAYER = 18
@@ -100,6 +104,8 @@ GUARANTEE_BATCH_INVARIANT = 0x4
 GUARANTEE_NO_ATOMICS = 0x8
 
 DESC_FLAG_SPLIT_PARTIALS = 0x1
+DESC_FLAG_SHIFTED = 0x2  # OP_BOUNDARY, OP_BOUNDARY_FIRST: V4.1 shifted collapse (the carried pre)
+DESC_FLAG_NORM = 0x4  # OP_BOUNDARY*, not OP_BOUNDARY_MIX: RMSNorm of the layer input (norm_eps, norm_scale)
 
 TENSOR_MAX_RANK = 4
 TENSOR_ROLE_INPUT = 1
@@ -112,6 +118,10 @@ SKU_HOST_PRE = 0x00010300
 SKU_HOST_POST = 0x00010400
 SKU_HOST_HEAD = 0x00010500
 SKU_HOST_EXPAND = 0x00010600
+SKU_HOST_BOUNDARY = 0x00010700
+SKU_HOST_BOUNDARY_COLLAPSE = 0x00010800
+SKU_HOST_BOUNDARY_MIX = 0x00010900
+SKU_HOST_BOUNDARY_FIRST = 0x00010a00
 SKU_HOST_STATIC_PRE = 0x00011000
 SKU_HOST_STATIC_POST = 0x00011100
 SKU_HOST_STATIC_LAYER = 0x00011200
@@ -129,6 +139,10 @@ SKU_SM90_PRENORM_GEMM = 0x00900100
 SKU_SM90_PRE = 0x00900300
 SKU_SM90_HEAD = 0x00900500
 SKU_SM80_PRE_FUSE_TOKENS = 0x00500201
+SKU_SM80_BOUNDARY = 0x00500700
+SKU_SM80_BOUNDARY_COLLAPSE = 0x00500800
+SKU_SM80_BOUNDARY_MIX = 0x00500900
+SKU_SM80_BOUNDARY_FIRST = 0x00500a00
 SKU_SM90_PRENORM_GEMM_ONEPASS = 0x00900101
 SKU_SM90_PRE_ONEPASS = 0x00900301
 SKU_SM90_PRE_ONEPASS_TB16 = 0x00900302
@@ -160,7 +174,9 @@ class Desc(_Struct):
                 ("n", c_int32), ("num_splits", c_int32), ("act_dtype", mhc_dtype_t),
                 ("weight_precision", mhc_dtype_t), ("sinkhorn_repeat", c_int32), ("flags", c_uint32),
                 ("rms_eps", c_float), ("pre_eps", c_float), ("sinkhorn_eps", c_float), ("post_mult", c_float),
-                ("static_eps", c_float), ("reserved0", c_uint32)]
+                ("static_eps", c_float), ("reserved0", c_uint32),
+                # since 0.3
+                ("norm_eps", c_float), ("norm_scale", c_float)]
 
 
 class Preference(_Struct):
@@ -175,11 +191,14 @@ class PrecisionGuarantee(_Struct):
                 ("flags", mhc_guarantee_flags_t)]
 
 
-#: The tensor fields of mhc_args_t, in order: 14 inputs, then 7 outputs.
-INPUT_FIELDS = ("residual", "fn", "scale", "base", "gemm_out", "sqrsum", "layer_output", "post_mix", "comb_mix",
-                "embedding", "norm_weight", "h_pre", "h_post", "h_res")
-OUTPUT_FIELDS = ("out_gemm", "out_sqrsum", "out_post_mix", "out_comb_mix", "out_layer_input", "out_residual",
-                 "out_rms")
+#: The tensor fields of mhc_args_t: 14 inputs, then 7 outputs (in order, before tokens), and
+#: since 0.3, after tokens, pre_mix (an input) and out_pre_mix (an output).
+_INPUTS_BEFORE_TOKENS = ("residual", "fn", "scale", "base", "gemm_out", "sqrsum", "layer_output", "post_mix",
+                         "comb_mix", "embedding", "norm_weight", "h_pre", "h_post", "h_res")
+_OUTPUTS_BEFORE_TOKENS = ("out_gemm", "out_sqrsum", "out_post_mix", "out_comb_mix", "out_layer_input",
+                          "out_residual", "out_rms")
+INPUT_FIELDS = _INPUTS_BEFORE_TOKENS + ("pre_mix",)
+OUTPUT_FIELDS = _OUTPUTS_BEFORE_TOKENS + ("out_pre_mix",)
 _ARG_TENSOR_FIELDS = frozenset(INPUT_FIELDS + OUTPUT_FIELDS)
 
 
@@ -187,8 +206,10 @@ class Args(_Struct):
     """mhc_args_t: the tensors of one run, as addresses, and this run's T (Plan.run fills it from
     tensors)."""
     _fields_ = ([("struct_size", c_uint32), ("reserved0", c_uint32)] +
-                [(name, c_void_p) for name in INPUT_FIELDS + OUTPUT_FIELDS] +
-                [("tokens", c_int64)])
+                [(name, c_void_p) for name in _INPUTS_BEFORE_TOKENS + _OUTPUTS_BEFORE_TOKENS] +
+                [("tokens", c_int64)] +
+                # since 0.3
+                [("pre_mix", c_void_p), ("out_pre_mix", c_void_p)])
 
 
 class TensorInfo(_Struct):
@@ -339,7 +360,7 @@ def version():
 
 
 def version_string():
-    """The loaded library's version string ("0.2.0")."""
+    """The loaded library's version string ("0.3.0")."""
     return lib().mhc_get_version_string().decode()
 
 

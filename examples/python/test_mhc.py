@@ -157,7 +157,9 @@ class Lifecycle(unittest.TestCase):
 
     def test_defaults_come_from_the_library(self):
         d = mhc.new_desc(mhc.OP_STATIC_LAYER)
-        self.assertEqual((d.struct_size, d.n, d.sinkhorn_repeat, d.act_dtype), (72, 4, 20, mhc.DTYPE_FP32))
+        self.assertEqual((d.struct_size, d.n, d.sinkhorn_repeat, d.act_dtype), (80, 4, 20, mhc.DTYPE_FP32))
+        b = mhc.new_desc(mhc.OP_BOUNDARY, norm_scale=0.5)
+        self.assertEqual((b.act_dtype, b.norm_eps, b.norm_scale), (mhc.DTYPE_BF16, np.float32(1e-6), 0.5))
         self.assertAlmostEqual(d.static_eps, 1e-5, places=12)
         p = mhc.new_preference()
         self.assertEqual((p.backends, p.max_workspace_bytes, p.forced_sku), (mhc.BACKEND_ANY, 2**64 - 1, 0))
@@ -387,7 +389,8 @@ class TensorInfo(unittest.TestCase):
         for name, value in mhc.CONSTANTS.items():
             if name.startswith("MHC_OP_"):
                 self.assertEqual(mhc.op_name(value), name)
-        self.assertIsNone(mhc.op_name(7))
+        self.assertEqual(mhc.op_name(mhc.OP_BOUNDARY_FIRST), "MHC_OP_BOUNDARY_FIRST")
+        self.assertIsNone(mhc.op_name(11))
         self.assertIsNone(mhc.op_name(99))
 
     def test_plan_tensors(self):
@@ -503,6 +506,68 @@ class FewerTokensThanThePlan(unittest.TestCase):
                 self.assertIn("args.out_residual: T = 8 (shape [8, 4, 64] given, the plan takes [T, 4, 64]), but "
                               "args.layer_output has T = 3 (shape [3, 64]): every tensor of a run has the same T",
                               cm.exception.message)
+
+
+class Boundary(unittest.TestCase):
+    T, ROWS, N, C = 4, 3, 4, 64
+
+    def desc(self, op, flags=0):
+        return mhc.new_desc(op, tokens=self.T, n=self.N, hidden=self.C, flags=flags, norm_eps=1e-5, norm_scale=0.75)
+
+    def test_tensors(self):
+        R, F, I, O = mhc.DTYPE_BF16, mhc.DTYPE_FP32, False, True
+        with host_plan(self.desc(mhc.OP_BOUNDARY_MIX)) as plan:
+            self.assertEqual((plan.sku, plan.op_name), (mhc.SKU_HOST_BOUNDARY_MIX, "MHC_OP_BOUNDARY_MIX"))
+            got = [(t.field, t.is_output, t.dtype, t.shape) for t in plan.tensors]
+            self.assertEqual(got, [("residual", I, R, (4, 4, 64)), ("fn", I, F, (24, 256)), ("scale", I, F, (3,)),
+                                   ("base", I, F, (24,)), ("out_post_mix", O, F, (4, 4)),
+                                   ("out_comb_mix", O, F, (4, 4, 4)), ("out_pre_mix", O, F, (4, 4))])
+        for op, flags in ((mhc.OP_BOUNDARY, mhc.DESC_FLAG_SHIFTED | mhc.DESC_FLAG_NORM),
+                          (mhc.OP_BOUNDARY_COLLAPSE, mhc.DESC_FLAG_NORM),
+                          (mhc.OP_BOUNDARY_FIRST, mhc.DESC_FLAG_SHIFTED)):
+            with host_plan(self.desc(op, flags)) as plan:
+                self.assertEqual((plan.desc.flags, plan.desc.norm_eps, plan.desc.norm_scale),
+                                 (flags, np.float32(1e-5), 0.75))
+                for t in plan.tensors:
+                    self.assertEqual(t.field_offset, getattr(mhc.Args, t.field).offset, t.field)
+                fields = {t.field for t in plan.tensors}
+                self.assertEqual(("pre_mix" in fields, "out_pre_mix" in fields),
+                                 (op != mhc.OP_BOUNDARY_FIRST, op != mhc.OP_BOUNDARY_COLLAPSE), plan.op_name)
+
+    def test_shifted_boundary_is_collapse_then_mix(self):
+        """The V4.1 boundary (OP_BOUNDARY, DESC_FLAG_SHIFTED) is its critical part
+        (OP_BOUNDARY_COLLAPSE: post, collapse with the carried pre, RMSNorm) and its mix part
+        (OP_BOUNDARY_MIX on the new residual): bit-identical on the host backend. Runs T = 3 on
+        plans for T = 4: pre_mix and out_pre_mix sit after args.tokens."""
+        T, N, C = self.ROWS, self.N, self.C
+        NN = N * (N + 2)
+        ins = dict(layer_output=mhc.bf16_from_float32(values(T * C, 31, -2, 2)).reshape(T, C),
+                   residual=mhc.bf16_from_float32(values(T * N * C, 32, -2, 2)).reshape(T, N, C),
+                   post_mix=values(T * N, 33, 0, 2).reshape(T, N),
+                   comb_mix=values(T * N * N, 34, 0, 0.5).reshape(T, N, N),
+                   pre_mix=values(T * N, 35, 0, 1).reshape(T, N),
+                   norm_weight=mhc.bf16_from_float32(values(C, 36, 0.5, 1.5)))
+        coeffs = dict(fn=values(NN * N * C, 37, -0.05, 0.05).reshape(NN, N * C),
+                      scale=np.array([0.5, 0.25, 0.125], np.float32), base=values(NN, 38, -0.5, 0.5))
+        with host_plan(self.desc(mhc.OP_BOUNDARY, mhc.DESC_FLAG_SHIFTED | mhc.DESC_FLAG_NORM)) as fused, \
+                host_plan(self.desc(mhc.OP_BOUNDARY_COLLAPSE, mhc.DESC_FLAG_NORM)) as collapse, \
+                host_plan(self.desc(mhc.OP_BOUNDARY_MIX)) as mix:
+            self.assertEqual((fused.sku, collapse.sku), (mhc.SKU_HOST_BOUNDARY, mhc.SKU_HOST_BOUNDARY_COLLAPSE))
+            a = new_outputs(fused, T)
+            fused.run(**ins, **coeffs, **a)
+            b = new_outputs(collapse, T)
+            collapse.run(**ins, **b)
+            b.update(new_outputs(mix, T))
+            mix.run(residual=b["out_residual"], out_post_mix=b["out_post_mix"], out_comb_mix=b["out_comb_mix"],
+                    out_pre_mix=b["out_pre_mix"], **coeffs)
+            self.assertEqual(sorted(a), sorted(b))
+            for field in a:
+                self.assertEqual(a[field].tobytes(), b[field].tobytes(), field)
+            self.assertFalse(np.isnan(a["out_pre_mix"]).any())
+        with host_plan(self.desc(mhc.OP_BOUNDARY, mhc.DESC_FLAG_NORM)) as v4:  # V4: no carried pre
+            with self.assertRaises(mhc.BadParamError) as cm:
+                v4.can_implement(pre_mix=ins["pre_mix"])
+            self.assertIn("args.pre_mix: the plan (MHC_OP_BOUNDARY) does not use it", cm.exception.message)
 
 
 class ExpandPost(unittest.TestCase):

@@ -160,6 +160,12 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_SM80_STATIC_LAYER_1STAGE 0x00501201u /* one row buffer per row slot */
 /* CUDA, portable: the fused pre stage over blocks of 8 tokens (partials summed once per token). */
 #define MHC_SKU_SM80_PRE_FUSE_TOKENS 0x00500201u
+/* CUDA, portable: the layer boundary. Critical path: post + collapse + RMSNorm in one kernel, a
+ * CTA per token; mix part: the split-K two-pass pre engine on the new residual. */
+#define MHC_SKU_SM80_BOUNDARY          0x00500700u
+#define MHC_SKU_SM80_BOUNDARY_COLLAPSE 0x00500800u
+#define MHC_SKU_SM80_BOUNDARY_MIX      0x00500900u
+#define MHC_SKU_SM80_BOUNDARY_FIRST    0x00500a00u
 /* CUDA, Hopper (sm_90): the same kernels chained with programmatic dependent launch. */
 #define MHC_SKU_SM90_PRENORM_GEMM 0x00900100u
 #define MHC_SKU_SM90_PRE          0x00900300u

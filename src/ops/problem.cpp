@@ -140,7 +140,7 @@ Problem Problem::with_tokens(int64_t tokens) const {
 
 Problem make_problem(const mhc_desc_t* user, bool batch_invariant) {
   Problem p{};
-  copy_struct_in(&p.desc, user, "desc", sizeof(mhc_desc_t));
+  copy_struct_in(&p.desc, user, "desc", kDescMinSize);
   mhc_desc_t& d = p.desc;
   p.card = find_card(d.op);
   if (p.card == nullptr)

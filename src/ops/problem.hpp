@@ -2,6 +2,7 @@
 // backends consume.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "mhc/mhc.h"
@@ -10,6 +11,10 @@
 namespace mhc {
 
 constexpr int64_t kGranule = 64;  // K is split in granules of 64 (DeepGEMM's rule)
+// mhc_desc_t as 0.1 and 0.2 published it (before norm_eps): the smallest struct_size accepted, in and
+// out (mhc_plan_get_desc). A 0.2 caller's struct is zero-extended, and its flags cannot ask for the
+// norm (the only reader of norm_eps and norm_scale).
+constexpr size_t kDescMinSize = offsetof(mhc_desc_t, norm_eps);
 
 struct Problem {
   mhc_desc_t desc;   // as given, zero-extended, with num_splits resolved

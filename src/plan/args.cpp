@@ -1,6 +1,8 @@
 // can_implement: the concrete tensors against the plan. Pure: no launches, no writes.
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include "../common/error.hpp"
 #include "../ops/tensors.hpp"
@@ -35,6 +37,30 @@ int64_t run_tokens(const mhc_plan_s& plan, const mhc_args_t& a) {
   return a.tokens;
 }
 
+namespace {
+
+// "MHC_DESC_FLAG_SHIFTED", "MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM": the mode bits, for messages.
+std::string flag_names(uint32_t bits) {
+  static const std::pair<uint32_t, const char*> kFlags[] = {
+      {MHC_DESC_FLAG_SPLIT_PARTIALS, "MHC_DESC_FLAG_SPLIT_PARTIALS"},
+      {MHC_DESC_FLAG_SHIFTED, "MHC_DESC_FLAG_SHIFTED"},
+      {MHC_DESC_FLAG_NORM, "MHC_DESC_FLAG_NORM"},
+  };
+  std::string s;
+  for (const auto& f : kFlags)
+    if (bits & f.first) s += (s.empty() ? "" : " | ") + std::string(f.second);
+  return s;
+}
+
+// The op card's entry for the mhc_args_t field at `offset`, or nullptr when the op has none.
+const TensorCard* card_tensor(const OpCard& card, size_t offset) {
+  for (int i = 0; i < card.tensor_count; ++i)
+    if (card.tensors[i].offset == offset) return &card.tensors[i];
+  return nullptr;
+}
+
+}  // namespace
+
 void check_args(const mhc_plan_s& plan, const mhc_args_t& a) {
   if (a.reserved0 != 0) fail(MHC_STATUS_BAD_PARAM_VALUE, "args->reserved0 = {}: expected 0", a.reserved0);
   const Problem p = plan.problem.with_tokens(run_tokens(plan, a));
@@ -45,14 +71,29 @@ void check_args(const mhc_plan_s& plan, const mhc_args_t& a) {
     bool used = false;
     for (const TensorSpec& s : specs) used |= s.offset == f.offset;
     const void* ptr = *reinterpret_cast<const void* const*>(reinterpret_cast<const char*>(&a) + f.offset);
-    if (!used && ptr != nullptr)
-      fail(MHC_STATUS_BAD_PARAM_VALUE, "{} is set, but op {} does not use it (expected NULL)", f.name,
-           op_name(p.desc.op));
+    if (used || ptr == nullptr) continue;
+    // A tensor the op reads only in a mode (MHC_DESC_FLAG_NORM's norm_weight, the shifted mode's
+    // pre_mix): say which flag of the plan's descriptor is missing.
+    const TensorCard* t = card_tensor(*p.card, f.offset);
+    if (t != nullptr && t->only_with != 0)
+      fail(MHC_STATUS_BAD_PARAM_VALUE,
+           "{} is set, but op {} reads it only with {} and the plan's desc->flags = {:#x} lacks it (expected NULL, "
+           "or select the plan with the flag)",
+           f.name, op_name(p.desc.op), flag_names(t->only_with & ~p.desc.flags), p.desc.flags);
+    fail(MHC_STATUS_BAD_PARAM_VALUE, "{} is set, but op {} does not use it (expected NULL)", f.name,
+         op_name(p.desc.op));
   }
   for (const TensorSpec& s : specs) {
     const void* ptr = s.get(a);
     if (ptr == nullptr) {
       if (!s.required) continue;
+      // Required only in a mode (out_pre_mix with MHC_DESC_FLAG_SHIFTED) or present only in one
+      // (norm_weight with MHC_DESC_FLAG_NORM): name the flag that makes the op need it.
+      const TensorCard* t = card_tensor(*p.card, s.offset);
+      const uint32_t mode = t == nullptr ? 0u : (t->required ? 0u : t->required_with) | t->only_with;
+      if (mode != 0)
+        fail(MHC_STATUS_BAD_PARAM_NULL_POINTER, "{} is NULL: op {} needs it with {} ({} {} elements)", s.name,
+             op_name(p.desc.op), flag_names(mode), s.elements, s.dtype == MHC_DTYPE_BF16 ? "bf16" : "fp32");
       fail(MHC_STATUS_BAD_PARAM_NULL_POINTER, "{} is NULL: op {} needs it ({} {} elements)", s.name,
            op_name(p.desc.op), s.elements, s.dtype == MHC_DTYPE_BF16 ? "bf16" : "fp32");
     }

@@ -8,19 +8,40 @@ run this again only after changing the decoder (python3 tests/fuzz/make_corpus.p
 import os
 import struct
 
-OPS = [1, 2, 3, 4, 5, 6, 16, 17, 18]  # kOpIds[0..8]; index 9 is op 0 (no op)
+OPS = [1, 2, 3, 4, 5, 6, 16, 17, 18]  # kOpIds[0..8]; index 9 is op 0 (no op); 18..21 ops 7..10
 TENSORS = [4, 8, 9, 5, 5, 2, 5, 5, 6]  # mhc_plan_get_tensor_count of each
+# The boundary ops (kOpIds[18..21]): their tensor count depends on the mode flags.
+BOUNDARY, COLLAPSE, MIX, FIRST = 18, 19, 20, 21
+SHIFTED, NORM = 2, 4
+FLAG_PICK = {SHIFTED: 0, NORM: 4, SHIFTED | NORM: 5}  # index into the flags list of decode_desc
+
+
+def tensor_count(op_index, flags):
+    shifted, norm = bool(flags & SHIFTED), bool(flags & NORM)
+    if op_index == BOUNDARY:
+        return 12 + shifted + norm
+    if op_index == COLLAPSE:
+        return 7 + norm
+    if op_index == MIX:
+        return 7
+    if op_index == FIRST:
+        return 9 + norm
+    return TENSORS[op_index]
 
 
 def seed(op_index, T=4, C=40, n=4, splits=None, partials=False, act=0, fp32_weights=False,
-         repeat=None, pref_mode=0, rounds=(), n_wide=False):
-    """op_index: index into kOpIds; act: 0 default, 1 BF16, 2 FP32; rounds: round_bytes() arguments."""
+         repeat=None, pref_mode=0, rounds=(), n_wide=False, modes=0):
+    """op_index: index into kOpIds; act: 0 default, 1 BF16, 2 FP32; rounds: round_bytes() arguments;
+    modes: MHC_DESC_FLAG_SHIFTED / MHC_DESC_FLAG_NORM bits (the boundary ops)."""
     b = bytearray([op_index])
     b += bytes([0, T - 1])                                   # tokens: 1 + byte % 8
     b += bytes([0, C - 1])                                   # hidden: 1 + byte % 64
     b += bytes([5, n - 1]) if n_wide else bytes([0, n - 1])  # n: 1 + byte % 8 (or % 32)
     b += bytes([1, splits - 1]) if splits else bytes([0])    # num_splits
-    b += bytes([1 if partials else 0])                       # flags
+    if modes:
+        b += bytes([2, FLAG_PICK[modes]])                    # flags: one of the mode combinations
+    else:
+        b += bytes([1 if partials else 0])                   # flags
     b += bytes([act])                                        # act_dtype
     b += bytes([1 if fp32_weights else 0])                   # weight_precision
     b += bytes([1, repeat - 1]) if repeat else bytes([0])    # sinkhorn_repeat: 1 + byte % 40
@@ -30,11 +51,12 @@ def seed(op_index, T=4, C=40, n=4, splits=None, partials=False, act=0, fp32_weig
     b += bytes([0, 0, 0, 0, 0])                              # get_desc, guarantee, tensor_info sizes
     b += bytes([max(len(rounds), 1) - 1])                    # rounds: 1 + byte % 3
     for r in rounds:
-        b += round_bytes(TENSORS[op_index], **r)
+        b += round_bytes(tensor_count(op_index, modes), **r)
     return bytes(b)
 
 
-def round_bytes(count, tokens=None, args_size=0, oversize=False, values=0, seed_value=1, modes=(), extra=(), ws=0):
+def round_bytes(count, tokens=None, args_size=0, args_k=0, oversize=False, values=0, seed_value=1, modes=(), extra=(),
+                ws=0):
     """tokens: None (0: desc.tokens) or k (a run with 1 + k % desc.tokens tokens); modes: the first
     tensors' pointer modes (the rest 0: a real buffer); extra: the misalignment and alias bytes."""
     r = bytearray()
@@ -42,7 +64,9 @@ def round_bytes(count, tokens=None, args_size=0, oversize=False, values=0, seed_
         r += bytes([0])
     else:
         r += bytes([3]) + struct.pack("<Q", tokens)
-    r += bytes([args_size])  # args.struct_size mode: 0 sizeof, 5 the 0.1 size (176)
+    r += bytes([args_size])  # args.struct_size mode: 0 sizeof, 5 the 0.1 size (176), 6 then k: 3 the 0.2 size (184)
+    if args_size == 6:
+        r += bytes([args_k])
     r += bytes([0])          # reserved0
     if tokens is not None:
         r += bytes([3 if oversize else 0])
@@ -81,6 +105,16 @@ def main():
         "b3_fp32_args_0_1": seed(8, n=3, rounds=[dict(args_size=5)]),
         "b3_bf16_repeat_7": seed(8, n=3, act=1, repeat=7, rounds=[valid]),
         "no_op": bytes([9]),
+        "a7_boundary_v4": seed(BOUNDARY, rounds=[valid]),
+        "a7_boundary_shifted_norm": seed(BOUNDARY, modes=SHIFTED | NORM, rounds=[valid]),
+        "a7_boundary_norm_no_out_pre_mix": seed(BOUNDARY, modes=NORM, rounds=[dict(modes=[0] * 12 + [12])]),
+        "a7_boundary_v4_args_0_2": seed(BOUNDARY, rounds=[dict(args_size=6, args_k=3)]),
+        "a7_boundary_shifted_args_0_2": seed(BOUNDARY, modes=SHIFTED, rounds=[dict(args_size=6, args_k=3)]),
+        "a8_boundary_collapse_norm": seed(COLLAPSE, modes=NORM, rounds=[valid]),
+        "a8_boundary_collapse_head": seed(COLLAPSE, modes=NORM, rounds=[dict(modes=[0] * 6 + [12])]),
+        "a9_boundary_mix": seed(MIX, n=2, C=33, rounds=[valid]),
+        "a10_boundary_first_shifted": seed(FIRST, modes=SHIFTED, rounds=[valid]),
+        "a10_boundary_first_norm_short_run": seed(FIRST, T=5, modes=NORM, rounds=[dict(tokens=2)]),
         "pref_null": seed(2, pref_mode=4, rounds=[valid]),
     }
     for name, data in inputs.items():

@@ -237,7 +237,7 @@ pub fn version() -> u32 {
     unsafe { sys::mhc_get_version() }
 }
 
-/// The loaded library's version string (`"0.2.0"`).
+/// The loaded library's version string (`"0.3.0"`).
 pub fn version_string() -> &'static str {
     // SAFETY: a static string.
     unsafe { static_str(sys::mhc_get_version_string()) }.unwrap_or("")
@@ -280,6 +280,10 @@ impl Op {
     pub const POST: Op = Op(sys::MHC_OP_POST);
     pub const HEAD: Op = Op(sys::MHC_OP_HEAD);
     pub const EXPAND: Op = Op(sys::MHC_OP_EXPAND);
+    pub const BOUNDARY: Op = Op(sys::MHC_OP_BOUNDARY);
+    pub const BOUNDARY_COLLAPSE: Op = Op(sys::MHC_OP_BOUNDARY_COLLAPSE);
+    pub const BOUNDARY_MIX: Op = Op(sys::MHC_OP_BOUNDARY_MIX);
+    pub const BOUNDARY_FIRST: Op = Op(sys::MHC_OP_BOUNDARY_FIRST);
     pub const STATIC_PRE: Op = Op(sys::MHC_OP_STATIC_PRE);
     pub const STATIC_POST: Op = Op(sys::MHC_OP_STATIC_POST);
     pub const STATIC_LAYER: Op = Op(sys::MHC_OP_STATIC_LAYER);
@@ -389,6 +393,10 @@ impl Sku {
     pub const HOST_POST: Sku = Sku(sys::MHC_SKU_HOST_POST);
     pub const HOST_HEAD: Sku = Sku(sys::MHC_SKU_HOST_HEAD);
     pub const HOST_EXPAND: Sku = Sku(sys::MHC_SKU_HOST_EXPAND);
+    pub const HOST_BOUNDARY: Sku = Sku(sys::MHC_SKU_HOST_BOUNDARY);
+    pub const HOST_BOUNDARY_COLLAPSE: Sku = Sku(sys::MHC_SKU_HOST_BOUNDARY_COLLAPSE);
+    pub const HOST_BOUNDARY_MIX: Sku = Sku(sys::MHC_SKU_HOST_BOUNDARY_MIX);
+    pub const HOST_BOUNDARY_FIRST: Sku = Sku(sys::MHC_SKU_HOST_BOUNDARY_FIRST);
     pub const HOST_STATIC_PRE: Sku = Sku(sys::MHC_SKU_HOST_STATIC_PRE);
     pub const HOST_STATIC_POST: Sku = Sku(sys::MHC_SKU_HOST_STATIC_POST);
     pub const HOST_STATIC_LAYER: Sku = Sku(sys::MHC_SKU_HOST_STATIC_LAYER);
@@ -529,6 +537,10 @@ impl Desc {
         post_mult: f32;
         /// Sets the eps of family B.
         static_eps: f32;
+        /// Sets the RMSNorm eps of the layer input (A7, `MHC_DESC_FLAG_NORM`).
+        norm_eps: f32;
+        /// Sets the RMSNorm weight scale (A7: `x = bf16(u * rsqrt(...) * (w * norm_scale))`).
+        norm_scale: f32;
     }
 }
 
@@ -862,6 +874,8 @@ fields! {
     OutLayerInput => out_layer_input, "out_layer_input";
     OutResidual => out_residual, "out_residual";
     OutRms => out_rms, "out_rms";
+    PreMix => pre_mix, "pre_mix";
+    OutPreMix => out_pre_mix, "out_pre_mix";
 }
 
 impl fmt::Display for Field {
@@ -1045,6 +1059,8 @@ impl<'a> Args<'a> {
         h_post => h_post, HPost;
         /// B2, B3: fp32 `[n, n]`.
         h_res => h_res, HRes;
+        /// A7 shifted, collapse: the carried pre p_prev fp32 `[T, n]` (since 0.3).
+        pre_mix => pre_mix, PreMix;
     }
     args_outputs! {
         /// A1: D; A3 (optional): the reduced D.
@@ -1061,6 +1077,8 @@ impl<'a> Args<'a> {
         out_residual => out_residual, OutResidual;
         /// B1 (optional): fp32 `[B]`.
         out_rms => out_rms, OutRms;
+        /// A7: this boundary's pre fp32 `[T, n]`, carried to the next (since 0.3).
+        out_pre_mix => out_pre_mix, OutPreMix;
     }
 }
 

@@ -29,7 +29,7 @@ macro_rules! constants {
 
 constants! {
     MHC_VERSION_MAJOR: u32 = 0;
-    MHC_VERSION_MINOR: u32 = 2;
+    MHC_VERSION_MINOR: u32 = 3;
     MHC_VERSION_PATCH: u32 = 0;
     MHC_VERSION: u32 = MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH;
     MHC_ABI_VERSION: u32 = 1;
@@ -64,6 +64,10 @@ constants! {
     MHC_OP_POST: mhc_op_t = 4;
     MHC_OP_HEAD: mhc_op_t = 5;
     MHC_OP_EXPAND: mhc_op_t = 6;
+    MHC_OP_BOUNDARY: mhc_op_t = 7;
+    MHC_OP_BOUNDARY_COLLAPSE: mhc_op_t = 8;
+    MHC_OP_BOUNDARY_MIX: mhc_op_t = 9;
+    MHC_OP_BOUNDARY_FIRST: mhc_op_t = 10;
     MHC_OP_STATIC_PRE: mhc_op_t = 16;
     MHC_OP_STATIC_POST: mhc_op_t = 17;
     MHC_OP_STATIC_LAYER: mhc_op_t = 18;
@@ -84,6 +88,8 @@ constants! {
     MHC_GUARANTEE_NO_ATOMICS: mhc_guarantee_flags_t = 0x8;
 
     MHC_DESC_FLAG_SPLIT_PARTIALS: u32 = 0x1;
+    MHC_DESC_FLAG_SHIFTED: u32 = 0x2;
+    MHC_DESC_FLAG_NORM: u32 = 0x4;
 
     MHC_SKU_NONE: mhc_sku_t = 0;
     MHC_SKU_HOST_PRENORM_GEMM: mhc_sku_t = 0x00010100;
@@ -92,6 +98,10 @@ constants! {
     MHC_SKU_HOST_POST: mhc_sku_t = 0x00010400;
     MHC_SKU_HOST_HEAD: mhc_sku_t = 0x00010500;
     MHC_SKU_HOST_EXPAND: mhc_sku_t = 0x00010600;
+    MHC_SKU_HOST_BOUNDARY: mhc_sku_t = 0x00010700;
+    MHC_SKU_HOST_BOUNDARY_COLLAPSE: mhc_sku_t = 0x00010800;
+    MHC_SKU_HOST_BOUNDARY_MIX: mhc_sku_t = 0x00010900;
+    MHC_SKU_HOST_BOUNDARY_FIRST: mhc_sku_t = 0x00010a00;
     MHC_SKU_HOST_STATIC_PRE: mhc_sku_t = 0x00011000;
     MHC_SKU_HOST_STATIC_POST: mhc_sku_t = 0x00011100;
     MHC_SKU_HOST_STATIC_LAYER: mhc_sku_t = 0x00011200;
@@ -109,6 +119,10 @@ constants! {
     MHC_SKU_SM90_PRE: mhc_sku_t = 0x00900300;
     MHC_SKU_SM90_HEAD: mhc_sku_t = 0x00900500;
     MHC_SKU_SM80_PRE_FUSE_TOKENS: mhc_sku_t = 0x00500201;
+    MHC_SKU_SM80_BOUNDARY: mhc_sku_t = 0x00500700;
+    MHC_SKU_SM80_BOUNDARY_COLLAPSE: mhc_sku_t = 0x00500800;
+    MHC_SKU_SM80_BOUNDARY_MIX: mhc_sku_t = 0x00500900;
+    MHC_SKU_SM80_BOUNDARY_FIRST: mhc_sku_t = 0x00500a00;
     MHC_SKU_SM90_PRENORM_GEMM_ONEPASS: mhc_sku_t = 0x00900101;
     MHC_SKU_SM90_PRE_ONEPASS: mhc_sku_t = 0x00900301;
     MHC_SKU_SM90_PRE_ONEPASS_TB16: mhc_sku_t = 0x00900302;
@@ -144,6 +158,10 @@ pub struct mhc_desc_t {
     pub post_mult: f32,
     pub static_eps: f32,
     pub reserved0: u32,
+    /// Since 0.3: the RMSNorm eps of the layer input (`MHC_DESC_FLAG_NORM`), default 1e-6.
+    pub norm_eps: f32,
+    /// Since 0.3: the RMSNorm weight scale, `x = bf16(u * rsqrt(...) * (w * norm_scale))`, default 1.
+    pub norm_scale: f32,
 }
 
 /// `mhc_preference_t`: how select chooses.
@@ -196,6 +214,10 @@ pub struct mhc_args_t {
     pub out_rms: *mut c_void,
     /// Since 0.2: this run's T, 1..=desc.tokens; 0 means desc.tokens.
     pub tokens: i64,
+    /// Since 0.3: A7 shifted, collapse: the carried pre p_prev fp32 `[T, n]`.
+    pub pre_mix: *const c_void,
+    /// Since 0.3: A7: this boundary's pre fp32 `[T, n]` (carried to the next).
+    pub out_pre_mix: *mut c_void,
 }
 
 /// `mhc_tensor_info_t`: one tensor a plan reads or writes (written by the library).

@@ -140,13 +140,15 @@ fn structs_match_the_header() {
         layout!(mhc_desc_t {
             struct_size, op, tokens, hidden, n, num_splits, act_dtype, weight_precision,
             sinkhorn_repeat, flags, rms_eps, pre_eps, sinkhorn_eps, post_mult, static_eps, reserved0,
+            norm_eps, norm_scale,
         }),
         layout!(mhc_preference_t { struct_size, backends, max_workspace_bytes, required, forced_sku }),
         layout!(mhc_precision_guarantee_t { struct_size, math_precision, accumulator, flags }),
         layout!(mhc_args_t {
             struct_size, reserved0, residual, fn_ = "fn", scale, base, gemm_out, sqrsum, layer_output,
             post_mix, comb_mix, embedding, norm_weight, h_pre, h_post, h_res, out_gemm, out_sqrsum,
-            out_post_mix, out_comb_mix, out_layer_input, out_residual, out_rms, tokens,
+            out_post_mix, out_comb_mix, out_layer_input, out_residual, out_rms, tokens, pre_mix,
+            out_pre_mix,
         }),
         layout!(mhc_tensor_info_t {
             struct_size, field_offset, field, role, dtype, required, rank, shape, token_dim, reserved0,

@@ -40,6 +40,10 @@ fn descriptor_defaults_come_from_the_library() {
     assert_eq!(Dtype(r.act_dtype), Dtype::FP32, "family B defaults to Tier-1 fp32 activations");
     let a = Desc::new(Op::PRE).unwrap();
     assert_eq!((a.raw().rms_eps, a.raw().post_mult, Dtype(a.raw().act_dtype)), (1e-6, 2.0, Dtype::BF16));
+    let b = Desc::new(Op::BOUNDARY).unwrap();
+    assert_eq!((b.raw().norm_eps, b.raw().norm_scale, Dtype(b.raw().act_dtype)), (1e-6, 1.0, Dtype::BF16));
+    let b = b.norm_eps(1e-5).norm_scale(0.5);
+    assert_eq!((b.raw().norm_eps, b.raw().norm_scale), (1e-5, 0.5));
     let p = Preference::default();
     assert_eq!((p.raw().backends, p.raw().max_workspace_bytes, p.raw().forced_sku), (mhc::sys::MHC_BACKEND_ANY, u64::MAX, 0));
 }

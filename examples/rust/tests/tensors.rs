@@ -2,8 +2,8 @@
 //! `desc.tokens`, on the host backend.
 use mhc::sys;
 use mhc::{
-    Args, Backend, Bf16, Desc, Dtype, Field, Guarantee, Op, Plan, Preference, Role, Status, Stream, TensorInfo, TensorMut,
-    TensorRef, Workspace,
+    Args, Backend, Bf16, Desc, Dtype, Field, Guarantee, Op, Plan, Preference, Role, Sku, Status, Stream, TensorInfo,
+    TensorMut, TensorRef, Workspace,
 };
 
 fn host() -> Preference {
@@ -38,6 +38,7 @@ fn host_plan(op: Op) -> Plan {
 fn op_names_come_from_the_library() {
     assert_eq!(Op::PRE.name(), Some("MHC_OP_PRE"));
     assert_eq!(mhc::op_name(Op::STATIC_LAYER), Some("MHC_OP_STATIC_LAYER"));
+    assert_eq!(Op::BOUNDARY_FIRST.name(), Some("MHC_OP_BOUNDARY_FIRST"));
     assert_eq!(Op(99).name(), None);
     assert_eq!(Op::POST.to_string(), "MHC_OP_POST");
     assert_eq!(Op(99).to_string(), "op 99");
@@ -91,6 +92,101 @@ fn plans_carry_the_library_tensor_infos() {
             assert_eq!((name, raw.field_offset as usize), (t.name(), t.field.offset()));
         }
     }
+}
+
+#[test]
+fn shifted_boundary_is_collapse_then_mix() {
+    // The V4.1 boundary (Op::BOUNDARY with MHC_DESC_FLAG_SHIFTED) is its critical part
+    // (BOUNDARY_COLLAPSE: post, collapse with the carried pre, RMSNorm) and its mix part
+    // (BOUNDARY_MIX on the new residual): bit-identical on the host backend. Runs T = 3 on plans
+    // for T = 4; pre_mix and out_pre_mix sit after args.tokens.
+    let stream = Stream::legacy_default();
+    let (max_t, t, n, c) = (4usize, 3usize, 4usize, 64usize);
+    let (mixes, k) = (n * n + 2 * n, n * c);
+    let (shifted, norm) = (sys::MHC_DESC_FLAG_SHIFTED, sys::MHC_DESC_FLAG_NORM);
+    let desc = |op: Op, flags: u32| {
+        Desc::new(op).unwrap().tokens(max_t as i64).n(n as i32).hidden(c as i64).flags(flags).norm_eps(1e-5).norm_scale(0.75)
+    };
+    let fused = Plan::select(&stream, &desc(Op::BOUNDARY, shifted | norm), host()).unwrap();
+    let collapse = Plan::select(&stream, &desc(Op::BOUNDARY_COLLAPSE, norm), host()).unwrap();
+    let mix = Plan::select(&stream, &desc(Op::BOUNDARY_MIX, 0), host()).unwrap();
+    assert_eq!((fused.sku(), collapse.sku(), mix.sku()), (Sku::HOST_BOUNDARY, Sku::HOST_BOUNDARY_COLLAPSE, Sku::HOST_BOUNDARY_MIX));
+    let r = fused.desc().raw();
+    assert_eq!((r.flags, r.norm_eps, r.norm_scale), (shifted | norm, 1e-5, 0.75));
+    let (i, o, f32) = (Role::INPUT, Role::OUTPUT, Dtype::FP32);
+    assert_eq!(fused.tensor(Field::PreMix), Some(&info(Field::PreMix, i, f32, true, &[max_t, n], Some(0))));
+    assert_eq!(mix.tensor(Field::OutPreMix), Some(&info(Field::OutPreMix, o, f32, true, &[max_t, n], Some(0))));
+    for p in [&fused, &collapse, &mix] {
+        for (index, info) in p.tensors().iter().enumerate() {
+            let mut raw: sys::mhc_tensor_info_t = unsafe { std::mem::zeroed() };
+            raw.struct_size = std::mem::size_of::<sys::mhc_tensor_info_t>() as u32;
+            assert_eq!(unsafe { sys::mhc_plan_get_tensor_info(p.as_raw(), index as i32, &mut raw) }, 0);
+            assert_eq!(raw.field_offset as usize, info.field.offset(), "{}", info.field);
+        }
+    }
+
+    let (y, res) = (bf16s(t * c, 31, -2.0, 2.0), bf16s(t * n * c, 32, -2.0, 2.0));
+    let (post, comb, pre) = (values(t * n, 33, 0.0, 2.0), values(t * n * n, 34, 0.0, 0.5), values(t * n, 35, 0.0, 1.0));
+    let w = bf16s(c, 36, 0.5, 1.5);
+    let (fn_, scale, base) = (values(mixes * k, 37, -0.05, 0.05), [0.5f32, 0.25, 0.125], values(mixes, 38, -0.5, 0.5));
+    #[derive(Debug, PartialEq)]
+    struct Outs {
+        h: Vec<Bf16>,
+        x: Vec<Bf16>,
+        post: Vec<f32>,
+        comb: Vec<f32>,
+        pre: Vec<f32>,
+    }
+    let outs = || Outs { h: vec![Bf16(0); t * n * c], x: vec![Bf16(0); t * c], post: vec![0.0; t * n], comb: vec![0.0; t * n * n], pre: vec![0.0; t * n] };
+    let (mut a, mut b) = (outs(), outs());
+    let args = Args::new()
+        .layer_output(TensorRef::new(&y, &[t, c]))
+        .residual(TensorRef::new(&res, &[t, n, c]))
+        .post_mix(&post)
+        .comb_mix(&comb)
+        .pre_mix(TensorRef::new(&pre, &[t, n]))
+        .fn_(&fn_)
+        .scale(&scale[..])
+        .base(&base)
+        .norm_weight(&w)
+        .out_residual(&mut a.h)
+        .out_layer_input(&mut a.x)
+        .out_post_mix(&mut a.post)
+        .out_comb_mix(&mut a.comb)
+        .out_pre_mix(TensorMut::new(&mut a.pre, &[t, n]));
+    assert_eq!(fused.run_tokens(&args).unwrap(), t);
+    fused.run(&stream, Workspace::none(), &args).unwrap();
+    drop(args);
+    let args = Args::new()
+        .layer_output(&y)
+        .residual(&res)
+        .post_mix(&post)
+        .comb_mix(&comb)
+        .pre_mix(&pre)
+        .norm_weight(&w)
+        .out_residual(&mut b.h)
+        .out_layer_input(&mut b.x);
+    collapse.run(&stream, Workspace::none(), &args).unwrap();
+    drop(args);
+    let args = Args::new()
+        .residual(TensorRef::new(&b.h, &[t, n, c]))
+        .fn_(&fn_)
+        .scale(&scale[..])
+        .base(&base)
+        .out_post_mix(&mut b.post)
+        .out_comb_mix(&mut b.comb)
+        .out_pre_mix(&mut b.pre);
+    mix.run(&stream, Workspace::none(), &args).unwrap();
+    drop(args);
+    assert!(a == b, "BOUNDARY (shifted) differs from BOUNDARY_COLLAPSE + BOUNDARY_MIX:\n{:?}\n{:?}", a, b);
+    assert!(a.pre.iter().any(|&v| v != 0.0), "out_pre_mix was not written");
+
+    // A V4 boundary collapses with its own pre: it takes no pre_mix.
+    let v4 = Plan::select(&stream, &desc(Op::BOUNDARY, norm), host()).unwrap();
+    assert!(v4.tensor(Field::PreMix).is_none());
+    let e = v4.can_implement(&Args::new().pre_mix(&pre)).unwrap_err();
+    assert_eq!(e.status(), Status::BAD_PARAM_VALUE, "{}", e);
+    assert!(e.message().contains("args.pre_mix is set, but MHC_OP_BOUNDARY does not use it"), "{}", e.message());
 }
 
 /// POST tensors at T rows: layer_output [T, C], residual [T, n, C], post_mix [T, n], comb_mix

@@ -9,6 +9,9 @@ constexpr int kVec = 8;
 constexpr int kMaxN = 8;
 
 // grid.x = column block, grid.y = token (x fastest so neighbouring CTAs share a token's coeffs).
+// The sum is formed in fp64 in the reference's order (each fp32 x bf16 product is exact in fp64)
+// and rounded once to bf16: the new residual is bit-identical to the fp64 host reference, so
+// every consumer of the rounded H (the boundary's mix and collapse) reads the same values.
 // kN = n: coefficients live in registers (vector loads where n allows), activations are loaded
 // before them so a CTA costs one memory round trip.
 template <int kN>
@@ -64,15 +67,16 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostPara
     }
 #pragma unroll
     for (int k = 0; k < kN; ++k) {
-      float acc[kVec];
+      uint16_t h[kVec];
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) acc[e] = pc[k] * xv[e];
+      for (int e = 0; e < kVec; ++e) {
+        double acc = double{pc[k]} * xv[e];
 #pragma unroll
-      for (int j = 0; j < kN; ++j)
-#pragma unroll
-        for (int e = 0; e < kVec; ++e) acc[e] = fmaf(cc[j * kN + k], rv[j][e], acc[e]);
-      const uint4 o = {pack_bf16(acc[0], acc[1]), pack_bf16(acc[2], acc[3]), pack_bf16(acc[4], acc[5]),
-                       pack_bf16(acc[6], acc[7])};
+        for (int j = 0; j < kN; ++j) acc = fma(double{cc[j * kN + k]}, double{rv[j][e]}, acc);
+        h[e] = f64_to_bf16(acc);
+      }
+      const uint4 o = {h[0] | (uint32_t{h[1]} << 16), h[2] | (uint32_t{h[3]} << 16), h[4] | (uint32_t{h[5]} << 16),
+                       h[6] | (uint32_t{h[7]} << 16)};
       *reinterpret_cast<uint4*>(o_tok + k * p.C + x) = o;
     }
   } else {
@@ -86,10 +90,10 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostPara
     const float* comb = p.comb + t * kN * kN;
 #pragma unroll
     for (int k = 0; k < kN; ++k) {
-      float acc = __ldg(post + k) * xv;
+      double acc = double{__ldg(post + k)} * xv;
 #pragma unroll
-      for (int j = 0; j < kN; ++j) acc = fmaf(__ldg(comb + j * kN + k), rv[j], acc);
-      o_tok[k * p.C + x] = f32_to_bf16(acc);
+      for (int j = 0; j < kN; ++j) acc = fma(double{__ldg(comb + j * kN + k)}, double{rv[j]}, acc);
+      o_tok[k * p.C + x] = f64_to_bf16(acc);
     }
   }
 }

@@ -1,4 +1,5 @@
-// A4 post: out[t,k,x] = bf16(post[t,k] X[t,x] + sum_j comb[t,j,k] R[t,j,x]) (comb transposed),
+// A4 post: out[t,k,x] = bf16(post[t,k] X[t,x] + sum_j comb[t,j,k] R[t,j,x]) (comb transposed,
+// summed in fp64 in ascending j after the post term, one rounding: the host reference's bits),
 // and A6 expand: R[t,i,x] = E[t,x]. Bandwidth kernels: 16-byte accesses where C allows.
 #pragma once
 

@@ -75,6 +75,8 @@ __global__ void __launch_bounds__(kThreads) sm80_pre_fuse_kernel(const PreFusePa
   }
   __syncthreads();
   if (!p.head && blockIdx.y == 0 && threadIdx.x == 32) fuse::post_comb<kN>(p, t, s_mix);
+  if (p.pre_out && blockIdx.y == 0 && threadIdx.x < kN) p.pre_out[t * kN + threadIdx.x] = s_pre[threadIdx.x];
+  if (p.layer_input == nullptr) return;
 
   float pre[kN];
 #pragma unroll
@@ -134,7 +136,8 @@ void launch_n(const PreFuseParams& p, bool vector_path, dim3 grid, void* stream,
 
 void launch_pre_fuse(const PreFuseParams& p, bool vector_path, void* stream, bool pdl, bool token_blocks) {
   if (p.n > kMaxN) fail(MHC_STATUS_INTERNAL, "pre fuse: n = {} exceeds {}", p.n, kMaxN);
-  const dim3 grid(static_cast<unsigned>(p.T), ceil_div_u(p.C, kColsPerCta));
+  // Without a layer input one CTA per token computes the coefficients.
+  const dim3 grid(static_cast<unsigned>(p.T), p.layer_input ? ceil_div_u(p.C, kColsPerCta) : 1u);
   switch (p.n) {
     case 1: return launch_n<1>(p, vector_path, grid, stream, pdl, token_blocks);
     case 2: return launch_n<2>(p, vector_path, grid, stream, pdl, token_blocks);

@@ -16,7 +16,8 @@ struct PreFuseParams {
   const uint16_t* R;       // [T, n, C] bf16 (this launch's tokens)
   float* post_mix;         // [T, n]      (NULL for head)
   float* comb_mix;         // [T, n, n]   (NULL for head)
-  uint16_t* layer_input;   // [T, C]
+  uint16_t* layer_input;   // [T, C]; NULL: the coefficients alone (the boundary's mix part)
+  float* pre_out;          // optional pre gates [T, n] (the boundary ops carry them)
   float* D_out;            // optional reduced D [T, N]
   float* Q_out;            // optional reduced Q [T]
   int64_t T, C, K;

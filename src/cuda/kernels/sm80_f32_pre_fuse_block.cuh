@@ -159,9 +159,15 @@ __device__ void block_outputs(const PreFuseParams& p, int64_t t0, int tb, const 
   const int row = p.N + 1;
   const int warp = threadIdx.x / 32;
   if (!p.head && warp == 0) {
-    for (int tt = threadIdx.x; tt < tb; tt += 32) post_comb<kN>(p, t0 + tt, &sm.mix[tt * row]);
+    for (int tt = threadIdx.x; tt < tb; tt += 32) {
+      post_comb<kN>(p, t0 + tt, &sm.mix[tt * row]);
+      if (p.pre_out)
+#pragma unroll
+        for (int i = 0; i < kN; ++i) p.pre_out[(t0 + tt) * kN + i] = sm.pre[tt][i];
+    }
     return;
   }
+  if (p.layer_input == nullptr) return;
   const int first = p.head ? 0 : 32, tid = threadIdx.x - first, nthreads = kThreads - first;
   if (kVector) {
     const int64_t vecs = p.C / 8, items = tb * vecs;

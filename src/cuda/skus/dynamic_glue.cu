@@ -19,6 +19,7 @@ PreFuseParams fuse_params(const RunContext& c, bool head) {
   f.base = static_cast<const float*>(c.args.base);
   f.R = static_cast<const uint16_t*>(c.args.residual);
   f.post_mix = static_cast<float*>(c.args.out_post_mix);
+  f.pre_out = static_cast<float*>(c.args.out_pre_mix);
   f.comb_mix = static_cast<float*>(c.args.out_comb_mix);
   f.layer_input = static_cast<uint16_t*>(c.args.out_layer_input);
   f.T = p.T, f.C = p.C, f.K = p.K;

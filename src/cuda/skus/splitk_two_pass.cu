@@ -38,7 +38,8 @@ void run(const RunContext& c, const TwoPassSettings& s) {
     f.D = D, f.Q = Q, f.S = S * U, f.d_split_stride = Tc * p.N, f.q_split_stride = Tc;
     f.T = tc;
     f.R += t0 * p.K;
-    f.layer_input += t0 * p.C;
+    if (f.layer_input) f.layer_input += t0 * p.C;
+    if (f.pre_out) f.pre_out += t0 * p.n;
     if (f.post_mix) f.post_mix += t0 * p.n;
     if (f.comb_mix) f.comb_mix += t0 * p.n * p.n;
     if (c.args.out_gemm) f.D_out = static_cast<float*>(c.args.out_gemm) + t0 * p.N;
