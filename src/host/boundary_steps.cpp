@@ -20,6 +20,16 @@ void post_row(const Problem& p, const uint16_t* Y, const uint16_t* H_prev, const
     }
 }
 
+PostInputs post_inputs(const RunContext& ctx) {
+  return {static_cast<const uint16_t*>(ctx.args.layer_output), static_cast<const uint16_t*>(ctx.args.residual),
+          static_cast<const float*>(ctx.args.post_mix), static_cast<const float*>(ctx.args.comb_mix),
+          static_cast<const float*>(ctx.args.pre_mix)};
+}
+
+void PostInputs::post_token(const Problem& p, int64_t t, uint16_t* H) const {
+  post_row(p, Y + t * p.C, H_prev + t * p.K, post + t * p.n, comb + t * p.n * p.n, H);
+}
+
 TokenCoeffs mix_row(const Problem& p, const RunContext& ctx, const uint16_t* H) {
   std::vector<double> D;
   const double Q = row_gemm(p, H, static_cast<const float*>(ctx.args.fn), p.N, D);

@@ -8,6 +8,18 @@
 
 namespace mhc::host {
 
+// The post's inputs and the carried pre of a boundary run (the args fields the ops read).
+struct PostInputs {
+  const uint16_t* Y;       // layer_output [T, C]
+  const uint16_t* H_prev;  // residual [T, n, C]
+  const float* post;       // post_mix [T, n]
+  const float* comb;       // comb_mix [T, n, n]
+  const float* carried;    // pre_mix [T, n] (shifted mode, the collapse op)
+  // H of token t: A4 (below) on the token's rows.
+  void post_token(const Problem& p, int64_t t, uint16_t* H) const;
+};
+PostInputs post_inputs(const RunContext& ctx);
+
 // H[k,x] = bf16(post[k] Y[x] + sum_j comb[j][k] H_prev[j,x]): A4 for one token.
 void post_row(const Problem& p, const uint16_t* Y, const uint16_t* H_prev, const float* post, const float* comb,
               uint16_t* H);
