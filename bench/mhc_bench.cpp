@@ -155,7 +155,8 @@ bool run_case(const Case& c, double copy_bw, size_t l2, int reps, bool verify, c
       if (data.specs[i].role != mhc::Role::kOutput) continue;
       std::vector<unsigned char> got(data.host[i].size());
       CK(cudaMemcpy(got.data(), ptrs[0][i], got.size(), cudaMemcpyDeviceToHost));
-      const auto m = mhc_test::compare(data.specs[i], got.data(), data.host[i].data(), tol);
+      const auto m = mhc_test::compare(data.specs[i], got.data(), data.host[i].data(), tol,
+                                         mhc_test::bf16_ulps(data.problem, data.specs[i]));
       bad += m.bad;
       worst = std::max(worst, m.worst_ratio);
       if (m.bad) std::fprintf(stderr, "  %s: %s\n", what, m.describe(data.specs[i].name).c_str());

@@ -79,10 +79,12 @@ inline std::vector<std::vector<unsigned char>> check_against_host(const mhc_desc
   for (size_t i = 0; i < data.specs.size(); ++i) {
     if (data.specs[i].role != mhc::Role::kOutput) continue;
     auto got = dev.download(i);
-    const Mismatch m = compare(data.specs[i], got.data(), data.host[i].data(), fp32_tolerance(data.problem));
+    const Mismatch m = compare(data.specs[i], got.data(), data.host[i].data(), fp32_tolerance(data.problem),
+                               bf16_ulps(data.problem, data.specs[i]));
     INFO(m.describe(data.specs[i].name) << " | op " << mhc::op_name(resolved.op) << " T=" << resolved.tokens
                                         << " n=" << resolved.n << " C=" << resolved.hidden
-                                        << " S=" << resolved.num_splits << " w=" << resolved.weight_precision);
+                                        << " S=" << resolved.num_splits << " w=" << resolved.weight_precision
+                                        << " flags=" << resolved.flags);
     CHECK(m.bad == 0);
     outs.push_back(std::move(got));
   }

@@ -68,7 +68,8 @@ TEST_CASE("every CUDA plan is deterministic and declares it", "[cuda][determinis
       size_t o = 0;
       for (size_t i = 0; i < ref.specs.size(); ++i) {
         if (ref.specs[i].role != mhc::Role::kOutput) continue;
-        const Mismatch m = compare(ref.specs[i], first[o++].data(), ref.host[i].data(), fp32_tolerance(ref.problem));
+        const Mismatch m = compare(ref.specs[i], first[o++].data(), ref.host[i].data(), fp32_tolerance(ref.problem),
+                                   bf16_ulps(ref.problem, ref.specs[i]));
         INFO("op " << mhc::op_name(op) << " " << m.describe(ref.specs[i].name));
         CHECK(m.bad == 0);
       }
