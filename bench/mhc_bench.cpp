@@ -296,6 +296,26 @@ std::vector<Case> suite(const std::string& name) {
   return v;
 }
 
+// The results so far as JSON (rewritten after every case: a run stopped early keeps its rows).
+void write_json(const std::string& json, const cudaDeviceProp& prop, double bw, const std::vector<Result>& results) {
+  if (json.empty()) return;
+  FILE* f = std::fopen(json.c_str(), "w");
+  if (!f) return;
+  std::fprintf(f, "{\"device\": \"%s\", \"copy_gbps\": %.1f, \"results\": [\n", prop.name, bw / 1e9);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Result& r = results[i];
+    std::fprintf(f,
+                 "  {\"op\": \"%s\", \"T\": %lld, \"n\": %d, \"C\": %lld, \"S\": %d, \"dtype\": \"%s\", \"w\": \"%s\", "
+                 "\"flags\": %u, \"sku\": \"%s\", \"us\": %.3f, \"floor_bytes\": %.0f, \"gbps\": %.1f, "
+                 "\"pct_copy\": %.2f, \"sets\": %d, \"verify\": \"%s\"}%s\n",
+                 r.c.op.c_str(), static_cast<long long>(r.c.T), r.c.n, static_cast<long long>(r.c.C), r.c.S,
+                 r.c.act == MHC_DTYPE_BF16 ? "bf16" : "fp32", weight_name(r.c.w), r.c.flags, r.sku.c_str(), r.us,
+                 r.bytes, r.gbps, r.pct, r.sets, r.verify.c_str(), i + 1 < results.size() ? "," : "");
+  }
+  std::fprintf(f, "]}\n");
+  std::fclose(f);
+}
+
 void usage() {
   std::printf(
       "usage: mhc-bench [--suite perf|decode|static|engine|boundary] [--op OP --T T --C C --n N --S S --repeat R --w tf32|tf32x3|fp32 "
@@ -377,24 +397,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (r.verify.rfind("FAIL", 0) == 0) ++failed;
     results.push_back(r);
-  }
-  if (!json.empty()) {
-    FILE* f = std::fopen(json.c_str(), "w");
-    if (f) {
-      std::fprintf(f, "{\"device\": \"%s\", \"copy_gbps\": %.1f, \"results\": [\n", prop.name, bw / 1e9);
-      for (size_t i = 0; i < results.size(); ++i) {
-        const Result& r = results[i];
-        std::fprintf(f,
-                     "  {\"op\": \"%s\", \"T\": %lld, \"n\": %d, \"C\": %lld, \"S\": %d, \"dtype\": \"%s\", "
-                     "\"w\": \"%s\", \"sku\": \"%s\", \"us\": %.3f, \"floor_bytes\": %.0f, \"gbps\": %.1f, \"pct_copy\": %.2f, "
-                     "\"sets\": %d, \"verify\": \"%s\"}%s\n",
-                     r.c.op.c_str(), static_cast<long long>(r.c.T), r.c.n, static_cast<long long>(r.c.C), r.c.S,
-                     r.c.act == MHC_DTYPE_BF16 ? "bf16" : "fp32", weight_name(r.c.w), r.sku.c_str(), r.us, r.bytes, r.gbps, r.pct,
-                     r.sets, r.verify.c_str(), i + 1 < results.size() ? "," : "");
-      }
-      std::fprintf(f, "]}\n");
-      std::fclose(f);
-    }
+    write_json(json, prop, bw, results);
   }
   return failed ? 1 : 0;
 }

@@ -1,19 +1,38 @@
 #!/usr/bin/env python3
-"""Plots mhc-bench JSON files (--json): for each op, time and % of copy bandwidth against T, one
+"""Plots mhc-bench results (its --json files, or its printed table saved as a .log): for each op, time and % of copy bandwidth against T, one
 line per (C, SKU, weight precision), so a reader sees the curves rather than reading rows.
 
-    python3 bench/plot_bench.py engine.json [more.json ...] -o docs/img/engine.png
+    python3 bench/plot_bench.py engine.json [more.json or .log ...] -o docs/img/engine.png
 
 Needs matplotlib (pip install matplotlib). Only rows whose output verified are drawn.
 """
 import argparse
 import collections
 import json
+import re
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+
+def load(path):
+    """The results of one mhc-bench run: its JSON, or the table it printed."""
+    if not path.endswith(".log"):
+        return json.load(open(path))
+    data = {"device": "?", "copy_gbps": 0.0, "results": []}
+    head = re.compile(r"device: (.*?), \d+ SMs.*copy bandwidth (\d+) GB/s")
+    row = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\w+)\s+(\w+)\s+(\S+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)%\s+(.*)$")
+    for line in open(path):
+        if m := head.search(line):
+            data["device"], data["copy_gbps"] = m.group(1), float(m.group(2))
+        elif m := row.match(line.strip()):
+            op, T, n, C, S, dtype, w, sku, us, gbps, pct, verify = m.groups()
+            data["results"].append({"op": op, "T": int(T), "n": int(n), "C": int(C), "S": int(S), "dtype": dtype,
+                                    "w": w, "sku": sku, "us": float(us), "gbps": float(gbps),
+                                    "pct_copy": float(pct), "verify": verify})
+    return data
 
 
 def main():
@@ -26,7 +45,7 @@ def main():
     lines = collections.defaultdict(list)  # (op, C, sku, w) -> [(T, us, pct)]
     devices = set()
     for path in a.json:
-        data = json.load(open(path))
+        data = load(path)
         devices.add(f"{data['device']}, copy {data['copy_gbps']:.0f} GB/s")
         for r in data["results"]:
             if not r["verify"].startswith("ok") or (a.ops and r["op"] not in a.ops.split(",")):
@@ -52,7 +71,7 @@ def main():
         if p_ax.get_legend_handles_labels()[0]:
             p_ax.legend(fontsize=7, loc="lower right")
     fig.suptitle("; ".join(sorted(devices)))
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(a.out, dpi=110)
     print(f"wrote {a.out}")
 
