@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 mhc_install_packages
 mhc_configure -DMHC_BUILD_EXAMPLES=ON
-mhc_build mhc_example_pre_post mhc_example_pre_c
+mhc_build mhc_example_pre_post mhc_example_pre_c mhc_example_v41_chain
 
 checked=0
 failures=()
@@ -36,6 +36,7 @@ run_example() {
 
 run_example pre_post "pre -> layer -> post over 4 layers, one plan each, reused; C++ through mhc.hpp"
 run_example pre_c "MHC_OP_PRE through the C ABI, one plan run on T_max tokens and on fewer"
+run_example v41_chain "DeepSeek-V4.1 shifted boundaries over 8 sublayers, the mix part on a second stream"
 
 if ((${#failures[@]} == 0)); then
   echo "main: $checked plans checked against the fp64 reference: all PASS"
