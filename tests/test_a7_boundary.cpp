@@ -1,7 +1,7 @@
 // a7_boundary (MHC_OP_BOUNDARY) on the host reference: hand cases of each step, every mode
 // against the fp64 oracle with constants away from their defaults (and a check that each
 // constant is read from its own field), V4 mode == A4 then A3 (+ the norm) bit for bit, the
-// V4.1 shifted mode over a chain of boundaries against the research note's recurrence (A.1),
+// V4.1 shifted mode over a chain of boundaries against DeepSeek-V4.1's model recurrence (docs/numerics.md),
 // fused and split (BOUNDARY_COLLAPSE + BOUNDARY_MIX), and all-zero (padding) tokens.
 #include "test_boundary_oracle.hpp"
 
@@ -198,7 +198,7 @@ TEST_CASE("A7 V4 mode is A4 then A3 bit for bit, plus the oracle's RMSNorm", "[n
       }
 }
 
-TEST_CASE("A7 shifted: a chain of boundaries is the V4.1 recurrence (research note A.1), fused or split",
+TEST_CASE("A7 shifted: a chain of boundaries is the V4.1 recurrence, fused or split",
           "[numerics][A7][A8][A9][A10][chain]") {
   struct Config {
     const char* what;

@@ -1,4 +1,4 @@
-// The layer boundary (docs/numerics.md A7-A10; research/deepseek_v41_shifted_mhc.md A.1-A.3) for
+// The layer boundary (docs/numerics.md A7-A10, and DeepSeek-V4.1's model recurrence) for
 // the numerics suites test_a7_boundary .. test_a10_boundary_first: an fp64 oracle of each step,
 // written from the formulas (the mix reuses test_numerics_oracle.hpp's A1/A2 oracle; the post,
 // collapse and RMSNorm are written out here, not taken from the library), and runners of the four
@@ -48,7 +48,7 @@ inline Consts odd_consts(mhc_dtype_t precision = MHC_DTYPE_TF32) {
   return k;
 }
 
-// DeepSeek-V4.1-Flash (research note A.0): the mix RMS and the norm both with eps 1e-20.
+// DeepSeek-V4.1-Flash: the mix RMS and the norm both with eps 1e-20.
 inline Consts v41_consts(mhc_dtype_t precision = MHC_DTYPE_FP32) {
   Consts k;
   k.rms_eps = 1e-20f;
