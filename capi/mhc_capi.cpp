@@ -24,6 +24,33 @@ T* out_ptr(T* p, const char* name) {
 
 }  // namespace
 
+namespace {
+
+// mhc_desc_init's defaults for op (throws for an unknown op).
+mhc_desc_t desc_defaults(mhc_op_t op) {
+  const mhc::OpCard* card = mhc::find_card(op);
+  if (card == nullptr)
+    fail(MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "op = {}: expected one of {}", op, mhc::op_id_list());
+  mhc_desc_t init = MHC_DESC_INIT;
+  init.op = op;
+  init.act_dtype = card->default_act;
+  return init;
+}
+
+// Writes `init` into a caller struct of `size` bytes (checked before anything is written).
+template <typename T>
+void init_sized(T* dst, size_t size, const T& init, const char* name, size_t min_size) {
+  constexpr size_t kMaxSize = 65536;
+  if (size < min_size || size > kMaxSize)
+    fail(MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "struct_size = {}: expected {}..{} (sizeof({}) of the caller's header)",
+         size, min_size, kMaxSize, name);
+  const auto size32 = static_cast<uint32_t>(size);
+  std::memcpy(dst, &size32, sizeof size32);
+  mhc::copy_struct_out(dst, init, name, min_size);
+}
+
+}  // namespace
+
 extern "C" {
 
 MHC_API uint32_t mhc_get_version(void) { return MHC_VERSION; }
@@ -43,16 +70,18 @@ MHC_API mhc_status_t mhc_cuda_device_count(int32_t* count) {
   return guard(__func__, [&] { *out_ptr(count, "count") = mhc::cuda_device_count(); });
 }
 
+
 MHC_API mhc_status_t mhc_desc_init(mhc_desc_t* desc, mhc_op_t op) {
   return guard(__func__, [&] {
     out_ptr(desc, "desc");
-    const mhc::OpCard* card = mhc::find_card(op);
-    if (card == nullptr)
-      fail(MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "op = {}: expected one of {}", op, mhc::op_id_list());
-    mhc_desc_t init = MHC_DESC_INIT;
-    init.op = op;
-    init.act_dtype = card->default_act;
-    *desc = init;
+    *desc = desc_defaults(op);
+  });
+}
+
+MHC_API mhc_status_t mhc_desc_init_sized(mhc_desc_t* desc, size_t struct_size, mhc_op_t op) {
+  return guard(__func__, [&] {
+    out_ptr(desc, "desc");
+    init_sized(desc, struct_size, desc_defaults(op), "mhc_desc_t", mhc::kDescMinSize);
   });
 }
 
@@ -67,6 +96,16 @@ MHC_API mhc_status_t mhc_args_init(mhc_args_t* args) {
   return guard(__func__, [&] {
     std::memset(out_ptr(args, "args"), 0, sizeof(mhc_args_t));
     args->struct_size = sizeof(mhc_args_t);
+  });
+}
+
+MHC_API mhc_status_t mhc_args_init_sized(mhc_args_t* args, size_t struct_size) {
+  return guard(__func__, [&] {
+    out_ptr(args, "args");
+    mhc_args_t init;
+    std::memset(&init, 0, sizeof init);
+    init.struct_size = sizeof(mhc_args_t);
+    init_sized(args, struct_size, init, "mhc_args_t", mhc::kArgsMinSize);
   });
 }
 

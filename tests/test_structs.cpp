@@ -103,6 +103,60 @@ TEST_CASE("structs: init macros equal the init functions", "[structs]") {
   CHECK(std::memcmp(&zero, &fn_args, sizeof fn_args) == 0);
 }
 
+TEST_CASE("structs: the sized init functions write only the caller's struct", "[structs]") {
+  // A buffer larger than any struct, filled with a sentinel: nothing past `size` may change.
+  constexpr unsigned char kSentinel = 0xa5;
+  unsigned char buf[512];
+  mhc_desc_t full;
+  REQUIRE_OK(mhc_desc_init(&full, MHC_OP_BOUNDARY));
+  for (size_t size : {size_t{72}, sizeof(mhc_desc_t), sizeof(mhc_desc_t) + 24}) {
+    INFO("desc size " << size);
+    std::memset(buf, kSentinel, sizeof buf);
+    REQUIRE_OK(mhc_desc_init_sized(reinterpret_cast<mhc_desc_t*>(buf), size, MHC_OP_BOUNDARY));
+    uint32_t got_size;
+    std::memcpy(&got_size, buf, 4);
+    CHECK(got_size == size);
+    const size_t known = std::min(size, sizeof(mhc_desc_t));
+    CHECK(std::memcmp(buf + 4, reinterpret_cast<const unsigned char*>(&full) + 4, known - 4) == 0);
+    for (size_t i = known; i < size; ++i) CHECK(buf[i] == 0);  // a newer header's fields read as 0
+    for (size_t i = size; i < sizeof buf; ++i) REQUIRE(buf[i] == kSentinel);
+  }
+  mhc_args_t zero_args;
+  std::memset(&zero_args, 0, sizeof zero_args);
+  for (size_t size : {size_t{176}, size_t{184}, sizeof(mhc_args_t), sizeof(mhc_args_t) + 16}) {
+    INFO("args size " << size);
+    std::memset(buf, kSentinel, sizeof buf);
+    REQUIRE_OK(mhc_args_init_sized(reinterpret_cast<mhc_args_t*>(buf), size));
+    uint32_t got_size;
+    std::memcpy(&got_size, buf, 4);
+    CHECK(got_size == size);
+    for (size_t i = 4; i < size; ++i) CHECK(buf[i] == 0);
+    for (size_t i = size; i < sizeof buf; ++i) REQUIRE(buf[i] == kSentinel);
+  }
+  // Too small, too large, an unknown op or NULL: a status, and nothing written.
+  std::memset(buf, kSentinel, sizeof buf);
+  REQUIRE_STATUS(mhc_desc_init_sized(reinterpret_cast<mhc_desc_t*>(buf), 71, MHC_OP_PRE), MHC_STATUS_BAD_PARAM_STRUCT_SIZE,
+                 "struct_size = 71");
+  REQUIRE_STATUS(mhc_desc_init_sized(reinterpret_cast<mhc_desc_t*>(buf), 1 << 20, MHC_OP_PRE),
+                 MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "struct_size");
+  REQUIRE_STATUS(mhc_desc_init_sized(reinterpret_cast<mhc_desc_t*>(buf), sizeof(mhc_desc_t), 99),
+                 MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "op = 99");
+  REQUIRE_STATUS(mhc_args_init_sized(reinterpret_cast<mhc_args_t*>(buf), 175), MHC_STATUS_BAD_PARAM_STRUCT_SIZE,
+                 "struct_size = 175");
+  for (unsigned char b : buf) REQUIRE(b == kSentinel);
+  REQUIRE_STATUS(mhc_desc_init_sized(nullptr, sizeof(mhc_desc_t), MHC_OP_PRE), MHC_STATUS_BAD_PARAM_NULL_POINTER, "desc");
+  REQUIRE_STATUS(mhc_args_init_sized(nullptr, sizeof(mhc_args_t)), MHC_STATUS_BAD_PARAM_NULL_POINTER, "args");
+  // A 72-byte desc from the sized init selects a plan (the norm fields read as 0: unused).
+  mhc_desc_t small;
+  std::memset(&small, 0, sizeof small);
+  REQUIRE_OK(mhc_desc_init_sized(&small, 72, MHC_OP_PRE));
+  small.tokens = 2, small.hidden = 16;
+  const mhc_preference_t hp = host_only();
+  mhc_plan_t plan = nullptr;
+  REQUIRE_OK(mhc_plan_select(&small, &hp, &plan));
+  mhc_plan_destroy(plan);
+}
+
 TEST_CASE("structs: desc struct_size", "[structs]") {
   const mhc_preference_t pref = host_only();
   // 72 bytes (up to reserved0) is the 0.1/0.2 struct, the smallest published.

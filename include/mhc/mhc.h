@@ -322,6 +322,13 @@ MHC_API mhc_status_t mhc_cuda_device_count(int32_t* count);
 MHC_API mhc_status_t mhc_desc_init(mhc_desc_t* desc, mhc_op_t op);
 MHC_API mhc_status_t mhc_preference_init(mhc_preference_t* pref);
 MHC_API mhc_status_t mhc_args_init(mhc_args_t* args);
+/* The same for a struct of the caller's size (pass sizeof; since 0.3): the bytes both know, zeros
+ * past this library's struct, struct_size = struct_size. The two functions above write this
+ * library's whole struct, which overruns a smaller struct of an older header: callers that may
+ * run on a newer library use these. BAD_PARAM_STRUCT_SIZE below the first published size (72,
+ * 176) or above 65536, and then nothing is written. */
+MHC_API mhc_status_t mhc_desc_init_sized(mhc_desc_t* desc, size_t struct_size, mhc_op_t op);
+MHC_API mhc_status_t mhc_args_init_sized(mhc_args_t* args, size_t struct_size);
 
 /* Static name of a SKU ("host_fp64_pre", "sm90_..."), or NULL for an unknown id. */
 MHC_API const char*  mhc_sku_name(mhc_sku_t sku);

@@ -53,7 +53,7 @@ inline int cuda_device_count() {
 // A descriptor with the docs/numerics.md defaults for `op`.
 class Desc {
  public:
-  explicit Desc(mhc_op_t op) { check(mhc_desc_init(&desc_, op)); }
+  explicit Desc(mhc_op_t op) { check(mhc_desc_init_sized(&desc_, sizeof desc_, op)); }
   Desc(mhc_op_t op, int64_t tokens, int32_t n, int64_t hidden) : Desc(op) {
     desc_.tokens = tokens;
     desc_.n = n;
@@ -83,7 +83,7 @@ class Preference {
 
 // Tensors of one run: start empty, set the fields the op uses.
 struct Args : mhc_args_t {
-  Args() : mhc_args_t() { check(mhc_args_init(this)); }
+  Args() : mhc_args_t() { check(mhc_args_init_sized(this, sizeof(mhc_args_t))); }
 };
 
 // An owning plan. Movable, not copyable. Every member may be called from several threads.

@@ -41,6 +41,7 @@ endif()
 
 set(expected mhc_get_version mhc_get_version_string mhc_get_abi_version mhc_check_abi mhc_status_string
   mhc_get_last_error mhc_cuda_device_count mhc_desc_init mhc_preference_init mhc_args_init mhc_sku_name
+  mhc_desc_init_sized mhc_args_init_sized
   mhc_plan_select mhc_plan_can_implement mhc_plan_workspace_size mhc_plan_run mhc_plan_get_sku
   mhc_plan_get_precision_guarantee mhc_plan_get_desc mhc_plan_destroy)
 foreach(fn IN LISTS expected)
