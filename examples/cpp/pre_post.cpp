@@ -110,13 +110,13 @@ int run(int64_t T, int64_t C, int layers) {
   // wait, then compare each output with the fp64 host backend on the same inputs. The copies
   // are synchronous cudaMemcpy calls, ordered with the runs on our (blocking) stream.
   const ex_copy_fn copy = gpu ? ex_copy_cuda : ex_copy_host;
-  auto run_checked = [&](const mhc::Plan& plan, const mhc::Args& args, const std::string& label) {
-    if (!ex_poison_outputs(plan.get(), &args, copy)) throw std::runtime_error("poisoning the outputs failed");
-    plan.run(stream, args, ws, ws ? ws_bytes : 0);
+  const auto wait = [&] {
 #ifdef MHC_EXAMPLE_WITH_CUDA
     if (gpu) cuda_check(cudaStreamSynchronize(cuda_stream), "cudaStreamSynchronize");
 #endif
-    return ex_check_run(plan.get(), &args, copy, label.c_str()) != 0;
+  };
+  auto run_checked = [&](const mhc::Plan& plan, const mhc::Args& args, const std::string& label) {
+    return example::run_checked(plan, args, stream, ws, ws ? ws_bytes : 0, copy, wait, label);
   };
 
   bool pre_ok = true, post_ok = true;
@@ -156,20 +156,4 @@ int run(int64_t T, int64_t C, int layers) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const int64_t T = argc > 1 ? std::atoll(argv[1]) : 16;
-  const int64_t C = argc > 2 ? std::atoll(argv[2]) : 1024;
-  const int layers = argc > 3 ? std::atoi(argv[3]) : 4;
-  if (T < 1 || C < 1 || layers < 1) {
-    std::fprintf(stderr, "usage: pre_post [T >= 1] [C >= 1] [layers >= 1]\n");
-    return 1;
-  }
-  try {
-    return run(T, C, layers);
-  } catch (const mhc::Error& e) {  // what() is "<mhc_status_string>: <mhc_get_last_error>"
-    std::fprintf(stderr, "pre_post: libmhc error %d: %s\n", static_cast<int>(e.status()), e.what());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "pre_post: %s\n", e.what());
-  }
-  return 1;
-}
+int main(int argc, char** argv) { return example::example_main(argc, argv, "pre_post", "layers", 4, run); }

@@ -119,10 +119,7 @@ int run(int64_t T, int64_t C, int sublayers) {
   bool ok = true;
   // Checked runs: outputs poisoned first, compared with the host backend after the run.
   auto checked = [&](const mhc::Plan& plan, const mhc::Args& a, void* stream, const std::string& label) {
-    if (!ex_poison_outputs(plan.get(), &a, copy)) throw std::runtime_error("poisoning the outputs failed");
-    plan.run(stream, a);
-    sync();
-    ok &= ex_check_run(plan.get(), &a, copy, label.c_str()) != 0;
+    ok &= example::run_checked(plan, a, stream, nullptr, 0, copy, sync, label);
   };
 
   mhc::Args a0;  // the first boundary: u = E (the carried pre is e_0), H_0 = E in every stream
@@ -178,20 +175,4 @@ int run(int64_t T, int64_t C, int sublayers) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const int64_t T = argc > 1 ? std::atoll(argv[1]) : 16;
-  const int64_t C = argc > 2 ? std::atoll(argv[2]) : 1024;
-  const int sublayers = argc > 3 ? std::atoi(argv[3]) : 8;
-  if (T < 1 || C < 1 || sublayers < 1) {
-    std::fprintf(stderr, "usage: v41_chain [T >= 1] [C >= 1] [sublayers >= 1]\n");
-    return 1;
-  }
-  try {
-    return run(T, C, sublayers);
-  } catch (const mhc::Error& e) {
-    std::fprintf(stderr, "v41_chain: libmhc error %d: %s\n", static_cast<int>(e.status()), e.what());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "v41_chain: %s\n", e.what());
-  }
-  return 1;
-}
+int main(int argc, char** argv) { return example::example_main(argc, argv, "v41_chain", "sublayers", 8, run); }
