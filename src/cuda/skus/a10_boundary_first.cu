@@ -2,7 +2,6 @@
 // with the collapse into the layer input), then the layer input: RMSNorm of the V4 collapse in
 // place, or of E (V4.1 shifted: the carried pre is e_0, so u = E).
 #include "../../ops/op_card.hpp"
-#include "../kernels/sm80_bf16_post.cuh"
 #include "boundary_glue.hpp"
 #include "dynamic_glue.hpp"
 #include "skus.hpp"
@@ -13,13 +12,11 @@ std::vector<Sku> skus_a10_boundary_first() {
   static const MixEngine mix = mix_engine(card_a10_boundary_first);
   Sku s = boundary_sku(card_a10_boundary_first, MHC_SKU_SM80_BOUNDARY_FIRST, "sm80_tf32_boundary_first_splitk", &mix);
   s.run = [](const RunContext& c) {
-    const Problem& p = c.problem;
     const auto* E = static_cast<const uint16_t*>(c.args.embedding);
     auto* H = static_cast<uint16_t*>(c.args.out_residual);
     auto* out = static_cast<uint16_t*>(c.args.out_layer_input);
-    const ExpandParams e{E, H, p.T, p.C, p.n};
-    launch_expand(e, cols_vector(p, {E, H}), c.stream);
-    if (p.shifted) {
+    run_expand(c, H);
+    if (c.problem.shifted) {
       mix.run(c, H, nullptr);
       run_norm(c, E, out);
       return;

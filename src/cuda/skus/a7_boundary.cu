@@ -3,6 +3,7 @@
 // post + collapse with the carried pre + RMSNorm in one kernel, then the engine's mix part.
 #include "../../ops/op_card.hpp"
 #include "boundary_glue.hpp"
+#include "dynamic_glue.hpp"
 #include "skus.hpp"
 
 namespace mhc::cuda {

@@ -1,18 +1,9 @@
 // Shared boundary SKU glue (see boundary_glue.hpp).
 #include "boundary_glue.hpp"
-#include "../kernels/sm80_bf16_post.cuh"
 #include "dynamic_glue.hpp"
 #include "splitk_two_pass.hpp"
 
 namespace mhc::cuda {
-
-void run_post(const RunContext& c, uint16_t* H) {
-  const Problem& p = c.problem;
-  const PostParams q{static_cast<const uint16_t*>(c.args.layer_output), static_cast<const uint16_t*>(c.args.residual),
-                     static_cast<const float*>(c.args.post_mix), static_cast<const float*>(c.args.comb_mix), H, p.T,
-                     p.C, p.n};
-  launch_post(q, cols_vector(p, {q.X, q.R, q.out}), c.stream);
-}
 
 void run_post_collapse(const RunContext& c, uint16_t* H, uint16_t* out) {
   const Problem& p = c.problem;

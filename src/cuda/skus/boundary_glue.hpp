@@ -7,8 +7,6 @@
 
 namespace mhc::cuda {
 
-// A4's post kernel: the new residual into H.
-void run_post(const RunContext& c, uint16_t* H);
 // Post + collapse with the carried pre (args.pre_mix) into `out`, the new residual into `H`
 // (may be NULL), RMSNorm when the problem has MHC_DESC_FLAG_NORM.
 void run_post_collapse(const RunContext& c, uint16_t* H, uint16_t* out);

@@ -1,5 +1,6 @@
 // Shared family-A SKU glue (see dynamic_glue.hpp).
 #include "dynamic_glue.hpp"
+#include "../kernels/sm80_bf16_post.cuh"
 #include "../../common/error.hpp"
 #include "skus.hpp"
 
@@ -28,6 +29,20 @@ PreFuseParams fuse_params(const RunContext& c, bool head) {
   f.post_mult = p.desc.post_mult;
   f.head = head;
   return f;
+}
+
+void run_post(const RunContext& c, uint16_t* out) {
+  const Problem& p = c.problem;
+  const PostParams q{static_cast<const uint16_t*>(c.args.layer_output), static_cast<const uint16_t*>(c.args.residual),
+                     static_cast<const float*>(c.args.post_mix),       static_cast<const float*>(c.args.comb_mix),
+                     out,                                             p.T, p.C, p.n};
+  launch_post(q, cols_vector(p, {q.X, q.R, q.out}), c.stream);
+}
+
+void run_expand(const RunContext& c, uint16_t* out) {
+  const Problem& p = c.problem;
+  const ExpandParams e{static_cast<const uint16_t*>(c.args.embedding), out, p.T, p.C, p.n};
+  launch_expand(e, cols_vector(p, {e.E, e.out}), c.stream);
 }
 
 std::string fuse_grid_limits(int64_t tokens, int64_t C) {

@@ -42,6 +42,11 @@ PreFuseParams fuse_params(const RunContext& c, bool head);
 std::string fuse_grid_limits(int64_t tokens, int64_t C);
 std::string gemm_grid_limits(int64_t partials);
 
+// A4's post from the run's layer_output, residual, post_mix, comb_mix into `out` (A4's
+// out_residual, or a boundary's new residual); A6's expand of the run's embedding into `out`.
+void run_post(const RunContext& c, uint16_t* out);
+void run_expand(const RunContext& c, uint16_t* out);
+
 // A family-A CUDA SKU of `card` with the guarantee bound (`gemm` as above).
 Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, bool gemm);
 
