@@ -166,9 +166,14 @@ inline OpCase make_case(const mhc_desc_t& d) {
     // The boundary (A7): tensors that exist only with a flag (card field only_with) are left out
     // without it; out_pre_mix is optional except in the shifted mode (card field required_with).
     case MHC_OP_BOUNDARY:
-      v = {MHC_TEST_IN(layer_output, true, T * C, -2, 2), MHC_TEST_IN(residual, true, T * K, -2, 2),
-           MHC_TEST_IN(post_mix, false, T * n, 0, 2),       MHC_TEST_IN(comb_mix, false, T * n * n, 0, 1)};
-      if (shifted) v.push_back(MHC_TEST_IN(pre_mix, false, T * n, 0, 1));
+    case MHC_OP_BOUNDARY_FIRST:  // A10: the embedding in place of the post's inputs
+      if (d.op == MHC_OP_BOUNDARY) {
+        v = {MHC_TEST_IN(layer_output, true, T * C, -2, 2), MHC_TEST_IN(residual, true, T * K, -2, 2),
+             MHC_TEST_IN(post_mix, false, T * n, 0, 2),       MHC_TEST_IN(comb_mix, false, T * n * n, 0, 1)};
+        if (shifted) v.push_back(MHC_TEST_IN(pre_mix, false, T * n, 0, 1));
+      } else {
+        v = {MHC_TEST_IN(embedding, true, T * C, -2, 2)};
+      }
       v.push_back(MHC_TEST_IN(fn, false, N * K, -0.05, 0.05));
       v.push_back(MHC_TEST_IN(scale, false, 3, 0.5, 1.5));
       v.push_back(MHC_TEST_IN(base, false, N, -1, 1));
@@ -192,16 +197,6 @@ inline OpCase make_case(const mhc_desc_t& d) {
            MHC_TEST_IN(scale, false, 3, 0.5, 1.5),       MHC_TEST_IN(base, false, N, -1, 1),
            MHC_TEST_OUT(out_post_mix, false, T * n),     MHC_TEST_OUT(out_comb_mix, false, T * n * n),
            MHC_TEST_OUT(out_pre_mix, false, T * n)};
-      break;
-    case MHC_OP_BOUNDARY_FIRST:
-      v = {MHC_TEST_IN(embedding, true, T * C, -2, 2), MHC_TEST_IN(fn, false, N * K, -0.05, 0.05),
-           MHC_TEST_IN(scale, false, 3, 0.5, 1.5),      MHC_TEST_IN(base, false, N, -1, 1)};
-      if (norm) v.push_back(MHC_TEST_IN(norm_weight, true, C, 0.5, 1.5));
-      v.push_back(MHC_TEST_OUT(out_residual, true, T * K));
-      v.push_back(MHC_TEST_OUT(out_layer_input, true, T * C));
-      v.push_back(MHC_TEST_OUT(out_post_mix, false, T * n));
-      v.push_back(MHC_TEST_OUT(out_comb_mix, false, T * n * n));
-      v.push_back(shifted ? MHC_TEST_OUT(out_pre_mix, false, T * n) : MHC_TEST_OPT_OUT(out_pre_mix, false, T * n));
       break;
     case MHC_OP_STATIC_PRE:
       v = {MHC_TEST_IN(residual, act16, T * K, -2, 2), MHC_TEST_IN(norm_weight, true, C, 0.5, 1.5),
