@@ -19,11 +19,7 @@ std::vector<uint16_t> run_a4(int64_t T, int n, int64_t C, const std::vector<uint
   return out;
 }
 
-std::vector<uint16_t> bf16s(std::initializer_list<double> v) {
-  std::vector<uint16_t> o;
-  for (double x : v) o.push_back(oracle::to_bf16(x));
-  return o;
-}
+using oracle::bf16s;
 
 }  // namespace
 

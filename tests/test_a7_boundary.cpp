@@ -10,11 +10,7 @@ using namespace boundary;
 
 namespace {
 
-std::vector<uint16_t> bf16s(std::initializer_list<double> v) {
-  std::vector<uint16_t> o;
-  for (double x : v) o.push_back(oracle::to_bf16(x));
-  return o;
-}
+using oracle::bf16s;
 
 // A site whose mixes are all 0 (fn = 0): pre = sigmoid(base) + pre_eps, post = post_mult *
 // sigmoid(base), comb = Sinkhorn(softmax(base)).

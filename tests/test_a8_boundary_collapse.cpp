@@ -7,15 +7,7 @@
 using namespace mhc_test;
 using namespace boundary;
 
-namespace {
-
-std::vector<uint16_t> bf16s(std::initializer_list<double> v) {
-  std::vector<uint16_t> o;
-  for (double x : v) o.push_back(oracle::to_bf16(x));
-  return o;
-}
-
-}  // namespace
+using oracle::bf16s;
 
 TEST_CASE("A8: by hand, n = 2: post with comb transposed, then the carried pre", "[numerics][A8]") {
   const Dims d{1, 2, 4};

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -99,6 +100,13 @@ inline double bf16_ulp_at(double v) {
   const double a = std::fabs(v);
   if (a < std::ldexp(1.0, -126)) return std::ldexp(1.0, -133);
   return std::ldexp(1.0, std::ilogb(a) - 7);
+}
+
+// bf16 values written as doubles (hand cases): each rounded once.
+inline std::vector<uint16_t> bf16s(std::initializer_list<double> v) {
+  std::vector<uint16_t> o;
+  for (double x : v) o.push_back(to_bf16(x));
+  return o;
 }
 
 inline std::vector<double> bf16_values(const std::vector<uint16_t>& v) {
@@ -276,41 +284,53 @@ inline DynParams params(const mhc_desc_t& d) {
 
 inline double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
-struct Coeffs {
-  std::vector<double> pre, post, comb;  // [n], [n], [n][n] row-major
+template <typename S>
+struct CoeffsOf {
+  std::vector<S> pre, post, comb;  // [n], [n], [n][n] row-major
 };
+using Coeffs = CoeffsOf<double>;
 
-// A2 for one token from its reduced D [N] and Q. head = true: A5 (N = n, pre only).
-inline Coeffs coeffs(const DynParams& p, const double* D, double Q, const float* scale, const float* base,
-                     bool head = false) {
+template <typename S>
+S sigmoid_of(S z) {
+  using std::exp;
+  return 1.0 / (1.0 + exp(-z));
+}
+
+// A2 for one token from its reduced D [N] and Q, scale [3] and base [N]. head = true: A5 (N = n,
+// scale [1], pre only). S is double, or any type with + - * /, exp, sqrt and < (the backward
+// suites differentiate this with dual numbers).
+template <typename S>
+CoeffsOf<S> coeffs_of(const DynParams& p, const S* D, S Q, const S* scale, const S* base, bool head = false) {
+  using std::exp;
+  using std::sqrt;
   const int n = p.n;
   const double K = static_cast<double>(n) * static_cast<double>(p.C);
-  const double r = 1.0 / std::sqrt(Q / K + p.rms_eps);
-  Coeffs c;
-  for (int i = 0; i < n; ++i) c.pre.push_back(sigmoid(D[i] * r * scale[0] + base[i]) + p.pre_eps);
+  const S r = 1.0 / sqrt(Q / K + p.rms_eps);
+  CoeffsOf<S> c;
+  for (int i = 0; i < n; ++i) c.pre.push_back(sigmoid_of<S>(D[i] * r * scale[0] + base[i]) + p.pre_eps);
   if (head) return c;
-  for (int i = 0; i < n; ++i) c.post.push_back(p.post_mult * sigmoid(D[n + i] * r * scale[1] + base[n + i]));
-  std::vector<std::vector<double>> m(n, std::vector<double>(n));
+  for (int i = 0; i < n; ++i) c.post.push_back(p.post_mult * sigmoid_of<S>(D[n + i] * r * scale[1] + base[n + i]));
+  std::vector<std::vector<S>> m(n, std::vector<S>(n));
   for (int j = 0; j < n; ++j)
     for (int k = 0; k < n; ++k) m[j][k] = D[2 * n + j * n + k] * r * scale[2] + base[2 * n + j * n + k];
   for (int j = 0; j < n; ++j) {
-    double mx = m[j][0];
+    S mx = m[j][0];
     for (int k = 1; k < n; ++k) mx = std::max(mx, m[j][k]);
-    double sum = 0.0;
-    for (int k = 0; k < n; ++k) sum += std::exp(m[j][k] - mx);
-    for (int k = 0; k < n; ++k) m[j][k] = std::exp(m[j][k] - mx) / sum + p.sinkhorn_eps;
+    S sum = 0.0;
+    for (int k = 0; k < n; ++k) sum = sum + exp(m[j][k] - mx);
+    for (int k = 0; k < n; ++k) m[j][k] = exp(m[j][k] - mx) / sum + p.sinkhorn_eps;
   }
   auto cols = [&] {
     for (int k = 0; k < n; ++k) {
-      double s = 0.0;
-      for (int j = 0; j < n; ++j) s += m[j][k];
+      S s = 0.0;
+      for (int j = 0; j < n; ++j) s = s + m[j][k];
       for (int j = 0; j < n; ++j) m[j][k] = m[j][k] / (s + p.sinkhorn_eps);
     }
   };
   auto rows = [&] {
     for (int j = 0; j < n; ++j) {
-      double s = 0.0;
-      for (int k = 0; k < n; ++k) s += m[j][k];
+      S s = 0.0;
+      for (int k = 0; k < n; ++k) s = s + m[j][k];
       for (int k = 0; k < n; ++k) m[j][k] = m[j][k] / (s + p.sinkhorn_eps);
     }
   };
@@ -322,6 +342,13 @@ inline Coeffs coeffs(const DynParams& p, const double* D, double Q, const float*
   for (int j = 0; j < n; ++j)
     for (int k = 0; k < n; ++k) c.comb.push_back(m[j][k]);
   return c;
+}
+
+inline Coeffs coeffs(const DynParams& p, const double* D, double Q, const float* scale, const float* base,
+                     bool head = false) {
+  const std::vector<double> s(scale, scale + (head ? 1 : 3));
+  const std::vector<double> b(base, base + (head ? p.n : p.n * (p.n + 2)));
+  return coeffs_of<double>(p, D, Q, s.data(), b.data(), head);
 }
 
 // sum_i pre[i] * R[t, i, x] for one token (fp64, not rounded).
