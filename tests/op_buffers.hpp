@@ -158,7 +158,8 @@ inline OpCase make_case(const mhc_desc_t& d) {
     case MHC_OP_HEAD:
       v = {MHC_TEST_IN(residual, true, T * K, -2, 2), MHC_TEST_IN(fn, false, n * K, -0.05, 0.05),
            MHC_TEST_IN(scale, false, 1, 0.5, 1.5),      MHC_TEST_IN(base, false, n, -1, 1),
-           MHC_TEST_OUT(out_layer_input, true, T * C)};
+           MHC_TEST_OUT(out_layer_input, true, T * C),  MHC_TEST_OPT_OUT(out_gemm, false, T * n),
+           MHC_TEST_OPT_OUT(out_sqrsum, false, T)};
       break;
     case MHC_OP_EXPAND:
       v = {MHC_TEST_IN(embedding, true, T * C, -2, 2), MHC_TEST_OUT(out_residual, true, T * K)};
@@ -197,6 +198,36 @@ inline OpCase make_case(const mhc_desc_t& d) {
            MHC_TEST_IN(scale, false, 3, 0.5, 1.5),       MHC_TEST_IN(base, false, N, -1, 1),
            MHC_TEST_OUT(out_post_mix, false, T * n),     MHC_TEST_OUT(out_comb_mix, false, T * n * n),
            MHC_TEST_OUT(out_pre_mix, false, T * n)};
+      break;
+    // The backward ops (64+): the forward's inputs that they read, its saved D and Q, the gradients
+    // of its outputs (inputs here) and of its inputs (outputs).
+    case MHC_OP_PRE_BACKWARD:
+    case MHC_OP_HEAD_BACKWARD: {  // A5': N = n mixes and one scale
+      const bool head = d.op == MHC_OP_HEAD_BACKWARD;
+      const int64_t M = head ? n : N, S3 = head ? 1 : 3;
+      v = {MHC_TEST_IN(residual, true, T * K, -2, 2),  MHC_TEST_IN(fn, false, M * K, -0.05, 0.05),
+           MHC_TEST_IN(scale, false, S3, 0.5, 1.5),    MHC_TEST_IN(base, false, M, -1, 1),
+           MHC_TEST_IN(gemm_out, false, T * M, -1, 1), MHC_TEST_IN(sqrsum, false, T, 0.5, 2.0 * K),
+           MHC_TEST_IN(grad_layer_input, true, T * C, -1, 1)};
+      if (!head) {
+        v.push_back(MHC_TEST_IN(grad_post_mix, false, T * n, -1, 1));
+        v.push_back(MHC_TEST_IN(grad_comb_mix, false, T * n * n, -1, 1));
+      }
+      v.push_back(MHC_TEST_OUT(out_grad_residual, true, T * K));
+      v.push_back(MHC_TEST_OUT(out_grad_fn, false, M * K));
+      v.push_back(MHC_TEST_OUT(out_grad_scale, false, S3));
+      v.push_back(MHC_TEST_OUT(out_grad_base, false, M));
+      break;
+    }
+    case MHC_OP_POST_BACKWARD:
+      v = {MHC_TEST_IN(layer_output, true, T * C, -2, 2),   MHC_TEST_IN(residual, true, T * K, -2, 2),
+           MHC_TEST_IN(post_mix, false, T * n, 0, 2),         MHC_TEST_IN(comb_mix, false, T * n * n, 0, 1),
+           MHC_TEST_IN(grad_residual, true, T * K, -1, 1),    MHC_TEST_OUT(out_grad_layer_output, true, T * C),
+           MHC_TEST_OUT(out_grad_residual, true, T * K),      MHC_TEST_OUT(out_grad_post_mix, false, T * n),
+           MHC_TEST_OUT(out_grad_comb_mix, false, T * n * n)};
+      break;
+    case MHC_OP_EXPAND_BACKWARD:
+      v = {MHC_TEST_IN(grad_residual, true, T * K, -1, 1), MHC_TEST_OUT(out_grad_embedding, true, T * C)};
       break;
     case MHC_OP_STATIC_PRE:
       v = {MHC_TEST_IN(residual, act16, T * K, -2, 2), MHC_TEST_IN(norm_weight, true, C, 0.5, 1.5),
@@ -277,6 +308,13 @@ inline const std::vector<OpVariant>& all_variants() {
        "host_fp64_boundary_first"},
       {"boundary_first shifted", MHC_OP_BOUNDARY_FIRST, 4, 72, BF16, SHIFTED, 0, MHC_SKU_HOST_BOUNDARY_FIRST,
        "host_fp64_boundary_first"},
+      {"pre_backward", MHC_OP_PRE_BACKWARD, 4, 72, BF16, 0, 0, MHC_SKU_HOST_PRE_BACKWARD, "host_fp64_pre_backward"},
+      {"pre_backward n=2", MHC_OP_PRE_BACKWARD, 2, 100, BF16, 0, 0, MHC_SKU_HOST_PRE_BACKWARD,
+       "host_fp64_pre_backward"},
+      {"post_backward", MHC_OP_POST_BACKWARD, 4, 72, BF16, 0, 0, MHC_SKU_HOST_POST_BACKWARD, "host_fp64_post_backward"},
+      {"head_backward", MHC_OP_HEAD_BACKWARD, 4, 72, BF16, 0, 0, MHC_SKU_HOST_HEAD_BACKWARD, "host_fp64_head_backward"},
+      {"expand_backward", MHC_OP_EXPAND_BACKWARD, 4, 72, BF16, 0, 0, MHC_SKU_HOST_EXPAND_BACKWARD,
+       "host_fp64_expand_backward"},
       {"static_pre fp32", MHC_OP_STATIC_PRE, 3, 40, FP32, 0, 0, MHC_SKU_HOST_STATIC_PRE, "host_fp64_static_pre"},
       {"static_pre bf16", MHC_OP_STATIC_PRE, 3, 40, BF16, 0, 0, MHC_SKU_HOST_STATIC_PRE, "host_fp64_static_pre"},
       {"static_post fp32", MHC_OP_STATIC_POST, 3, 40, FP32, 0, 0, MHC_SKU_HOST_STATIC_POST,

@@ -88,3 +88,29 @@ TEST_CASE("A5: head equals A3's layer_input when it gets the pre rows of a full 
       INFO(why);
     }
 }
+
+TEST_CASE("A5: the optional out_gemm, out_sqrsum are the reduced D [T, n] and Q [T] (saved for A5')",
+          "[numerics][A5]") {
+  const int64_t T = 5, C = 40;
+  const int n = 4;
+  const int64_t K = n * C;
+  const auto R = random_bf16(T * K);
+  const auto fn = random_f32(n * K, -0.1, 0.1);
+  const std::vector<float> scale = {0.8f}, base = random_f32(n);
+  for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32}) {
+    INFO("precision " << w);
+    mhc_desc_t d = make_desc(MHC_OP_HEAD, T, n, C);
+    d.weight_precision = w;
+    std::vector<uint16_t> y(T * C);
+    std::vector<float> D(T * n), Q(T);
+    poison(y), poison(D), poison(Q);
+    mhc_args_t a = oracle::args();
+    a.residual = R.data(), a.fn = fn.data(), a.scale = scale.data(), a.base = base.data();
+    a.out_layer_input = y.data(), a.out_gemm = D.data(), a.out_sqrsum = Q.data();
+    oracle::run_host(d, a);
+    const oracle::Gemm g = oracle::prenorm_gemm(R, fn, T, K, n, 1, w);
+    CHECK(oracle::max_rel_err(D, g.D, 1e-10 * K) <= 1e-6);
+    CHECK(oracle::max_rel_err(Q, g.Q) <= 1e-6);
+    CHECK(y == run_head(d, R, fn, scale, base));  // the main output does not change
+  }
+}

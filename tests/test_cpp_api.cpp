@@ -158,3 +158,37 @@ TEST_CASE("cpp: Plan moves transfer ownership", "[cpp]") {
   for (int i = 0; i < 8; ++i) plans.emplace_back(mhc::Desc(MHC_OP_EXPAND, 1 + i, 2, 8), host);
   for (size_t i = 0; i < plans.size(); ++i) CHECK(plans[i].desc().tokens == static_cast<int64_t>(1 + i));
 }
+
+TEST_CASE("cpp: a backward plan from the forward's Desc, gradients accumulated with Args", "[cpp][backward]") {
+  const mhc::Desc fwd(MHC_OP_EXPAND, 2, 3, 5);
+  const mhc::Desc bwd = fwd.backward();
+  CHECK(bwd->op == MHC_OP_EXPAND_BACKWARD);
+  CHECK(bwd->tokens == 2);
+  CHECK(bwd->n == 3);
+  CHECK(bwd->hidden == 5);
+  mhc::Desc pre(MHC_OP_PRE, 2, 4, 8);
+  pre->num_splits = 1;
+  CHECK(pre.backward()->op == MHC_OP_PRE_BACKWARD);
+  CHECK(pre.backward()->num_splits == 0);  // the backward takes no split count
+  const mhc::Plan plan(bwd, mhc::Preference().backends(MHC_BACKEND_HOST));
+  CHECK(plan.sku() == MHC_SKU_HOST_EXPAND_BACKWARD);
+
+  std::vector<uint16_t> G(2 * 3 * 5, double_to_bf16(0.5)), dE(2 * 5, double_to_bf16(1.0));
+  mhc::Args args;
+  args.grad_residual = G.data();
+  args.out_grad_embedding = dE.data();
+  plan.run(nullptr, args.accumulate(MHC_GRAD_ACCUMULATE_EMBEDDING));
+  for (uint16_t v : dE) CHECK(bf16_to_double(v) == 2.5);  // 1 + 3 * 0.5
+  // A bit of an output the op does not write: mhc::Error naming it.
+  try {
+    plan.run(nullptr, args.accumulate(MHC_GRAD_ACCUMULATE_FN));
+    FAIL("no error");
+  } catch (const mhc::Error& e) {
+    CHECK(e.status() == MHC_STATUS_BAD_PARAM_VALUE);
+    CHECK(std::string(e.what()).find("MHC_GRAD_ACCUMULATE_FN") != std::string::npos);
+  }
+  for (uint16_t v : dE) CHECK(bf16_to_double(v) == 2.5);  // untouched
+  // The head has a backward, the boundary none.
+  CHECK(mhc::Desc(MHC_OP_HEAD).backward()->op == MHC_OP_HEAD_BACKWARD);
+  CHECK_THROWS_AS(mhc::Plan(mhc::Desc(MHC_OP_BOUNDARY, 2, 4, 8).backward()), mhc::Error);
+}

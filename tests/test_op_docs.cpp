@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "../src/ops/op_card.hpp"
+#include "../src/ops/tensors.hpp"
 #include "catch.hpp"
 
 namespace {
@@ -61,11 +62,23 @@ std::string flag_list(uint32_t bits) {
   return s;
 }
 
-// The last column of a tensor row: required or optional, and the mode that changes it.
+bool has_tokens(const mhc::TensorCard& t) {
+  for (int k = 0; k < t.rank; ++k)
+    if (t.dims[k] == mhc::Dim::kTokens) return true;
+  return false;
+}
+
+// The last column of a tensor row: required or optional, the mode that changes it, and for a
+// gradient output its accumulate bit (and, without a T dimension, that it sums the run's tokens).
 std::string need(const mhc::TensorCard& t) {
   std::string s = t.required ? "required" : "optional";
   if (t.required_with != 0) s += "; required with " + flag_list(t.required_with);
   if (t.only_with != 0) s = "with " + flag_list(t.only_with) + ": " + s + "; without: `NULL` (not read)";
+  if (t.role == mhc::Role::kOutput)
+    for (const mhc::GradAccumulateBit& b : mhc::grad_accumulate_bits())
+      if (b.offset == t.offset)
+        s += std::string(has_tokens(t) ? "" : "; summed over the run's tokens") + "; adds to its contents with `" +
+             b.name + "`";
   return s;
 }
 

@@ -19,10 +19,18 @@ static_assert(sizeof(mhc_preference_t) == 24, "mhc_preference_t layout");
 static_assert(offsetof(mhc_preference_t, max_workspace_bytes) == 8, "mhc_preference_t layout");
 static_assert(offsetof(mhc_preference_t, forced_sku) == 20, "mhc_preference_t layout");
 static_assert(sizeof(mhc_precision_guarantee_t) == 16, "mhc_precision_guarantee_t layout");
-static_assert(sizeof(mhc_args_t) == 8 + 21 * sizeof(void*) + 8 + 2 * sizeof(void*), "mhc_args_t layout");
+static_assert(sizeof(mhc_args_t) == 8 + 21 * sizeof(void*) + 8 + 2 * sizeof(void*) + 12 * sizeof(void*) + 8,
+              "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, pre_mix) == 8 + 21 * sizeof(void*) + 8 &&
                   offsetof(mhc_args_t, out_pre_mix) == 8 + 22 * sizeof(void*) + 8,
               "mhc_args_t layout (0.3 growth)");
+static_assert(offsetof(mhc_args_t, grad_residual) == 8 + 23 * sizeof(void*) + 8 &&
+                  offsetof(mhc_args_t, grad_comb_mix) == 8 + 26 * sizeof(void*) + 8 &&
+                  offsetof(mhc_args_t, out_grad_residual) == 8 + 27 * sizeof(void*) + 8 &&
+                  offsetof(mhc_args_t, out_grad_base) == 8 + 34 * sizeof(void*) + 8 &&
+                  offsetof(mhc_args_t, grad_accumulate) == 8 + 35 * sizeof(void*) + 8 &&
+                  offsetof(mhc_args_t, reserved1) == 8 + 35 * sizeof(void*) + 12,
+              "mhc_args_t layout (0.4 growth)");
 static_assert(offsetof(mhc_args_t, residual) == 8, "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, out_gemm) == 8 + 14 * sizeof(void*), "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, out_rms) == 8 + 20 * sizeof(void*), "mhc_args_t layout");
@@ -44,6 +52,17 @@ struct Grown {
   T s;
   unsigned char tail[32];
 };
+
+// c's args as an older caller passes them: its first `size` bytes and struct_size = size; the
+// bytes after them (fields of a newer header) hold 0x77, which the library must never read.
+Grown<mhc_args_t> older_args(OpCase& c, size_t size) {
+  Grown<mhc_args_t> g;
+  std::memset(&g, 0x77, sizeof g);
+  const mhc_args_t a = c.args();
+  std::memcpy(&g.s, &a, size);
+  g.s.struct_size = static_cast<uint32_t>(size);
+  return g;
+}
 
 mhc_plan_t select_ok(const mhc_desc_t* d, const mhc_preference_t* p) {
   mhc_plan_t plan = nullptr;
@@ -123,7 +142,8 @@ TEST_CASE("structs: the sized init functions write only the caller's struct", "[
   }
   mhc_args_t zero_args;
   std::memset(&zero_args, 0, sizeof zero_args);
-  for (size_t size : {size_t{176}, size_t{184}, sizeof(mhc_args_t), sizeof(mhc_args_t) + 16}) {
+  for (size_t size : {size_t{176}, size_t{184}, offsetof(mhc_args_t, grad_residual), sizeof(mhc_args_t),
+                      sizeof(mhc_args_t) + 16}) {
     INFO("args size " << size);
     std::memset(buf, kSentinel, sizeof buf);
     REQUIRE_OK(mhc_args_init_sized(reinterpret_cast<mhc_args_t*>(buf), size));
@@ -271,16 +291,36 @@ TEST_CASE("structs: a 0.1 args struct (no tokens field) runs every token", "[str
   const mhc_preference_t pref = host_only();
   mhc_plan_t plan = select_ok(&d, &pref);
   OpCase c = make_case(d);
-  Grown<mhc_args_t> g;
-  std::memset(&g, 0x77, sizeof g);  // bytes past the old struct_size are never read
-  const mhc_args_t a = c.args();
-  std::memcpy(&g.s, &a, offsetof(mhc_args_t, tokens));
-  g.s.struct_size = offsetof(mhc_args_t, tokens);
+  Grown<mhc_args_t> g = older_args(c, offsetof(mhc_args_t, tokens));
   REQUIRE_OK(mhc_plan_can_implement(plan, &g.s));
   REQUIRE_OK(mhc_plan_run(plan, nullptr, nullptr, 0, &g.s));
   CHECK(OpCase::poisoned_elements(c.at("out_residual")) == 0);
   g.s.struct_size = offsetof(mhc_args_t, tokens) - 8;
   REQUIRE_STATUS(mhc_plan_run(plan, nullptr, nullptr, 0, &g.s), MHC_STATUS_BAD_PARAM_STRUCT_SIZE, "args->struct_size");
+  REQUIRE_OK(mhc_plan_destroy(plan));
+}
+
+TEST_CASE("structs: a 0.3 args struct (before the gradient fields) runs, its bytes past it unread", "[structs]") {
+  const mhc_preference_t pref = host_only();
+  for (mhc_op_t op : {MHC_OP_POST, MHC_OP_BOUNDARY}) {
+    INFO("op " << op);
+    const mhc_desc_t d = make_desc(op, 3, 2, 24);
+    mhc_plan_t plan = select_ok(&d, &pref);
+    OpCase c = make_case(d);
+    Grown<mhc_args_t> g = older_args(c, offsetof(mhc_args_t, grad_residual));  // no gradient fields
+    REQUIRE_OK(mhc_plan_can_implement(plan, &g.s));
+    REQUIRE_OK(mhc_plan_run(plan, nullptr, nullptr, 0, &g.s));
+    CHECK(OpCase::poisoned_elements(c.at("out_residual")) == 0);
+    REQUIRE_OK(mhc_plan_destroy(plan));
+  }
+  // A backward op needs its gradient fields: a 0.3 struct has none (they read as NULL).
+  const mhc_desc_t d = make_desc(MHC_OP_EXPAND_BACKWARD, 3, 2, 24);
+  mhc_plan_t plan = select_ok(&d, &pref);
+  OpCase c = make_case(d);
+  mhc_args_t a = c.args();
+  a.struct_size = offsetof(mhc_args_t, grad_residual);
+  REQUIRE_STATUS(mhc_plan_run(plan, nullptr, nullptr, 0, &a), MHC_STATUS_BAD_PARAM_NULL_POINTER, "args->grad_residual");
+  CHECK(OpCase::poisoned_elements(c.at("out_grad_embedding")) == c.at("out_grad_embedding").elements);
   REQUIRE_OK(mhc_plan_destroy(plan));
 }
 

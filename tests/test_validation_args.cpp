@@ -25,6 +25,10 @@ const Field kAllFields[] = {
     MHC_TEST_FIELD(out_sqrsum),   MHC_TEST_FIELD(out_post_mix), MHC_TEST_FIELD(out_comb_mix),
     MHC_TEST_FIELD(out_layer_input), MHC_TEST_FIELD(out_residual), MHC_TEST_FIELD(out_rms),
     MHC_TEST_FIELD(pre_mix),      MHC_TEST_FIELD(out_pre_mix),
+    MHC_TEST_FIELD(grad_residual),     MHC_TEST_FIELD(grad_layer_input),  MHC_TEST_FIELD(grad_post_mix),
+    MHC_TEST_FIELD(grad_comb_mix),     MHC_TEST_FIELD(out_grad_residual), MHC_TEST_FIELD(out_grad_layer_output),
+    MHC_TEST_FIELD(out_grad_post_mix), MHC_TEST_FIELD(out_grad_comb_mix), MHC_TEST_FIELD(out_grad_embedding),
+    MHC_TEST_FIELD(out_grad_fn),       MHC_TEST_FIELD(out_grad_scale),    MHC_TEST_FIELD(out_grad_base),
 };
 #undef MHC_TEST_FIELD
 
@@ -169,6 +173,9 @@ TEST_CASE("args: the struct itself", "[validation]") {
       mhc_args_t a = f.c.args();
       a.reserved0 = 1;
       require_rejected(f.plan, f.c, &a, MHC_STATUS_BAD_PARAM_VALUE, "args->reserved0");
+      a = f.c.args();
+      a.reserved1 = 1;
+      require_rejected(f.plan, f.c, &a, MHC_STATUS_BAD_PARAM_VALUE, "args->reserved1");
       for (uint32_t size : {0u, 4u, 8u, static_cast<uint32_t>(offsetof(mhc_args_t, tokens) - 8)}) {
         INFO("struct_size " << size);
         a = f.c.args();
@@ -374,6 +381,64 @@ TEST_CASE("args: the boundary's optional outputs", "[validation]") {
       INFO(o.arg());
       CHECK(OpCase::poisoned_elements(o) == (&o == &t ? o.elements : 0));  // the NULL one untouched
       CHECK(OpCase::slack_intact(o));
+    }
+  }
+}
+
+// ---- The gradient outputs' accumulate bits (backward ops, since 0.4) -------------------------
+
+namespace {
+
+struct AccumulateBit {
+  uint32_t bit;
+  const char* name;
+  const char* field;  // the output it belongs to
+};
+const AccumulateBit kAccumulateBits[] = {
+    {MHC_GRAD_ACCUMULATE_RESIDUAL, "MHC_GRAD_ACCUMULATE_RESIDUAL", "out_grad_residual"},
+    {MHC_GRAD_ACCUMULATE_LAYER_OUTPUT, "MHC_GRAD_ACCUMULATE_LAYER_OUTPUT", "out_grad_layer_output"},
+    {MHC_GRAD_ACCUMULATE_POST_MIX, "MHC_GRAD_ACCUMULATE_POST_MIX", "out_grad_post_mix"},
+    {MHC_GRAD_ACCUMULATE_COMB_MIX, "MHC_GRAD_ACCUMULATE_COMB_MIX", "out_grad_comb_mix"},
+    {MHC_GRAD_ACCUMULATE_EMBEDDING, "MHC_GRAD_ACCUMULATE_EMBEDDING", "out_grad_embedding"},
+    {MHC_GRAD_ACCUMULATE_FN, "MHC_GRAD_ACCUMULATE_FN", "out_grad_fn"},
+    {MHC_GRAD_ACCUMULATE_SCALE, "MHC_GRAD_ACCUMULATE_SCALE", "out_grad_scale"},
+    {MHC_GRAD_ACCUMULATE_BASE, "MHC_GRAD_ACCUMULATE_BASE", "out_grad_base"},
+};
+
+}  // namespace
+
+TEST_CASE("args: grad_accumulate takes exactly the bits of the op's gradient outputs", "[validation][backward]") {
+  for (const OpVariant& v : all_variants()) {
+    DYNAMIC_SECTION(v.name) {
+      PlanFixture f(v);
+      uint32_t own = 0;
+      for (const AccumulateBit& b : kAccumulateBits) {
+        bool has = false;
+        for (const Tensor& t : f.c.tensors) has |= t.output && t.field == b.field;
+        INFO(b.name);
+        mhc_args_t a = f.c.args();
+        a.grad_accumulate = b.bit;
+        if (has) {
+          own |= b.bit;
+          REQUIRE_OK(mhc_plan_can_implement(f.plan, &a));
+          continue;
+        }
+        // A bit of an output the op does not write: refused, naming the bit, the op and the output.
+        require_rejected(f.plan, f.c, &a, MHC_STATUS_BAD_PARAM_VALUE, "args->grad_accumulate");
+        CHECK(last_error().find(b.name) != std::string::npos);
+        CHECK(last_error().find(std::string("args->") + b.field) != std::string::npos);
+        CHECK(last_error().find(mhc_op_name(v.op)) != std::string::npos);
+      }
+      // All of its own bits at once are fine; unknown bits never are (alone or with its own).
+      mhc_args_t a = f.c.args();
+      a.grad_accumulate = own;
+      REQUIRE_OK(mhc_plan_can_implement(f.plan, &a));
+      for (uint32_t unknown : {0x100u, 0x80000000u}) {
+        INFO("unknown bit " << unknown);
+        a.grad_accumulate = own | unknown;
+        require_rejected(f.plan, f.c, &a, MHC_STATUS_BAD_PARAM_VALUE, "args->grad_accumulate");
+        CHECK(last_error().find("unknown bits") != std::string::npos);
+      }
     }
   }
 }

@@ -36,7 +36,7 @@ extern "C" {
  * Versioning. The ABI version changes only on an incompatible change (it is the SONAME major).
  * ------------------------------------------------------------------------------------------- */
 #define MHC_VERSION_MAJOR 0
-#define MHC_VERSION_MINOR 3
+#define MHC_VERSION_MINOR 4
 #define MHC_VERSION_PATCH 0
 #define MHC_VERSION (MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH)
 #define MHC_ABI_VERSION 1
@@ -101,7 +101,13 @@ typedef int32_t mhc_op_t;
 #define MHC_OP_STATIC_PRE     16 /* B1: layer_input = RMSNorm(sum_i s_pre[i] x_i) * w           */
 #define MHC_OP_STATIC_POST    17 /* B2: out = M x + s_post F                                    */
 #define MHC_OP_STATIC_LAYER   18 /* B3: B2(B1) with F = B1's output                             */
-/* 64 and up: reserved for backward ops. */
+/* 64 and up: backward ops (training; since 0.4), id = 64 + the forward op's id. Each reads the
+ * gradients of its forward's outputs (args.grad_*) and writes those of its inputs
+ * (args.out_grad_*); args.grad_accumulate picks, per gradient output, overwrite or add. */
+#define MHC_OP_PRE_BACKWARD    67 /* A3': dR, dfn, dscale, dbase from dlayer_input, dpost, dcomb */
+#define MHC_OP_POST_BACKWARD   68 /* A4': dX, dR, dpost, dcomb from dout                         */
+#define MHC_OP_HEAD_BACKWARD   69 /* A5': dR, dfn, dscale, dbase from dy (N = n)                 */
+#define MHC_OP_EXPAND_BACKWARD 70 /* A6': dE[t,:] = sum_i dR[t,i,:]                              */
 
 typedef int32_t mhc_dtype_t;
 #define MHC_DTYPE_BF16 1
@@ -130,6 +136,19 @@ typedef uint32_t mhc_guarantee_flags_t;
 #define MHC_DESC_FLAG_NORM            0x4u /* BOUNDARY*, not MIX: RMSNorm of the layer input  */
                                            /* with args->norm_weight, norm_eps, norm_scale    */
 
+/* mhc_args_t.grad_accumulate (since 0.4): one bit per gradient output of the backward ops.
+ * Set: the op adds its gradient to the output's current contents (beta 1; a bf16 output becomes
+ * bf16(old + gradient), one rounding of the fp64 sum). Clear: the op overwrites the output
+ * (beta 0) and never reads it. A bit for an output the op does not write is BAD_PARAM_VALUE. */
+#define MHC_GRAD_ACCUMULATE_RESIDUAL     0x01u /* out_grad_residual     */
+#define MHC_GRAD_ACCUMULATE_LAYER_OUTPUT 0x02u /* out_grad_layer_output */
+#define MHC_GRAD_ACCUMULATE_POST_MIX     0x04u /* out_grad_post_mix     */
+#define MHC_GRAD_ACCUMULATE_COMB_MIX     0x08u /* out_grad_comb_mix     */
+#define MHC_GRAD_ACCUMULATE_EMBEDDING    0x10u /* out_grad_embedding    */
+#define MHC_GRAD_ACCUMULATE_FN           0x20u /* out_grad_fn           */
+#define MHC_GRAD_ACCUMULATE_SCALE        0x40u /* out_grad_scale        */
+#define MHC_GRAD_ACCUMULATE_BASE         0x80u /* out_grad_base         */
+
 /* Kernel SKUs: stable ids. (backend/arch << 16) | (op << 8) | variant. */
 typedef uint32_t mhc_sku_t;
 #define MHC_SKU_NONE 0u /* in mhc_preference_t.forced_sku: let select choose */
@@ -146,6 +165,10 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_HOST_STATIC_PRE   0x00011000u
 #define MHC_SKU_HOST_STATIC_POST  0x00011100u
 #define MHC_SKU_HOST_STATIC_LAYER 0x00011200u
+#define MHC_SKU_HOST_PRE_BACKWARD    0x00014300u
+#define MHC_SKU_HOST_POST_BACKWARD   0x00014400u
+#define MHC_SKU_HOST_HEAD_BACKWARD   0x00014500u
+#define MHC_SKU_HOST_EXPAND_BACKWARD 0x00014600u
 /* CUDA, portable (sm_80 and newer): tf32 mma.sync GEMM, 16-byte bandwidth kernels. */
 #define MHC_SKU_SM80_PRENORM_GEMM 0x00500100u
 #define MHC_SKU_SM80_PRE_FUSE     0x00500200u
@@ -238,23 +261,23 @@ typedef struct mhc_args {
   uint32_t    struct_size;       /* sizeof(mhc_args_t)                                         */
   uint32_t    reserved0;         /* must be 0                                                  */
   /* inputs */
-  const void* residual;          /* R [T,n,C] (A1-A5; family B: x [B,n,C])                     */
-  const void* fn;                /* fp32 [N,K] (A1, A3); fn_head [n,K] (A5)                    */
-  const void* scale;             /* fp32 [3] (A2, A3); scale_head [1] (A5)                     */
-  const void* base;              /* fp32 [N] (A2, A3); base_head [n] (A5)                      */
-  const void* gemm_out;          /* A2: D fp32 [T,N] or [S,T,N]                                */
-  const void* sqrsum;            /* A2: Q fp32 [T] or [S,T]                                    */
-  const void* layer_output;      /* A4: X bf16 [T,C]; B2: F [B,C] in act_dtype                 */
-  const void* post_mix;          /* A4: fp32 [T,n]                                             */
-  const void* comb_mix;          /* A4: fp32 [T,n,n]                                           */
+  const void* residual;          /* R [T,n,C] (A1-A5, A3'-A5'; family B: x [B,n,C])            */
+  const void* fn;                /* fp32 [N,K] (A1, A3, A3'); fn_head [n,K] (A5, A5')          */
+  const void* scale;             /* fp32 [3] (A2, A3, A3'); scale_head [1] (A5, A5')           */
+  const void* base;              /* fp32 [N] (A2, A3, A3'); base_head [n] (A5, A5')            */
+  const void* gemm_out;          /* A2: D fp32 [T,N] or [S,T,N]; A3', A5': saved D [T,N]       */
+  const void* sqrsum;            /* A2: Q fp32 [T] or [S,T];     A3', A5': saved Q [T]         */
+  const void* layer_output;      /* A4, A4': X bf16 [T,C]; B2: F [B,C] in act_dtype            */
+  const void* post_mix;          /* A4, A4': fp32 [T,n]                                        */
+  const void* comb_mix;          /* A4, A4': fp32 [T,n,n]                                      */
   const void* embedding;         /* A6: E bf16 [T,C]                                           */
   const void* norm_weight;       /* B1, B3: bf16 [C]                                           */
   const void* h_pre;             /* B: fp32 [n]                                                */
   const void* h_post;            /* B2, B3: fp32 [n]                                           */
   const void* h_res;             /* B2, B3: fp32 [n,n]                                         */
   /* outputs */
-  void*       out_gemm;          /* A1: D [S,T,N] or [T,N]; A3 (optional): reduced D [T,N]     */
-  void*       out_sqrsum;        /* A1: Q [S,T] or [T];     A3 (optional): reduced Q [T]       */
+  void*       out_gemm;          /* A1: D [S,T,N] or [T,N]; A3, A5 (optional): reduced D [T,N] */
+  void*       out_sqrsum;        /* A1: Q [S,T] or [T];     A3, A5 (optional): reduced Q [T]   */
   void*       out_post_mix;      /* A2, A3: fp32 [T,n]                                         */
   void*       out_comb_mix;      /* A2, A3: fp32 [T,n,n]                                       */
   void*       out_layer_input;   /* A2, A3: bf16 [T,C]; A5: y bf16 [T,C]; B1: [B,C] act_dtype  */
@@ -265,13 +288,30 @@ typedef struct mhc_args {
   /* since 0.3 */
   const void* pre_mix;           /* A7 shifted, collapse: the carried pre p_prev fp32 [T,n]     */
   void*       out_pre_mix;       /* A7: this boundary's pre fp32 [T,n] (carried to the next)    */
+  /* since 0.4: the backward ops (64+). grad_* are dL/d of the forward's outputs (inputs here),
+   * out_grad_* dL/d of the forward's inputs. Saved activations: docs/training.md. */
+  const void* grad_residual;     /* A4', A6': dL/d out_residual, bf16 [T,n,C]                   */
+  const void* grad_layer_input;  /* A3', A5': dL/d out_layer_input, bf16 [T,C]                  */
+  const void* grad_post_mix;     /* A3': dL/d out_post_mix, fp32 [T,n]                          */
+  const void* grad_comb_mix;     /* A3': dL/d out_comb_mix, fp32 [T,n,n]                        */
+  void*       out_grad_residual;     /* A3'-A5': dL/d residual, bf16 [T,n,C]                    */
+  void*       out_grad_layer_output; /* A4': dL/d layer_output (dX), bf16 [T,C]                 */
+  void*       out_grad_post_mix;     /* A4': dL/d post_mix, fp32 [T,n]                          */
+  void*       out_grad_comb_mix;     /* A4': dL/d comb_mix, fp32 [T,n,n]                        */
+  void*       out_grad_embedding;    /* A6': dL/d embedding, bf16 [T,C]                         */
+  void*       out_grad_fn;           /* A3': fp32 [N,K]; A5': [n,K] (sums over the run's T)     */
+  void*       out_grad_scale;        /* A3': fp32 [3]; A5': [1]     (sums over the run's T)     */
+  void*       out_grad_base;         /* A3': fp32 [N]; A5': [n]     (sums over the run's T)     */
+  uint32_t    grad_accumulate;       /* MHC_GRAD_ACCUMULATE_* bits; 0: every gradient overwrites */
+  uint32_t    reserved1;             /* must be 0                                               */
 } mhc_args_t;
 
 /* Every field spelled out: C99 -Wextra warns about a partial initializer list. */
 #define MHC_ARGS_INIT                                                                        \
   { (uint32_t)sizeof(mhc_args_t), 0u,                                                        \
     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,      \
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL }
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,                                 \
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0u, 0u }
 
 /* ---------------------------------------------------------------------------------------------
  * Tensor info: what a plan reads and writes, for bindings that check tensors by shape.
@@ -304,7 +344,7 @@ typedef struct mhc_plan_s* mhc_plan_t;
  * Library
  * ------------------------------------------------------------------------------------------- */
 MHC_API uint32_t     mhc_get_version(void);        /* MHC_VERSION of the loaded library      */
-MHC_API const char*  mhc_get_version_string(void); /* "0.2.0"                                */
+MHC_API const char*  mhc_get_version_string(void); /* "0.4.0"                                */
 MHC_API uint32_t     mhc_get_abi_version(void);    /* MHC_ABI_VERSION of the loaded library  */
 /* Bindings call mhc_check_abi(MHC_ABI_VERSION) once: BAD_PARAM_ABI_MISMATCH if they differ. */
 MHC_API mhc_status_t mhc_check_abi(uint32_t abi_version);

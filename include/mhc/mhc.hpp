@@ -59,6 +59,14 @@ class Desc {
     desc_.n = n;
     desc_.hidden = hidden;
   }
+  // The descriptor of this forward op's backward (since 0.4): the same fields, op = 64 + op
+  // (MHC_OP_PRE -> MHC_OP_PRE_BACKWARD), num_splits 0. Select rejects an op without a backward.
+  Desc backward() const {
+    Desc d = *this;
+    d.desc_.op = desc_.op + 64;
+    d.desc_.num_splits = 0;
+    return d;
+  }
   mhc_desc_t& get() noexcept { return desc_; }
   const mhc_desc_t& get() const noexcept { return desc_; }
   mhc_desc_t* operator->() noexcept { return &desc_; }
@@ -84,6 +92,12 @@ class Preference {
 // Tensors of one run: start empty, set the fields the op uses.
 struct Args : mhc_args_t {
   Args() : mhc_args_t() { check(mhc_args_init_sized(this, sizeof(mhc_args_t))); }
+  // Backward ops (since 0.4): add the gradients of these outputs (MHC_GRAD_ACCUMULATE_* bits) to
+  // their contents instead of overwriting them.
+  Args& accumulate(uint32_t bits) noexcept {
+    grad_accumulate |= bits;
+    return *this;
+  }
 };
 
 // An owning plan. Movable, not copyable. Every member may be called from several threads.

@@ -12,9 +12,7 @@ void run_a3_pre(const RunContext& ctx) {
   parallel_for(p.T, static_cast<double>(p.K * (p.N + 1)), [&](int64_t t) {
     std::vector<double> D;
     const double Q = token_gemm(ctx, t, p.N, D);
-    if (ctx.args.out_gemm)
-      for (int64_t j = 0; j < p.N; ++j) store(ctx.args.out_gemm, MHC_DTYPE_FP32, t * p.N + j, D[j]);
-    if (ctx.args.out_sqrsum) store(ctx.args.out_sqrsum, MHC_DTYPE_FP32, t, Q);
+    write_saved_gemm(ctx, t, D, Q);
     write_coeffs(ctx, t, dynamic_coeffs(p, D.data(), Q, scale, base));
   });
 }

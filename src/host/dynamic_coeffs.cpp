@@ -7,8 +7,7 @@
 
 namespace mhc::host {
 
-// The weight as the product sees it: tf32-rounded, exact fp32, or hi + tf32(fn - hi) (tf32x3).
-static double weight_value(float w, mhc_dtype_t precision) {
+double weight_value(float w, mhc_dtype_t precision) {
   if (precision == MHC_DTYPE_FP32) return w;
   const float hi = num::round_tf32(w);
   if (precision == MHC_DTYPE_TF32) return hi;
@@ -30,6 +29,29 @@ double sum_squares(const uint16_t* a, int64_t k0, int64_t k1) {
   return acc;
 }
 
+void sinkhorn(int n, double eps, int repeat, double* m, SinkhornTrace* trace) {
+  for (int j = 0; j < n; ++j) {  // row softmax, max-subtracted, then + eps
+    double* row = &m[static_cast<size_t>(j) * n];
+    const double mx = *std::max_element(row, row + n);
+    double sum = 0.0;
+    for (int k = 0; k < n; ++k) sum += (row[k] = std::exp(row[k] - mx));
+    for (int k = 0; k < n; ++k) row[k] = row[k] / sum;
+  }
+  if (trace) trace->softmax.assign(m, m + n * n);
+  for (int j = 0; j < n * n; ++j) m[j] += eps;
+  // Step s divides by the column sums (s even) or the row sums (s odd), each plus eps.
+  for (int step = 0; step < 2 * repeat - 1; ++step) {
+    if (trace) trace->before.emplace_back(m, m + n * n);
+    const bool cols = step % 2 == 0;
+    for (int a = 0; a < n; ++a) {
+      const int64_t first = cols ? a : int64_t{a} * n, stride = cols ? n : 1;
+      double s = 0.0;
+      for (int b = 0; b < n; ++b) s += m[first + b * stride];
+      for (int b = 0; b < n; ++b) m[first + b * stride] /= s + eps;
+    }
+  }
+}
+
 TokenCoeffs dynamic_coeffs(const Problem& p, const double* D, double Q, const float* scale, const float* base,
                            bool pre_only) {
   const mhc_desc_t& d = p.desc;
@@ -46,33 +68,7 @@ TokenCoeffs dynamic_coeffs(const Problem& p, const double* D, double Q, const fl
   std::vector<double>& m = c.comb;
   m.resize(static_cast<size_t>(n) * n);
   for (int j = 0; j < n * n; ++j) m[j] = D[2 * n + j] * r * scale[2] + base[2 * n + j];
-  const double eps = d.sinkhorn_eps;
-  for (int j = 0; j < n; ++j) {  // row softmax, max-subtracted, then + eps
-    double* row = &m[static_cast<size_t>(j) * n];
-    const double mx = *std::max_element(row, row + n);
-    double sum = 0.0;
-    for (int k = 0; k < n; ++k) sum += (row[k] = std::exp(row[k] - mx));
-    for (int k = 0; k < n; ++k) row[k] = row[k] / sum + eps;
-  }
-  auto normalize_cols = [&] {
-    for (int k = 0; k < n; ++k) {
-      double s = 0.0;
-      for (int j = 0; j < n; ++j) s += m[static_cast<size_t>(j) * n + k];
-      for (int j = 0; j < n; ++j) m[static_cast<size_t>(j) * n + k] /= s + eps;
-    }
-  };
-  auto normalize_rows = [&] {
-    for (int j = 0; j < n; ++j) {
-      double s = 0.0;
-      for (int k = 0; k < n; ++k) s += m[static_cast<size_t>(j) * n + k];
-      for (int k = 0; k < n; ++k) m[static_cast<size_t>(j) * n + k] /= s + eps;
-    }
-  };
-  normalize_cols();
-  for (int it = 1; it < d.sinkhorn_repeat; ++it) {
-    normalize_rows();
-    normalize_cols();
-  }
+  sinkhorn(n, d.sinkhorn_eps, d.sinkhorn_repeat, m.data());
   return c;
 }
 
@@ -96,6 +92,13 @@ double row_gemm(const Problem& p, const uint16_t* row, const float* fn, int64_t 
 
 double token_gemm(const RunContext& ctx, int64_t t, int64_t N, std::vector<double>& D) {
   return row_gemm(ctx.problem, residual_row(ctx, t), static_cast<const float*>(ctx.args.fn), N, D);
+}
+
+void write_saved_gemm(const RunContext& ctx, int64_t t, const std::vector<double>& D, double Q) {
+  const int64_t N = static_cast<int64_t>(D.size());
+  if (ctx.args.out_gemm)
+    for (int64_t j = 0; j < N; ++j) store(ctx.args.out_gemm, MHC_DTYPE_FP32, t * N + j, D[j]);
+  if (ctx.args.out_sqrsum) store(ctx.args.out_sqrsum, MHC_DTYPE_FP32, t, Q);
 }
 
 void write_coeffs(const RunContext& ctx, int64_t t, const TokenCoeffs& c) {

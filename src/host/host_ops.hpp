@@ -16,6 +16,9 @@ namespace mhc::host {
 // Element access by storage dtype (BF16 or FP32).
 double load(const void* base, mhc_dtype_t dtype, int64_t i);
 void store(void* base, mhc_dtype_t dtype, int64_t i, double v);
+// A gradient output element (the backward ops): g, or with `accumulate` (its
+// MHC_GRAD_ACCUMULATE_* bit set) the element's current value plus g; rounded once.
+void store_grad(void* base, mhc_dtype_t dtype, int64_t i, double g, bool accumulate);
 
 // Runs body(t) for t in [0, count) on a few threads; each t is independent, so the result does
 // not depend on the thread count. `work_per_item` sizes the split (small problems stay inline).

@@ -22,6 +22,10 @@ void store(void* base, mhc_dtype_t dtype, int64_t i, double v) {
     static_cast<float*>(base)[i] = static_cast<float>(v);
 }
 
+void store_grad(void* base, mhc_dtype_t dtype, int64_t i, double g, bool accumulate) {
+  store(base, dtype, i, accumulate ? load(base, dtype, i) + g : g);
+}
+
 void parallel_for(int64_t count, double work_per_item, const std::function<void(int64_t)>& body) {
   const double total = work_per_item * static_cast<double>(count);
   const int64_t hw = std::max(1u, std::thread::hardware_concurrency());

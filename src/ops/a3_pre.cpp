@@ -3,12 +3,9 @@
 
 namespace mhc {
 namespace {
-using D = Dim;
 using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
-    kResidualBf16, kFn, kScale3, kBase, kOutPostMix, kOutCombMix, kOutLayerInputBf16,
-    {MHC_TENSOR_FIELD(out_gemm), Role::kOutput, Storage::kFp32, 2, {D::kTokens, D::kMixes}, false},
-    {MHC_TENSOR_FIELD(out_sqrsum), Role::kOutput, Storage::kFp32, 1, {D::kTokens}, false},
+    kResidualBf16, kFn, kScale3, kBase, kOutPostMix, kOutCombMix, kOutLayerInputBf16, kOutGemmReduced, kOutSqrsumReduced,
 };
 }  // namespace
 

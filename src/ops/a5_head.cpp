@@ -3,12 +3,11 @@
 
 namespace mhc {
 namespace {
-using D = Dim;
 using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
     kResidualBf16, kFn,
-    {MHC_TENSOR_FIELD(scale), Role::kInput, Storage::kFp32, 1, {D::kOne}, true},
-    kBase, kOutLayerInputBf16,
+    kScaleHead,
+    kBase, kOutLayerInputBf16, kOutGemmReduced, kOutSqrsumReduced,  // D [T, n], Q [T]: saved for A5'
 };
 }  // namespace
 

@@ -18,6 +18,8 @@ constexpr TensorCard kFn = {MHC_TENSOR_FIELD(fn), Role::kInput, Storage::kFp32, 
 constexpr TensorCard kBase = {MHC_TENSOR_FIELD(base), Role::kInput, Storage::kFp32, 1, {D::kMixes}, true};
 // scale [3] fp32 (pre, post, comb)
 constexpr TensorCard kScale3 = {MHC_TENSOR_FIELD(scale), Role::kInput, Storage::kFp32, 1, {D::kThree}, true};
+// scale_head [1] fp32 (A5, A5')
+constexpr TensorCard kScaleHead = {MHC_TENSOR_FIELD(scale), Role::kInput, Storage::kFp32, 1, {D::kOne}, true};
 // new residual [T, n, C] bf16
 constexpr TensorCard kOutResidualBf16 = {MHC_TENSOR_FIELD(out_residual), Role::kOutput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true};
 // new residual [B, n, C] in act_dtype
@@ -48,5 +50,19 @@ constexpr TensorCard kHRes = {MHC_TENSOR_FIELD(h_res), Role::kInput, Storage::kF
 constexpr TensorCard kHPre = {MHC_TENSOR_FIELD(h_pre), Role::kInput, Storage::kFp32, 1, {D::kStreams}, true};
 // h_post [n] fp32
 constexpr TensorCard kHPost = {MHC_TENSOR_FIELD(h_post), Role::kInput, Storage::kFp32, 1, {D::kStreams}, true};
+
+// The backward ops' saved activations: the forward's reduced D [T, N] and Q [T] fp32 (A3', A5')
+constexpr TensorCard kSavedGemm = {MHC_TENSOR_FIELD(gemm_out), Role::kInput, Storage::kFp32, 2, {D::kTokens, D::kMixes}, true};
+constexpr TensorCard kSavedSqrsum = {MHC_TENSOR_FIELD(sqrsum), Role::kInput, Storage::kFp32, 1, {D::kTokens}, true};
+// The forward's optional reduced D [T, N] and Q [T] outputs (A3, A5): what A3' and A5' read
+constexpr TensorCard kOutGemmReduced = {MHC_TENSOR_FIELD(out_gemm), Role::kOutput, Storage::kFp32, 2, {D::kTokens, D::kMixes}, false};
+constexpr TensorCard kOutSqrsumReduced = {MHC_TENSOR_FIELD(out_sqrsum), Role::kOutput, Storage::kFp32, 1, {D::kTokens}, false};
+// dL/d the forward's outputs (inputs of the backward ops)
+constexpr TensorCard kGradResidual = {MHC_TENSOR_FIELD(grad_residual), Role::kInput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true};
+constexpr TensorCard kGradLayerInput = {MHC_TENSOR_FIELD(grad_layer_input), Role::kInput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true};
+// dL/d the forward's inputs (outputs of the backward ops; each has an MHC_GRAD_ACCUMULATE_* bit)
+constexpr TensorCard kOutGradResidual = {MHC_TENSOR_FIELD(out_grad_residual), Role::kOutput, Storage::kBf16, 3, {D::kTokens, D::kStreams, D::kHidden}, true};
+constexpr TensorCard kOutGradFn = {MHC_TENSOR_FIELD(out_grad_fn), Role::kOutput, Storage::kFp32, 2, {D::kMixes, D::kK}, true};
+constexpr TensorCard kOutGradBase = {MHC_TENSOR_FIELD(out_grad_base), Role::kOutput, Storage::kFp32, 1, {D::kMixes}, true};
 
 }  // namespace mhc::tensor_cards

@@ -45,8 +45,34 @@ const std::vector<ArgField>& all_arg_fields() {
       {MHC_FIELD(out_sqrsum)},   {MHC_FIELD(out_post_mix)}, {MHC_FIELD(out_comb_mix)},
       {MHC_FIELD(out_layer_input)}, {MHC_FIELD(out_residual)}, {MHC_FIELD(out_rms)},
       {MHC_FIELD(pre_mix)},      {MHC_FIELD(out_pre_mix)},
+      {MHC_FIELD(grad_residual)},     {MHC_FIELD(grad_layer_input)},  {MHC_FIELD(grad_post_mix)},
+      {MHC_FIELD(grad_comb_mix)},     {MHC_FIELD(out_grad_residual)}, {MHC_FIELD(out_grad_layer_output)},
+      {MHC_FIELD(out_grad_post_mix)}, {MHC_FIELD(out_grad_comb_mix)}, {MHC_FIELD(out_grad_embedding)},
+      {MHC_FIELD(out_grad_fn)},       {MHC_FIELD(out_grad_scale)},    {MHC_FIELD(out_grad_base)},
   };
   return fields;
+}
+
+const std::vector<GradAccumulateBit>& grad_accumulate_bits() {
+#define MHC_GRAD_BIT(bit, f) {bit, #bit, "args->" #f, offsetof(mhc_args_t, f)}
+  static const std::vector<GradAccumulateBit> bits = {
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_RESIDUAL, out_grad_residual),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_LAYER_OUTPUT, out_grad_layer_output),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_POST_MIX, out_grad_post_mix),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_COMB_MIX, out_grad_comb_mix),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_EMBEDDING, out_grad_embedding),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_FN, out_grad_fn),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_SCALE, out_grad_scale),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_BASE, out_grad_base),
+  };
+#undef MHC_GRAD_BIT
+  return bits;
+}
+
+uint32_t grad_accumulate_bit(size_t offset) {
+  for (const GradAccumulateBit& b : grad_accumulate_bits())
+    if (b.offset == offset) return b.bit;
+  return 0;
 }
 
 std::vector<TensorSpec> tensor_specs(const Problem& p) {
@@ -62,6 +88,7 @@ std::vector<TensorSpec> tensor_specs(const Problem& p) {
     s.dtype = storage_dtype(p, t.storage);
     s.role = t.role;
     s.required = t.required || (t.required_with != 0 && (p.desc.flags & t.required_with) == t.required_with);
+    s.accumulate_bit = t.role == Role::kOutput ? grad_accumulate_bit(t.offset) : 0u;
     s.token_dim = -1;
     s.elements = 1;
     for (int k = 0; k < t.rank; ++k) {

@@ -22,6 +22,7 @@ struct TensorSpec {
   int64_t elements;
   Role role;
   bool required;
+  uint32_t accumulate_bit;  // a gradient output's MHC_GRAD_ACCUMULATE_* bit, else 0
 
   size_t bytes() const { return static_cast<size_t>(elements) * (dtype == MHC_DTYPE_BF16 ? 2 : 4); }
   const void* get(const mhc_args_t& a) const {
@@ -38,5 +39,17 @@ struct ArgField {
   size_t offset;
 };
 const std::vector<ArgField>& all_arg_fields();
+
+// The gradient outputs and their MHC_GRAD_ACCUMULATE_* bits (mhc_args_t.grad_accumulate): a
+// property of the field, the same for every backward op that writes it.
+struct GradAccumulateBit {
+  uint32_t bit;        // MHC_GRAD_ACCUMULATE_FN
+  const char* name;    // "MHC_GRAD_ACCUMULATE_FN"
+  const char* field;   // "args->out_grad_fn"
+  size_t offset;       // offsetof(mhc_args_t, out_grad_fn)
+};
+const std::vector<GradAccumulateBit>& grad_accumulate_bits();
+// The bit of the output field at `offset`, or 0 for a field that is no gradient output.
+uint32_t grad_accumulate_bit(size_t offset);
 
 }  // namespace mhc

@@ -59,10 +59,36 @@ const TensorCard* card_tensor(const OpCard& card, size_t offset) {
   return nullptr;
 }
 
+// args->grad_accumulate against the gradient outputs of the op: unknown bits, and bits of outputs
+// the op does not write, are refused.
+void check_grad_accumulate(const Problem& p, const std::vector<TensorSpec>& specs, uint32_t bits) {
+  if (bits == 0) return;
+  uint32_t known = 0, written = 0;
+  for (const GradAccumulateBit& b : grad_accumulate_bits()) known |= b.bit;
+  std::string allowed;
+  for (const TensorSpec& s : specs)
+    if (s.accumulate_bit != 0) {
+      written |= s.accumulate_bit;
+      for (const GradAccumulateBit& b : grad_accumulate_bits())
+        if (b.bit == s.accumulate_bit) allowed += (allowed.empty() ? "" : " | ") + std::string(b.name);
+    }
+  if (bits & ~known)
+    fail(MHC_STATUS_BAD_PARAM_VALUE,
+         "args->grad_accumulate = {:#x}: unknown bits {:#x} (expected MHC_GRAD_ACCUMULATE_* bits: {:#x} at most)", bits,
+         bits & ~known, known);
+  for (const GradAccumulateBit& b : grad_accumulate_bits())
+    if ((bits & b.bit) && !(written & b.bit))
+      fail(MHC_STATUS_BAD_PARAM_VALUE,
+           "args->grad_accumulate = {:#x} has {}, but op {} writes no {} (expected {})", bits, b.name,
+           op_name(p.desc.op), b.field,
+           allowed.empty() ? std::string("0: the op writes no gradient") : "bits of " + allowed + ", or 0");
+}
+
 }  // namespace
 
 void check_args(const mhc_plan_s& plan, const mhc_args_t& a) {
   if (a.reserved0 != 0) fail(MHC_STATUS_BAD_PARAM_VALUE, "args->reserved0 = {}: expected 0", a.reserved0);
+  if (a.reserved1 != 0) fail(MHC_STATUS_BAD_PARAM_VALUE, "args->reserved1 = {}: expected 0", a.reserved1);
   const Problem p = plan.problem.with_tokens(run_tokens(plan, a));
   const auto specs = tensor_specs(p);
   const bool cuda = plan.sku->backend == MHC_BACKEND_CUDA;
@@ -83,6 +109,7 @@ void check_args(const mhc_plan_s& plan, const mhc_args_t& a) {
     fail(MHC_STATUS_BAD_PARAM_VALUE, "{} is set, but op {} does not use it (expected NULL)", f.name,
          op_name(p.desc.op));
   }
+  check_grad_accumulate(p, specs, a.grad_accumulate);
   for (const TensorSpec& s : specs) {
     const void* ptr = s.get(a);
     if (ptr == nullptr) {

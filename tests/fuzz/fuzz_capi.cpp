@@ -240,18 +240,25 @@ constexpr OpInfo kOpInfo[] = {
     {MHC_OP_STATIC_PRE, true, false, false, false, kStaticEps, 0},
     {MHC_OP_STATIC_POST, true, false, false, false, kSinkhorn | kStaticEps, 0},
     {MHC_OP_STATIC_LAYER, true, false, false, false, kSinkhorn | kStaticEps, 0},
+    {MHC_OP_PRE_BACKWARD, false, false, false, false, kMix, 0},
+    {MHC_OP_POST_BACKWARD, false, false, false, false, 0, 0},
+    {MHC_OP_HEAD_BACKWARD, false, false, false, false, kRmsEps | kPreEps, 0},
+    {MHC_OP_EXPAND_BACKWARD, false, false, false, false, 0, 0},
 };
 
-// Valid ops (a seed's first byte 0..8 picks one of A1-A6, B1-B3), ids that are no op (9..17), and
-// the boundary ops of 0.3 (18..21: appended, so the older seeds keep their meaning).
+// Valid ops (a seed's first byte 0..8 picks one of A1-A6, B1-B3), ids that are no op (9..17), the
+// boundary ops of 0.3 (18..21: appended, so the older seeds keep their meaning), the backward ops
+// of 0.4 (22..25) and ids beside them that are no op (26, 27).
 constexpr mhc_op_t kOpIds[] = {1, 2, 3, 4, 5, 6, 16, 17, 18, 0, 11, 12, 15, 19, 64, -1, INT32_MAX, INT32_MIN,
-                               7, 8, 9, 10};
+                               7, 8, 9, 10, 67, 68, 69, 70, 66, 71};
 
 // The smallest published struct_size of mhc_desc_t (0.1, 0.2: before norm_eps) and of mhc_args_t
 // (0.1: before tokens); the 0.2 mhc_args_t ends after tokens.
 constexpr uint32_t kDescMinSize = offsetof(mhc_desc_t, norm_eps);
 constexpr uint32_t kArgsMinSize = offsetof(mhc_args_t, tokens);
 constexpr uint32_t kArgs02Size = offsetof(mhc_args_t, pre_mix);
+constexpr uint32_t kArgs03Size = offsetof(mhc_args_t, grad_residual);  // 0.3: no gradient fields
+constexpr size_t kArgsRaw = 512;  // room for mhc_args_t and a larger caller's tail
 
 const OpInfo* find_op(mhc_op_t op) {
   for (const OpInfo& o : kOpInfo)
@@ -321,9 +328,43 @@ std::vector<TensorModel> tensor_model(const mhc_desc_t& d) {
               {FIELD(out_residual), OUT, BF, 1, {T, n, C}, 0}};
     case MHC_OP_HEAD:
       return {residual, {FIELD(fn), IN, F32, 1, {n, K}, -1}, {FIELD(scale), IN, F32, 1, {1}, -1},
-              {FIELD(base), IN, F32, 1, {n}, -1}, {FIELD(out_layer_input), OUT, BF, 1, {T, C}, 0}};
+              {FIELD(base), IN, F32, 1, {n}, -1}, {FIELD(out_layer_input), OUT, BF, 1, {T, C}, 0},
+              {FIELD(out_gemm), OUT, F32, 0, {T, n}, 0}, {FIELD(out_sqrsum), OUT, F32, 0, {T}, 0}};
     case MHC_OP_EXPAND:
       return {{FIELD(embedding), IN, BF, 1, {T, C}, 0}, {FIELD(out_residual), OUT, BF, 1, {T, n, C}, 0}};
+    // The backward ops: weight gradients have no T (sums over the run's tokens).
+    case MHC_OP_PRE_BACKWARD:
+    case MHC_OP_HEAD_BACKWARD: {
+      const bool head = d.op == MHC_OP_HEAD_BACKWARD;
+      const int64_t M = head ? n : N, G = head ? 1 : 3;
+      std::vector<TensorModel> v = {residual,
+                                    {FIELD(fn), IN, F32, 1, {M, K}, -1},
+                                    {FIELD(scale), IN, F32, 1, {G}, -1},
+                                    {FIELD(base), IN, F32, 1, {M}, -1},
+                                    {FIELD(gemm_out), IN, F32, 1, {T, M}, 0},
+                                    {FIELD(sqrsum), IN, F32, 1, {T}, 0},
+                                    {FIELD(grad_layer_input), IN, BF, 1, {T, C}, 0}};
+      if (!head) {
+        v.push_back({FIELD(grad_post_mix), IN, F32, 1, {T, n}, 0});
+        v.push_back({FIELD(grad_comb_mix), IN, F32, 1, {T, n, n}, 0});
+      }
+      v.push_back({FIELD(out_grad_residual), OUT, BF, 1, {T, n, C}, 0});
+      v.push_back({FIELD(out_grad_fn), OUT, F32, 1, {M, K}, -1});
+      v.push_back({FIELD(out_grad_scale), OUT, F32, 1, {G}, -1});
+      v.push_back({FIELD(out_grad_base), OUT, F32, 1, {M}, -1});
+      return v;
+    }
+    case MHC_OP_POST_BACKWARD:
+      return {{FIELD(layer_output), IN, BF, 1, {T, C}, 0}, residual,
+              {FIELD(post_mix), IN, F32, 1, {T, n}, 0},
+              {FIELD(comb_mix), IN, F32, 1, {T, n, n}, 0},
+              {FIELD(grad_residual), IN, BF, 1, {T, n, C}, 0},
+              {FIELD(out_grad_layer_output), OUT, BF, 1, {T, C}, 0},
+              {FIELD(out_grad_residual), OUT, BF, 1, {T, n, C}, 0},
+              {FIELD(out_grad_post_mix), OUT, F32, 1, {T, n}, 0},
+              {FIELD(out_grad_comb_mix), OUT, F32, 1, {T, n, n}, 0}};
+    case MHC_OP_EXPAND_BACKWARD:
+      return {{FIELD(grad_residual), IN, BF, 1, {T, n, C}, 0}, {FIELD(out_grad_embedding), OUT, BF, 1, {T, C}, 0}};
     // The boundary: pre_mix (A7) exists only with SHIFTED, norm_weight only with NORM; out_pre_mix
     // (A7, A10) is optional except with SHIFTED.
     case MHC_OP_BOUNDARY:
@@ -390,7 +431,13 @@ constexpr size_t kPointerFields[] = {
     offsetof(mhc_args_t, h_post),       offsetof(mhc_args_t, h_res),        offsetof(mhc_args_t, out_gemm),
     offsetof(mhc_args_t, out_sqrsum),   offsetof(mhc_args_t, out_post_mix), offsetof(mhc_args_t, out_comb_mix),
     offsetof(mhc_args_t, out_layer_input), offsetof(mhc_args_t, out_residual), offsetof(mhc_args_t, out_rms),
-    offsetof(mhc_args_t, pre_mix),      offsetof(mhc_args_t, out_pre_mix)};
+    offsetof(mhc_args_t, pre_mix),      offsetof(mhc_args_t, out_pre_mix),
+    offsetof(mhc_args_t, grad_residual),     offsetof(mhc_args_t, grad_layer_input),
+    offsetof(mhc_args_t, grad_post_mix),     offsetof(mhc_args_t, grad_comb_mix),
+    offsetof(mhc_args_t, out_grad_residual), offsetof(mhc_args_t, out_grad_layer_output),
+    offsetof(mhc_args_t, out_grad_post_mix), offsetof(mhc_args_t, out_grad_comb_mix),
+    offsetof(mhc_args_t, out_grad_embedding), offsetof(mhc_args_t, out_grad_fn),
+    offsetof(mhc_args_t, out_grad_scale),    offsetof(mhc_args_t, out_grad_base)};
 
 // The range of an input's values (the ranges the test suites use).
 void input_range(const std::string& field, int64_t K, double* lo, double* hi, bool* activation) {
@@ -1007,12 +1054,13 @@ void run_round(Input& in, mhc_plan_t plan, const mhc_desc_t& pd, const OpInfo& o
   }
   uint32_t args_size = sizeof(mhc_args_t);
   bool args_tail = false;
-  alignas(16) unsigned char args_raw[256];
+  alignas(16) unsigned char args_raw[kArgsRaw];
   std::memset(args_raw, 0, sizeof args_raw);
   switch (in.u8() % 8) {
     case 5: args_size = kArgsMinSize; break;  // a 0.1 caller: tokens is not read
-    case 6: {  // larger (with a zero or a non-zero tail), or a 0.2 caller (no pre_mix, out_pre_mix)
-      const uint32_t v[] = {sizeof(mhc_args_t) + 8, 256, sizeof(mhc_args_t) + 8, kArgs02Size};
+    case 6: {  // larger (with a zero or a non-zero tail), a 0.3 caller (no gradient fields), or a 0.2
+               // caller (no pre_mix, out_pre_mix)
+      const uint32_t v[] = {sizeof(mhc_args_t) + 8, kArgs03Size, sizeof(mhc_args_t) + 8, kArgs02Size};
       const int k = in.u8() % 4;
       args_size = v[k];
       if (k == 2) {
@@ -1044,7 +1092,7 @@ void run_round(Input& in, mhc_plan_t plan, const mhc_desc_t& pd, const OpInfo& o
     bytes_alloc += static_cast<double>(elements_at(m.shape, m.token_dim, T_alloc)) * static_cast<double>(elem_size(m.dtype));
   // Rough multiply-adds: T K (mixes + 2), plus Sinkhorn n^2 repeat per token (family A) or once.
   const double K = static_cast<double>(pd.n) * static_cast<double>(pd.hidden);
-  const double mixes = op.split_k || op.partial_count ? pd.n * (pd.n + 2.0) : pd.n;
+  const double mixes = op.split_k || op.partial_count || (op.uses & kSinkhorn) ? pd.n * (pd.n + 2.0) : pd.n;
   const double sinkhorn = (op.uses & kSinkhorn) ? 4.0 * pd.n * pd.n * std::max(pd.sinkhorn_repeat, 1) : 0.0;
   const double work = static_cast<double>(T_run) * K * (mixes + 2.0) + (op.family_b ? 1.0 : static_cast<double>(T_run)) * sinkhorn;
   const bool buffers = bytes_alloc <= static_cast<double>(kMaxTensorBytes) && work <= kMaxWork;
@@ -1249,7 +1297,7 @@ void run_round(Input& in, mhc_plan_t plan, const mhc_desc_t& pd, const OpInfo& o
     const double full_work = work / static_cast<double>(T_run) * static_cast<double>(T_desc);
     if (full_bytes > static_cast<double>(kMaxTensorBytes) || full_work > kMaxWork) return;
     std::vector<Buffer> full;
-    alignas(16) unsigned char full_args[256];
+    alignas(16) unsigned char full_args[kArgsRaw];
     std::memset(full_args, 0, sizeof full_args);
     mhc_args_t fa;
     mhc_args_init(&fa);
@@ -1269,7 +1317,8 @@ void run_round(Input& in, mhc_plan_t plan, const mhc_desc_t& pd, const OpInfo& o
            MHC_STATUS_SUCCESS);
     for (size_t i = 0; i < ts.size(); ++i) {
       const TensorBuf& t = ts[i];
-      if (t.m.role != MHC_TENSOR_ROLE_OUTPUT || !t.ptr) continue;
+      // An output without T (a backward op's weight gradient) sums the run's tokens: no rows.
+      if (t.m.role != MHC_TENSOR_ROLE_OUTPUT || !t.ptr || t.m.token_dim < 0) continue;
       Buffer rows(static_cast<size_t>(t.run_elems) * elem_size(t.m.dtype));
       copy_rows(t.m, full[i].data(), T_desc, rows.data(), T_run, T_run);
       ORACLE(std::memcmp(rows.data(), t.buf.data(), rows.size) == 0,

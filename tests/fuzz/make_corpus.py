@@ -9,7 +9,10 @@ import os
 import struct
 
 OPS = [1, 2, 3, 4, 5, 6, 16, 17, 18]  # kOpIds[0..8]; index 9 is op 0 (no op); 18..21 ops 7..10
-TENSORS = [4, 8, 9, 5, 5, 2, 5, 5, 6]  # mhc_plan_get_tensor_count of each
+TENSORS = [4, 8, 9, 5, 7, 2, 5, 5, 6]  # mhc_plan_get_tensor_count of each
+# The backward ops (kOpIds[22..25]: ops 67..70) and their tensor counts.
+PRE_BWD, POST_BWD, HEAD_BWD, EXPAND_BWD = 22, 23, 24, 25
+BACKWARD_TENSORS = {PRE_BWD: 13, POST_BWD: 9, HEAD_BWD: 11, EXPAND_BWD: 2}
 # The boundary ops (kOpIds[18..21]): their tensor count depends on the mode flags.
 BOUNDARY, COLLAPSE, MIX, FIRST = 18, 19, 20, 21
 SHIFTED, NORM = 2, 4
@@ -26,6 +29,8 @@ def tensor_count(op_index, flags):
         return 7
     if op_index == FIRST:
         return 9 + norm
+    if op_index in BACKWARD_TENSORS:
+        return BACKWARD_TENSORS[op_index]
     return TENSORS[op_index]
 
 
@@ -64,7 +69,8 @@ def round_bytes(count, tokens=None, args_size=0, args_k=0, oversize=False, value
         r += bytes([0])
     else:
         r += bytes([3]) + struct.pack("<Q", tokens)
-    r += bytes([args_size])  # args.struct_size mode: 0 sizeof, 5 the 0.1 size (176), 6 then k: 3 the 0.2 size (184)
+    r += bytes([args_size])  # args.struct_size mode: 0 sizeof, 5 the 0.1 size (176), 6 then k: 3 the 0.2 size (184),
+    #                          1 the 0.3 size (200)
     if args_size == 6:
         r += bytes([args_k])
     r += bytes([0])          # reserved0
@@ -116,6 +122,14 @@ def main():
         "a10_boundary_first_shifted": seed(FIRST, modes=SHIFTED, rounds=[valid]),
         "a10_boundary_first_norm_short_run": seed(FIRST, T=5, modes=NORM, rounds=[dict(tokens=2)]),
         "pref_null": seed(2, pref_mode=4, rounds=[valid]),
+        "a3_pre_backward": seed(PRE_BWD, rounds=[valid]),
+        "a3_pre_backward_repeat_3_short_run": seed(PRE_BWD, T=6, C=24, repeat=3, rounds=[dict(tokens=2)]),
+        "a3_pre_backward_args_0_3": seed(PRE_BWD, rounds=[dict(args_size=6, args_k=1)]),  # no gradient fields
+        "a4_post_backward": seed(POST_BWD, rounds=[valid]),
+        "a4_post_backward_short_run": seed(POST_BWD, T=7, rounds=[dict(tokens=3, oversize=True)]),
+        "a5_head_backward": seed(HEAD_BWD, n=2, C=33, rounds=[valid]),
+        "a6_expand_backward": seed(EXPAND_BWD, T=8, rounds=[valid]),
+        "a6_expand_backward_alias": seed(EXPAND_BWD, rounds=[dict(modes=[0, 14], extra=[0, 1])]),
     }
     for name, data in inputs.items():
         with open(os.path.join(out, name + ".bin"), "wb") as f:
