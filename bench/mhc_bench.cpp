@@ -259,15 +259,17 @@ std::vector<Case> suite(const std::string& name) {
       add(op, T, C);
       v.back().S = S, v.back().sku = old_sku;
     };
-    // The one-pass engine (forced) against the default at a few sizes; the default alone over T.
-    for (int64_t T : {int64_t{1}, int64_t{64}, int64_t{4096}}) pair("pre", T, 7168, MHC_SKU_SM90_PRE_ONEPASS, MHC_SKU_SM90_PRE);
-    for (int64_t T : {16, 256, 1024, 16384}) add("pre", T, 7168);
-    for (int64_t C : {int64_t{4096}, int64_t{5120}})
-      for (int64_t T : {1, 16, 64, 1024, 4096, 16384}) add("pre", T, C);
-    for (int64_t T : {int64_t{1}, int64_t{64}, int64_t{4096}, int64_t{16384}})
-      pair("pre_fuse", T, 7168, MHC_SKU_SM80_PRE_FUSE_TOKENS, MHC_SKU_SM80_PRE_FUSE, 16);
+    // The GEMM pass with and without the wide-token kernel (the same bits), then the default pre
+    // over T. The one-pass engine (forced only) once, against the default.
+    for (int64_t T : {int64_t{1024}, int64_t{4096}, int64_t{16384}})
+      pair("prenorm_gemm", T, 7168, MHC_SKU_SM90_PRENORM_GEMM, MHC_SKU_SM90_PRENORM_GEMM_NARROW);
+    pair("prenorm_gemm", 16384, 4096, MHC_SKU_SM90_PRENORM_GEMM, MHC_SKU_SM90_PRENORM_GEMM_NARROW);
+    for (int64_t C : {int64_t{4096}, int64_t{5120}, int64_t{7168}})
+      for (int64_t T : {1, 16, 64, 256, 1024, 4096, 16384}) add("pre", T, C);
+    pair("pre", 4096, 7168, MHC_SKU_SM90_PRE_ONEPASS, MHC_SKU_SM90_PRE);
+    pair("pre_fuse", 16384, 7168, MHC_SKU_SM80_PRE_FUSE_TOKENS, MHC_SKU_SM80_PRE_FUSE, 16);
     for (int64_t T : {int64_t{1}, int64_t{64}, int64_t{4096}, int64_t{16384}}) add("head", T, 7168);
-    pair("prenorm_gemm", 4096, 7168, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS, MHC_SKU_SM90_PRENORM_GEMM);
+    add("pre", 4096, 7168), v.back().w = MHC_DTYPE_FP32;
     for (int64_t C : {int64_t{4096}, int64_t{7168}}) {  // tf32x3 weights on the default SKU
       add("pre", 4096, C);
       v.back().w = MHC_DTYPE_TF32X3;

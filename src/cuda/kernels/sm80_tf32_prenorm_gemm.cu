@@ -47,6 +47,58 @@ __device__ __forceinline__ void load_f8(const float* row, int64_t k, int64_t k_e
   }
 }
 
+// The A fragments of one mix tile for MMA step j: rows g and g+8, k-slots {q, q+4} (see above).
+struct FnFrag {
+  uint32_t hi[4], lo[4];
+};
+template <bool kFp32Weights>
+__device__ __forceinline__ FnFrag fn_frag(const float (&r0)[8], const float (&r1)[8], int j) {
+  FnFrag f;
+  f.hi[0] = tf32_rne(r0[2 * j]), f.hi[1] = tf32_rne(r1[2 * j]);
+  f.hi[2] = tf32_rne(r0[2 * j + 1]), f.hi[3] = tf32_rne(r1[2 * j + 1]);
+  if (kFp32Weights) {
+    f.lo[0] = tf32_rne(r0[2 * j] - __uint_as_float(f.hi[0]));
+    f.lo[1] = tf32_rne(r1[2 * j] - __uint_as_float(f.hi[1]));
+    f.lo[2] = tf32_rne(r0[2 * j + 1] - __uint_as_float(f.hi[2]));
+    f.lo[3] = tf32_rne(r1[2 * j + 1] - __uint_as_float(f.hi[3]));
+  }
+  return f;
+}
+
+// One MMA step of one mix tile over TN token tiles: the small product first (fp32 weights).
+template <int TN, bool kFp32Weights>
+__device__ __forceinline__ void mma_step(float (&acc)[TN][4], const FnFrag& f, const uint32_t (&a)[TN][4], int j) {
+#pragma unroll
+  for (int tn = 0; tn < TN; ++tn) {
+    const uint32_t b0 = a[tn][j] << 16, b1 = a[tn][j] & 0xffff0000u;
+    if (kFp32Weights) mma_tf32_16x8x8(acc[tn], f.lo, b0, b1);
+    mma_tf32_16x8x8(acc[tn], f.hi, b0, b1);
+  }
+}
+
+// Square-sums of one chunk, k ascending within the lane.
+template <int TN>
+__device__ __forceinline__ void square_step(float (&sq)[TN], const uint32_t (&a)[TN][4]) {
+#pragma unroll
+  for (int tn = 0; tn < TN; ++tn)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const float lo = bf16_lo(a[tn][e]), hi = bf16_hi(a[tn][e]);
+      sq[tn] = fmaf(lo, lo, sq[tn]);
+      sq[tn] = fmaf(hi, hi, sq[tn]);
+    }
+}
+
+// Lanes q = 0..3 of a group share a token: a fixed butterfly.
+template <int TN>
+__device__ __forceinline__ void square_butterfly(float (&sq)[TN]) {
+#pragma unroll
+  for (int tn = 0; tn < TN; ++tn) {
+    sq[tn] += __shfl_xor_sync(0xffffffffu, sq[tn], 1);
+    sq[tn] += __shfl_xor_sync(0xffffffffu, sq[tn], 2);
+  }
+}
+
 template <int MT, int TN, bool kFp32Weights, bool kVector>
 __global__ void __launch_bounds__(kWarps * 32)
 sm80_tf32_prenorm_gemm_kernel(const PrenormGemmParams p) {
@@ -109,44 +161,15 @@ sm80_tf32_prenorm_gemm_kernel(const PrenormGemmParams p) {
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) load_tile(mt);
     }
-#pragma unroll
-    for (int tn = 0; tn < TN; ++tn)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const float lo = bf16_lo(a[tn][e]), hi = bf16_hi(a[tn][e]);
-        sq[tn] = fmaf(lo, lo, sq[tn]);
-        sq[tn] = fmaf(hi, hi, sq[tn]);
-      }
+    square_step<TN>(sq, a);
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
       if (TN != 1) load_tile(mt);
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        uint32_t hi[4] = {tf32_rne(f[mt][0][2 * j]), tf32_rne(f[mt][1][2 * j]), tf32_rne(f[mt][0][2 * j + 1]),
-                          tf32_rne(f[mt][1][2 * j + 1])};
-        uint32_t lo[4];
-        if (kFp32Weights) {
-          lo[0] = tf32_rne(f[mt][0][2 * j] - __uint_as_float(hi[0]));
-          lo[1] = tf32_rne(f[mt][1][2 * j] - __uint_as_float(hi[1]));
-          lo[2] = tf32_rne(f[mt][0][2 * j + 1] - __uint_as_float(hi[2]));
-          lo[3] = tf32_rne(f[mt][1][2 * j + 1] - __uint_as_float(hi[3]));
-        }
-#pragma unroll
-        for (int tn = 0; tn < TN; ++tn) {
-          const uint32_t b0 = a[tn][j] << 16, b1 = a[tn][j] & 0xffff0000u;
-          if (kFp32Weights) mma_tf32_16x8x8(acc[mt][tn], lo, b0, b1);
-          mma_tf32_16x8x8(acc[mt][tn], hi, b0, b1);
-        }
-      }
+      for (int j = 0; j < 4; ++j) mma_step<TN, kFp32Weights>(acc[mt], fn_frag<kFp32Weights>(f[mt][0], f[mt][1], j), a, j);
     }
   }
-
-  // Square-sums: lanes q = 0..3 of a group share a token; fixed butterfly order.
-#pragma unroll
-  for (int tn = 0; tn < TN; ++tn) {
-    sq[tn] += __shfl_xor_sync(0xffffffffu, sq[tn], 1);
-    sq[tn] += __shfl_xor_sync(0xffffffffu, sq[tn], 2);
-  }
+  square_butterfly<TN>(sq);
 
   // Reduce the warps in ascending order through shared memory.
   __shared__ float s_acc[kWarps][MT * 16][8 * TN];
@@ -186,6 +209,237 @@ sm80_tf32_prenorm_gemm_kernel(const PrenormGemmParams p) {
   }
 }
 
+// ---- the wide-token kernel (long runs) ---------------------------------------------------------
+// The kernel above gives each CTA 8..32 tokens and splits a slot's K range over its 8 warps
+// (chunk c to warp c mod 8), so fn is re-read from L2 once per 32 tokens: at prefill that fn
+// traffic exceeds the residual's. Here the warps split 8 * kWideTN tokens each (128 per CTA) and
+// share each fn chunk through shared memory, rounded to tf32 once per CTA. Each warp walks the
+// slot's chunks in the order the narrow kernel's warps would (all chunks c = r mod 8 for r = 0..7)
+// and folds residue r's sums into its total in ascending r, as the narrow kernel adds its warps:
+// every partial is the narrow kernel's, bit for bit.
+constexpr int kWideTN = 2;
+constexpr int kWideTokens = kWarps * 8 * kWideTN;
+constexpr int kFnStride = kChunk + 4;  // words per fn row in shared memory: conflict-free LDS.128
+
+// The chunk after c in residue-major order over nc chunks, or -1.
+__device__ __forceinline__ int64_t next_chunk(int64_t c, int64_t nc) {
+  if (c + kWarps < nc) return c + kWarps;
+  const int64_t r = c % kWarps + 1;
+  return r < kWarps && r < nc ? r : -1;
+}
+
+// A's 16-byte loads bypass L1 (streamed once) so that L1 keeps what the warps re-read.
+__device__ __forceinline__ uint4 ld_stream16(const void* ptr) {
+  uint4 v;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "l"(ptr));
+  return v;
+}
+
+template <bool kVector>
+__device__ __forceinline__ void load_a8_stream(const uint16_t* row, int64_t k, int64_t k_end, uint32_t (&w)[4]) {
+  if (kVector && k < k_end) {
+    const uint4 v = ld_stream16(row + k);
+    w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
+  } else {
+    load_a8<kVector>(row, k, k_end, w);
+  }
+}
+
+template <int MT, bool kFp32Weights>
+struct WideSmem {
+  uint32_t hi[2][MT * 16][kFnStride];
+  uint32_t lo[2][kFp32Weights ? MT * 16 : 1][kFnStride];
+};
+
+// fn rows [0, MT*16) x one chunk, staged by the CTA: thread i fetches quads i, i + 256, ...
+// (4 consecutive k of one row; rows >= N and k >= the slot's end are zeros), then stores them
+// rounded to tf32 (hi, and lo for fp32 weights). Fetch before the MMAs, store after: the loads'
+// latency hides behind the chunk in flight.
+template <int MT>
+struct FnQuads {
+  static constexpr int kPerThread = (MT * 16 * (kChunk / 4) + kWarps * 32 - 1) / (kWarps * 32);
+  float4 v[kPerThread];
+};
+
+template <int MT, bool kVector>
+__device__ __forceinline__ void fetch_fn(FnQuads<MT>& f, const PrenormGemmParams& p, int64_t k_begin, int64_t k_end,
+                                         int64_t c) {
+#pragma unroll
+  for (int u = 0; u < FnQuads<MT>::kPerThread; ++u) {
+    const int i = threadIdx.x + u * kWarps * 32;
+    const int row = i / (kChunk / 4), k = (i % (kChunk / 4)) * 4;
+    const int64_t kk = k_begin + c * kChunk + k;
+    float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if (c >= 0 && row < p.N && row < MT * 16) {
+      const float* src = p.fn + static_cast<int64_t>(row) * p.K + kk;
+      if (kVector) {
+        if (kk < k_end) v = __ldg(reinterpret_cast<const float4*>(src));
+      } else {
+        v.x = kk < k_end ? __ldg(src) : 0.0f;
+        v.y = kk + 1 < k_end ? __ldg(src + 1) : 0.0f;
+        v.z = kk + 2 < k_end ? __ldg(src + 2) : 0.0f;
+        v.w = kk + 3 < k_end ? __ldg(src + 3) : 0.0f;
+      }
+    }
+    f.v[u] = v;
+  }
+}
+
+template <int MT, bool kFp32Weights>
+__device__ __forceinline__ void store_fn(WideSmem<MT, kFp32Weights>& s, int b, const FnQuads<MT>& f) {
+#pragma unroll
+  for (int u = 0; u < FnQuads<MT>::kPerThread; ++u) {
+    const int i = threadIdx.x + u * kWarps * 32;
+    const int row = i / (kChunk / 4), k = (i % (kChunk / 4)) * 4;
+    if (row >= MT * 16) continue;
+    const float v[4] = {f.v[u].x, f.v[u].y, f.v[u].z, f.v[u].w};
+    uint32_t hi[4], lo[4];
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      hi[e] = tf32_rne(v[e]);
+      lo[e] = kFp32Weights ? tf32_rne(v[e] - __uint_as_float(hi[e])) : 0u;
+    }
+    *reinterpret_cast<uint4*>(&s.hi[b][row][k]) = make_uint4(hi[0], hi[1], hi[2], hi[3]);
+    if (kFp32Weights) *reinterpret_cast<uint4*>(&s.lo[b][row][k]) = make_uint4(lo[0], lo[1], lo[2], lo[3]);
+  }
+}
+
+// Word e (0..7) of a lane's 8 staged k-slots.
+__device__ __forceinline__ uint32_t word8(const uint4 (&v)[2], int e) {
+  const uint4 x = v[e / 4];
+  const int r = e % 4;
+  return r == 0 ? x.x : r == 1 ? x.y : r == 2 ? x.z : x.w;
+}
+
+// The fragment of MMA step j from a lane's staged words of rows g (r0) and g + 8 (r1), as
+// fn_frag regroups them.
+template <bool kFp32Weights>
+__device__ __forceinline__ FnFrag staged_frag(const uint4 (&h0)[2], const uint4 (&h1)[2], const uint4 (&l0)[2],
+                                             const uint4 (&l1)[2], int j) {
+  FnFrag f;
+  f.hi[0] = word8(h0, 2 * j), f.hi[1] = word8(h1, 2 * j), f.hi[2] = word8(h0, 2 * j + 1), f.hi[3] = word8(h1, 2 * j + 1);
+  if (kFp32Weights) {
+    f.lo[0] = word8(l0, 2 * j), f.lo[1] = word8(l1, 2 * j), f.lo[2] = word8(l0, 2 * j + 1), f.lo[3] = word8(l1, 2 * j + 1);
+  }
+  return f;
+}
+
+template <int MT, bool kFp32Weights, bool kVector>
+__global__ void __launch_bounds__(kWarps * 32)
+sm80_tf32_prenorm_gemm_wide_kernel(const PrenormGemmParams p) {
+  constexpr int TN = kWideTN;
+  pdl_launch_dependents();
+  if (!p.preload) pdl_wait();
+  __shared__ __align__(16) WideSmem<MT, kFp32Weights> s;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
+  const int slot = blockIdx.y;
+  const int64_t t0 = static_cast<int64_t>(blockIdx.x) * kWideTokens + warp * 8 * TN;
+  const SlotRange range = slot_k_range(p.G, p.K, p.S, p.U, slot);
+  const int64_t k_begin = range.begin, k_end = range.end;
+  const int64_t nc = (k_end - k_begin + kChunk - 1) / kChunk;  // >= 1: a slot is never empty
+
+  const uint16_t* a_rows[TN];
+  bool a_valid[TN];
+#pragma unroll
+  for (int tn = 0; tn < TN; ++tn) {
+    const int64_t t = t0 + tn * 8 + g;
+    a_valid[tn] = t < p.T;
+    a_rows[tn] = p.A + (a_valid[tn] ? t : 0) * p.K;
+  }
+  auto load_a = [&](int64_t c, uint32_t (&a)[TN][4]) {
+    const int64_t k = k_begin + c * kChunk + 8 * q;
+#pragma unroll
+    for (int tn = 0; tn < TN; ++tn) {
+      if (a_valid[tn] && c >= 0) {
+        load_a8_stream<kVector>(a_rows[tn], k, k_end, a[tn]);
+      } else {
+        a[tn][0] = a[tn][1] = a[tn][2] = a[tn][3] = 0u;
+      }
+    }
+  };
+
+  float total[MT][TN][4] = {}, acc[MT][TN][4] = {};
+  float sq_total[TN] = {}, sq[TN] = {};
+  int done = 0;  // residues folded into the totals
+  auto fold = [&]() {
+    square_butterfly<TN>(sq);
+#pragma unroll
+    for (int tn = 0; tn < TN; ++tn) {
+      sq_total[tn] = done == 0 ? sq[tn] : sq_total[tn] + sq[tn];
+      sq[tn] = 0.0f;
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          total[mt][tn][e] = done == 0 ? acc[mt][tn][e] : total[mt][tn][e] + acc[mt][tn][e];
+          acc[mt][tn][e] = 0.0f;
+        }
+    }
+    ++done;
+  };
+
+  // Two chunks of A in flight ahead of the one being multiplied; one fn chunk staged ahead.
+  int64_t c = 0, c1 = next_chunk(0, nc), c2 = c1 < 0 ? -1 : next_chunk(c1, nc);
+  uint32_t a0[TN][4], a1[TN][4], a2[TN][4];
+  FnQuads<MT> fq;
+  load_a(c, a0);
+  load_a(c1, a1);
+  fetch_fn<MT, kVector>(fq, p, k_begin, k_end, c);
+  store_fn<MT, kFp32Weights>(s, 0, fq);
+  __syncthreads();
+  for (int b = 0; c >= 0; b ^= 1) {
+    load_a(c2, a2);
+    fetch_fn<MT, kVector>(fq, p, k_begin, k_end, c1);
+    square_step<TN>(sq, a0);
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+      uint4 h0[2], h1[2], l0[2], l1[2];
+#pragma unroll
+      for (int v = 0; v < 2; ++v) {
+        h0[v] = *reinterpret_cast<const uint4*>(&s.hi[b][mt * 16 + g][8 * q + 4 * v]);
+        h1[v] = *reinterpret_cast<const uint4*>(&s.hi[b][mt * 16 + g + 8][8 * q + 4 * v]);
+        if (kFp32Weights) {
+          l0[v] = *reinterpret_cast<const uint4*>(&s.lo[b][mt * 16 + g][8 * q + 4 * v]);
+          l1[v] = *reinterpret_cast<const uint4*>(&s.lo[b][mt * 16 + g + 8][8 * q + 4 * v]);
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+        mma_step<TN, kFp32Weights>(acc[mt], staged_frag<kFp32Weights>(h0, h1, l0, l1, j), a0, j);
+    }
+    if (c + kWarps >= nc) fold();  // the last chunk of residue c mod 8
+    if (c1 >= 0) store_fn<MT, kFp32Weights>(s, b ^ 1, fq);
+    __syncthreads();  // buffer b is free, b ^ 1 is staged
+#pragma unroll
+    for (int tn = 0; tn < TN; ++tn)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) a0[tn][e] = a1[tn][e], a1[tn][e] = a2[tn][e];
+    c = c1, c1 = c2, c2 = c2 < 0 ? -1 : next_chunk(c2, nc);
+  }
+  while (done < kWarps) fold();  // residues with no chunk add zeros, as empty warps do
+
+  if (p.preload) pdl_wait();  // the previous kernel may still read D / Q
+#pragma unroll
+  for (int tn = 0; tn < TN; ++tn) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int64_t t = t0 + tn * 8 + 2 * q + h;
+      if (t >= p.T) continue;
+      float* d = p.D + slot * p.d_split_stride + t * p.N;
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        const int j0 = mt * 16 + g, j1 = j0 + 8;
+        if (j0 < p.N) d[j0] = total[mt][tn][h];
+        if (j1 < p.N) d[j1] = total[mt][tn][2 + h];
+      }
+    }
+    const int64_t t = t0 + tn * 8 + g;
+    if (q == 0 && t < p.T) p.Q[slot * p.q_split_stride + t] = sq_total[tn];
+  }
+}
+
 template <int MT, int TN>
 void launch_shape(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl) {
   const dim3 grid(ceil_div_u(p.T, 8 * TN), static_cast<unsigned>(p.S * p.U));
@@ -205,9 +459,29 @@ void launch_shape(const PrenormGemmParams& p, bool fp32_weights, bool vector_pat
 }
 
 template <int MT>
+void launch_wide(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl) {
+  const dim3 grid(ceil_div_u(p.T, kWideTokens), static_cast<unsigned>(p.S * p.U));
+  const dim3 block(kWarps * 32);
+  const char* name = "sm80_tf32_prenorm_gemm_wide_kernel";
+  if (fp32_weights) {
+    if (vector_path)
+      launch(name, sm80_tf32_prenorm_gemm_wide_kernel<MT, true, true>, grid, block, 0, stream, pdl, p);
+    else
+      launch(name, sm80_tf32_prenorm_gemm_wide_kernel<MT, true, false>, grid, block, 0, stream, pdl, p);
+  } else {
+    if (vector_path)
+      launch(name, sm80_tf32_prenorm_gemm_wide_kernel<MT, false, true>, grid, block, 0, stream, pdl, p);
+    else
+      launch(name, sm80_tf32_prenorm_gemm_wide_kernel<MT, false, false>, grid, block, 0, stream, pdl, p);
+  }
+}
+
+template <int MT>
 void launch_mix_tiles(const PrenormGemmParams& p, int token_tiles, bool fp32_weights, bool vector_path, void* stream,
                       bool pdl) {
-  if (token_tiles == 1)
+  if (token_tiles == kWideTokens / 8)
+    launch_wide<MT>(p, fp32_weights, vector_path, stream, pdl);
+  else if (token_tiles == 1)
     launch_shape<MT, 1>(p, fp32_weights, vector_path, stream, pdl);
   else if (MT <= 2 && token_tiles == 4)
     launch_shape<MT, (MT <= 2 ? 4 : 2)>(p, fp32_weights, vector_path, stream, pdl);
@@ -235,14 +509,16 @@ __global__ void sm80_split_reduce_kernel(const SplitReduceParams p) {
 
 }  // namespace
 
-PrenormGemmShape prenorm_gemm_shape(int N, int64_t T) {
+PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, bool narrow_only) {
   const int mix_tiles = (N + 15) / 16;
-  int token_tiles = T <= 8 ? 1 : (mix_tiles <= 2 && T > 16 ? 4 : 2);
+  if (!narrow_only && T >= kWideMinTokens) return {mix_tiles, kWideTokens / 8};
+  const int token_tiles = T <= 8 ? 1 : (mix_tiles <= 2 && T > 16 ? 4 : 2);
   return {mix_tiles, token_tiles};
 }
 
-void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl) {
-  const PrenormGemmShape shape = prenorm_gemm_shape(p.N, p.T);
+void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl,
+                         bool narrow_only) {
+  const PrenormGemmShape shape = prenorm_gemm_shape(p.N, p.T, narrow_only);
   switch (shape.mix_tiles) {
     case 1: return launch_mix_tiles<1>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl);
     case 2: return launch_mix_tiles<2>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl);

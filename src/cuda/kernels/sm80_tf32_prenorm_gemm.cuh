@@ -37,14 +37,19 @@ __host__ __device__ inline SlotRange slot_k_range(int64_t G, int64_t K, int S, i
 }
 
 // Launch shape chosen by the host heuristic: mix tiles (ceil(N/16)), token tiles of 8 per CTA.
+// Launches of at least kWideMinTokens tokens take the wide kernel (16 token tiles per CTA, the
+// warps splitting tokens instead of K), whose partials are the narrow kernel's bit for bit.
 struct PrenormGemmShape {
   int mix_tiles;
   int token_tiles;
 };
+constexpr int64_t kWideMinTokens = 1024;
 
-PrenormGemmShape prenorm_gemm_shape(int N, int64_t T);
-// Enqueues the kernel; `fp32_weights` selects the hi + lo split of fn.
-void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl);
+PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, bool narrow_only = false);
+// Enqueues the kernel; `fp32_weights` selects the hi + lo split of fn; `narrow_only` keeps the
+// narrow kernel at every T (the before/after SKU).
+void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl,
+                         bool narrow_only = false);
 
 // Sums split partials in ascending s into reduced D [T, N] and Q [T] (A1 with reduced output).
 struct SplitReduceParams {
