@@ -1,7 +1,7 @@
 // mhc-bench: benchdnn-style benchmark of libmhc plans on the GPU.
 //   mhc-bench --op pre --T 64 --C 7168 [--n 4] [--S 0] [--w tf32|tf32x3|fp32] [--dtype bf16|fp32] [--shifted] [--norm]
 //             [--sku 0x00900300] [--reps 100] [--no-verify] [--json out.json]
-//   mhc-bench --suite perf|decode|static|engine|boundary [--json out.json]
+//   mhc-bench --suite perf|decode|static|engine|boundary|backward [--json out.json]
 // For each case: verify against the host reference, then time CUDA-graph replays (median of
 // --reps, rotating input sets larger than L2) and print time, GB/s on the op's floor bytes
 // (each tensor read or written once), % of the device copy bandwidth measured in this run, SKU.
@@ -62,7 +62,8 @@ const std::map<std::string, mhc_op_t> kOps = {
     {"post", MHC_OP_POST},                 {"head", MHC_OP_HEAD},               {"expand", MHC_OP_EXPAND},
     {"static_pre", MHC_OP_STATIC_PRE},     {"static_post", MHC_OP_STATIC_POST}, {"static_layer", MHC_OP_STATIC_LAYER},
     {"boundary", MHC_OP_BOUNDARY},         {"collapse", MHC_OP_BOUNDARY_COLLAPSE}, {"mix", MHC_OP_BOUNDARY_MIX},
-    {"first", MHC_OP_BOUNDARY_FIRST}};
+    {"first", MHC_OP_BOUNDARY_FIRST},      {"post_backward", MHC_OP_POST_BACKWARD},
+    {"expand_backward", MHC_OP_EXPAND_BACKWARD}};
 
 // Device-to-device copy bandwidth (bytes read + written per second), median of 20.
 double copy_bandwidth(cudaStream_t s) {
@@ -168,10 +169,11 @@ bool run_case(const Case& c, double copy_bw, size_t l2, int reps, bool verify, c
       std::snprintf(buf, sizeof buf, "ok(err/tol %.2f)", worst);
     return std::string(buf);
   };
-  // Poisons set 0's outputs (0xff bytes: NaN / -NaN bf16) so a check proves they were written.
+  // Poisons set 0's outputs (0xff bytes: NaN / -NaN bf16) so a check proves they were written. On
+  // the plan's stream: it is non-blocking, so a legacy-stream memset could land after the run.
   auto poison_set0 = [&] {
     for (size_t i = 0; i < data.specs.size(); ++i)
-      if (data.specs[i].role == mhc::Role::kOutput) CK(cudaMemset(ptrs[0][i], 0xff, data.host[i].size()));
+      if (data.specs[i].role == mhc::Role::kOutput) CK(cudaMemsetAsync(ptrs[0][i], 0xff, data.host[i].size(), stream));
   };
   if (verify) {
     poison_set0();
@@ -285,6 +287,12 @@ std::vector<Case> suite(const std::string& name) {
       add("mix", T, 5120);
     }
   }
+  // Training: the backward ops that have CUDA SKUs.
+  if (name == "backward") {
+    for (int64_t C : {int64_t{4096}, int64_t{7168}})
+      for (int64_t T : {1, 64, 4096, 16384}) add("post_backward", T, C);
+    for (int64_t T : {64, 16384}) add("expand_backward", T, 7168);
+  }
   if (name == "perf" || name == "static") {
     add("static_layer", 320, 1280, 4, MHC_DTYPE_FP32);
     add("static_layer", 1280, 2560, 4, MHC_DTYPE_FP32);
@@ -320,7 +328,7 @@ void write_json(const std::string& json, const cudaDeviceProp& prop, double bw, 
 
 void usage() {
   std::printf(
-      "usage: mhc-bench [--suite perf|decode|static|engine|boundary] [--op OP --T T --C C --n N --S S --repeat R --w tf32|tf32x3|fp32 "
+      "usage: mhc-bench [--suite perf|decode|static|engine|boundary|backward] [--op OP --T T --C C --n N --S S --repeat R --w tf32|tf32x3|fp32 "
       "--dtype bf16|fp32 --sku ID --shifted --norm] [--reps R] [--no-verify] [--json FILE]\n"
       "ops: prenorm_gemm pre_fuse pre post head expand static_pre static_post static_layer\n");
 }

@@ -19,6 +19,7 @@ declare -A sanitize_args=(
   [test_cuda_runtime]="[determinism],[graph],[threads],[validation]"
   [test_cuda_dynamic]="[a2],[a4],[a5],[sanitize-onepass]"
   [test_cuda_static]="[sanitize],[guard]"
+  [test_cuda_backward]=""
 )
 # test_cuda_device provokes CUDA API errors on purpose (an invalid device, a scratch too large to
 # allocate): memcheck would list them as errors, so API-error reports are off for that suite.

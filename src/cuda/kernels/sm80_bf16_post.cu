@@ -115,6 +115,155 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_expand_kernel(const Expand
 }
 
 
+// ---- backward (A4', A6') -------------------------------------------------------------------------
+constexpr int kBwdThreads = 256;
+constexpr int kBwdVec = 4;  // 8-byte accesses: 16-byte ones leave the n = 4 kernel short of registers
+constexpr unsigned kFull = 0xffffffffu;
+
+// V bf16 values from 8 bytes (V = 4) or one element (V = 1).
+template <int V>
+__device__ __forceinline__ void load_bf16(const uint16_t* src, float (&v)[V]) {
+  if (V == 4) {
+    const uint2 w = __ldg(reinterpret_cast<const uint2*>(src));
+    v[0] = bf16_lo(w.x), v[1] = bf16_hi(w.x), v[2] = bf16_lo(w.y), v[3] = bf16_hi(w.y);
+  } else {
+    v[0] = bf16_to_f32(*src);
+  }
+}
+
+// Stores V gradients formed in fp64, each rounded once (after adding dst's value when accumulating).
+template <int V>
+__device__ __forceinline__ void store_grad_bf16(uint16_t* dst, const double (&g)[V], bool accumulate) {
+  double s[V];
+  if (accumulate) {
+    float old[V];
+    load_bf16<V>(dst, old);
+#pragma unroll
+    for (int e = 0; e < V; ++e) s[e] = double{old[e]} + g[e];
+  } else {
+#pragma unroll
+    for (int e = 0; e < V; ++e) s[e] = g[e];
+  }
+  if (V == 4) {
+    const uint32_t lo = f64_to_bf16(s[0]) | (uint32_t{f64_to_bf16(s[1])} << 16);
+    const uint32_t hi = f64_to_bf16(s[2]) | (uint32_t{f64_to_bf16(s[3])} << 16);
+    *reinterpret_cast<uint2*>(dst) = make_uint2(lo, hi);
+  } else {
+    *dst = f64_to_bf16(s[0]);
+  }
+}
+
+template <bool kVector, int kN>
+__global__ void __launch_bounds__(kBwdThreads, kN <= 4 ? 2 : 1) sm80_bf16_post_backward_kernel(const PostBackwardParams p) {
+  constexpr int V = kVector ? kBwdVec : 1;
+  constexpr int kSums = kN + kN * kN;  // dpost, then dcomb row-major
+  const int64_t t = blockIdx.x;
+  const uint16_t* g_tok = p.G + t * kN * p.C;
+  const uint16_t* x_tok = p.X + t * p.C;
+  const uint16_t* r_tok = p.R + t * kN * p.C;
+  // post and comb from shared memory (broadcast reads): registers go to the fp64 sums.
+  __shared__ float pc[kN], cc[kN * kN];
+  if (threadIdx.x < kN) pc[threadIdx.x] = __ldg(p.post + t * kN + threadIdx.x);
+  if (threadIdx.x < kN * kN) cc[threadIdx.x] = __ldg(p.comb + t * kN * kN + threadIdx.x);
+  __syncthreads();
+  double sums[kSums] = {};
+  for (int64_t x = static_cast<int64_t>(threadIdx.x) * V; x < p.C; x += kBwdThreads * V) {
+    float gv[kN][V], xv[V], rv[kN][V];
+#pragma unroll
+    for (int k = 0; k < kN; ++k) load_bf16<V>(g_tok + k * p.C + x, gv[k]);
+    load_bf16<V>(x_tok + x, xv);
+#pragma unroll
+    for (int j = 0; j < kN; ++j) load_bf16<V>(r_tok + j * p.C + x, rv[j]);
+    if (p.dX) {
+      double d[V];
+#pragma unroll
+      for (int e = 0; e < V; ++e) {
+        d[e] = 0.0;
+#pragma unroll
+        for (int k = 0; k < kN; ++k) d[e] = fma(double{pc[k]}, double{gv[k][e]}, d[e]);
+      }
+      store_grad_bf16<V>(p.dX + t * p.C + x, d, p.accumulate & MHC_GRAD_ACCUMULATE_LAYER_OUTPUT);
+    }
+    if (p.dR) {
+#pragma unroll
+      for (int j = 0; j < kN; ++j) {
+        double d[V];
+#pragma unroll
+        for (int e = 0; e < V; ++e) {
+          d[e] = 0.0;
+#pragma unroll
+          for (int k = 0; k < kN; ++k) d[e] = fma(double{cc[j * kN + k]}, double{gv[k][e]}, d[e]);
+        }
+        store_grad_bf16<V>(p.dR + (t * kN + j) * p.C + x, d, p.accumulate & MHC_GRAD_ACCUMULATE_RESIDUAL);
+      }
+    }
+    // bf16 x bf16 products are exact in fp32: each group's dot in fp32 (4 terms), the groups
+    // summed in fp64.
+    auto dot = [](const float (&a)[V], const float (&b)[V]) {
+      float d = a[0] * b[0];
+#pragma unroll
+      for (int e = 1; e < V; ++e) d = fmaf(a[e], b[e], d);
+      return double{d};
+    };
+#pragma unroll
+    for (int k = 0; k < kN; ++k) sums[k] += dot(gv[k], xv);
+#pragma unroll
+    for (int j = 0; j < kN; ++j)
+#pragma unroll
+      for (int k = 0; k < kN; ++k) sums[kN + j * kN + k] += dot(gv[k], rv[j]);
+  }
+
+  // Fixed-order reduction: a butterfly in each warp, then the warps in ascending order.
+  __shared__ double s_sums[kBwdThreads / 32][kSums];
+#pragma unroll
+  for (int i = 0; i < kSums; ++i) {
+#pragma unroll
+    for (int o = 16; o >= 1; o /= 2) sums[i] += __shfl_xor_sync(kFull, sums[i], o);
+  }
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0)
+#pragma unroll
+    for (int i = 0; i < kSums; ++i) s_sums[warp][i] = sums[i];
+  __syncthreads();
+  for (int i = threadIdx.x; i < kSums; i += kBwdThreads) {
+    double v = s_sums[0][i];
+    for (int w = 1; w < kBwdThreads / 32; ++w) v += s_sums[w][i];
+    const bool is_post = i < kN;
+    float* dst = is_post ? p.dpost : p.dcomb;
+    if (dst == nullptr) continue;
+    dst += is_post ? t * kN + i : t * kN * kN + (i - kN);
+    const uint32_t bit = is_post ? MHC_GRAD_ACCUMULATE_POST_MIX : MHC_GRAD_ACCUMULATE_COMB_MIX;
+    *dst = __double2float_rn((p.accumulate & bit) ? double{*dst} + v : v);
+  }
+}
+
+template <bool kVector>
+__global__ void __launch_bounds__(kThreads) sm80_bf16_expand_backward_kernel(const ExpandBackwardParams p) {
+  constexpr int V = kVector ? kBwdVec : 1;
+  const int64_t t = blockIdx.y;
+  const int64_t x = (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x) * V;
+  if (x >= p.C) return;
+  double s[V] = {};
+  for (int i = 0; i < p.n; ++i) {
+    float g[V];
+    load_bf16<V>(p.G + (t * p.n + i) * p.C + x, g);
+#pragma unroll
+    for (int e = 0; e < V; ++e) s[e] += double{g[e]};
+  }
+  store_grad_bf16<V>(p.dE + t * p.C + x, s, p.accumulate);
+}
+
+template <int kN>
+void launch_post_backward_n(const PostBackwardParams& p, bool vector_path, void* stream) {
+  const dim3 grid(static_cast<unsigned>(p.T));
+  if (vector_path)
+    launch("sm80_bf16_post_backward_kernel", sm80_bf16_post_backward_kernel<true, kN>, grid, dim3(kBwdThreads), 0,
+           stream, false, p);
+  else
+    launch("sm80_bf16_post_backward_kernel", sm80_bf16_post_backward_kernel<false, kN>, grid, dim3(kBwdThreads), 0,
+           stream, false, p);
+}
+
 template <int kN>
 void launch_post_n(const PostParams& s, bool vector_path, dim3 grid, void* stream) {
   if (vector_path)
@@ -158,6 +307,37 @@ void launch_expand(const ExpandParams& p, bool vector_path, void* stream) {
       launch("sm80_bf16_expand_kernel", sm80_bf16_expand_kernel<true>, grid, dim3(kThreads), 0, stream, false, s);
     else
       launch("sm80_bf16_expand_kernel", sm80_bf16_expand_kernel<false>, grid, dim3(kThreads), 0, stream, false, s);
+  }
+}
+
+void launch_post_backward(const PostBackwardParams& p, bool vector_path, void* stream) {
+  if (p.T <= 0) return;
+  switch (p.n) {
+    case 1: return launch_post_backward_n<1>(p, vector_path, stream);
+    case 2: return launch_post_backward_n<2>(p, vector_path, stream);
+    case 3: return launch_post_backward_n<3>(p, vector_path, stream);
+    case 4: return launch_post_backward_n<4>(p, vector_path, stream);
+    case 5: return launch_post_backward_n<5>(p, vector_path, stream);
+    case 6: return launch_post_backward_n<6>(p, vector_path, stream);
+    case 7: return launch_post_backward_n<7>(p, vector_path, stream);
+    case kMaxN: return launch_post_backward_n<kMaxN>(p, vector_path, stream);
+    default: fail(MHC_STATUS_INTERNAL, "post backward: n = {} exceeds {}", p.n, kMaxN);
+  }
+}
+
+void launch_expand_backward(const ExpandBackwardParams& p, bool vector_path, void* stream) {
+  constexpr int64_t kMaxY = 65535;
+  for (int64_t t0 = 0; t0 < p.T; t0 += kMaxY) {
+    ExpandBackwardParams s = p;
+    s.T = p.T - t0 < kMaxY ? p.T - t0 : kMaxY;
+    s.G += t0 * p.n * p.C, s.dE += t0 * p.C;
+    const dim3 grid(ceil_div_u(p.C, int64_t{kThreads} * (vector_path ? kBwdVec : 1)), static_cast<unsigned>(s.T));
+    if (vector_path)
+      launch("sm80_bf16_expand_backward_kernel", sm80_bf16_expand_backward_kernel<true>, grid, dim3(kThreads), 0,
+             stream, false, s);
+    else
+      launch("sm80_bf16_expand_backward_kernel", sm80_bf16_expand_backward_kernel<false>, grid, dim3(kThreads), 0,
+             stream, false, s);
   }
 }
 

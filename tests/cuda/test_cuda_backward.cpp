@@ -1,0 +1,110 @@
+// Backward (training) CUDA SKUs against the fp64 host reference on random inputs with outputs
+// poisoned (or, for the accumulate bits, pre-filled with the same values on both sides), over
+// shapes that straddle the vector width and the CTA's column loop.
+#include <random>
+
+#include "dynamic_harness.hpp"
+
+using namespace mhc_test;
+
+namespace {
+
+struct BothRuns {
+  OpData data;                                  // inputs and the host's outputs
+  std::vector<std::vector<unsigned char>> got;  // the CUDA outputs, by spec index (empty for inputs)
+};
+
+// Runs the CUDA plan and the host plan on the same inputs. With `accumulate` != 0, every output
+// starts from the same random finite values on both sides and args.grad_accumulate = accumulate;
+// otherwise outputs are poisoned.
+BothRuns run_both(const mhc_desc_t& desc, uint64_t seed, uint32_t accumulate = 0) {
+  mhc_preference_t pref = cuda_only();
+  PlanHolder cuda, host;
+  REQUIRE_OK(mhc_plan_select(&desc, &pref, &cuda.plan));
+  const mhc_desc_t resolved = resolved_desc(cuda.plan);
+  mhc_desc_t host_desc = resolved;
+  mhc_preference_t hp = host_only();
+  REQUIRE_OK(mhc_plan_select(&host_desc, &hp, &host.plan));
+
+  BothRuns r{make_op_data(resolved, seed), {}};
+  OpData& data = r.data;
+  if (accumulate == 0) {
+    data.poison_outputs();
+  } else {
+    std::mt19937_64 rng(seed ^ 0x5eedu);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (size_t i = 0; i < data.specs.size(); ++i) {
+      if (data.specs[i].role != mhc::Role::kOutput) continue;
+      auto& h = data.host[i];
+      if (data.specs[i].dtype == MHC_DTYPE_BF16) {
+        for (size_t e = 0; e + 2 <= h.size(); e += 2) {
+          const uint16_t b = mhc::num::double_to_bf16(u(rng));
+          std::memcpy(&h[e], &b, 2);
+        }
+      } else {
+        for (size_t e = 0; e + 4 <= h.size(); e += 4) {
+          const float f = u(rng);
+          std::memcpy(&h[e], &f, 4);
+        }
+      }
+    }
+  }
+  RawDevice dev(data);
+  mhc_args_t da = data.args(dev.ptrs);
+  da.grad_accumulate = accumulate;
+  REQUIRE_OK(mhc_plan_can_implement(cuda.plan, &da));
+  REQUIRE_OK(mhc_plan_run(cuda.plan, nullptr, nullptr, 0, &da));
+  CUDA_REQUIRE(cudaDeviceSynchronize());
+  mhc_args_t ha = data.args(data.host_ptrs());
+  ha.grad_accumulate = accumulate;
+  REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &ha));
+  r.got.resize(data.specs.size());
+  for (size_t i = 0; i < data.specs.size(); ++i)
+    if (data.specs[i].role == mhc::Role::kOutput) r.got[i] = dev.download(i);
+  return r;
+}
+
+// bf16 gradients of A4' and A6' are n-term fp64 sums of exact products, rounded once in the
+// reference's order: bit-identical to the host. fp32 gradients (sums over C) within the fp32
+// tolerance of docs/numerics.md.
+void check_backward(const mhc_desc_t& desc, uint64_t seed, uint32_t accumulate = 0) {
+  const BothRuns r = run_both(desc, seed, accumulate);
+  for (size_t i = 0; i < r.data.specs.size(); ++i) {
+    const mhc::TensorSpec& s = r.data.specs[i];
+    if (s.role != mhc::Role::kOutput) continue;
+    INFO(mhc::op_name(desc.op) << " T=" << desc.tokens << " n=" << desc.n << " C=" << desc.hidden << " accumulate="
+                               << accumulate << " " << s.name);
+    if (s.dtype == MHC_DTYPE_BF16) {
+      CHECK(std::memcmp(r.got[i].data(), r.data.host[i].data(), r.got[i].size()) == 0);
+    } else {
+      const Mismatch m = compare(s, r.got[i].data(), r.data.host[i].data(), 1e-5);
+      INFO(m.describe(s.name));
+      CHECK(m.bad == 0);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("A4' post backward and A6' expand backward against the host", "[cuda][backward]") {
+  uint64_t seed = 1;
+  for (mhc_op_t op : {MHC_OP_POST_BACKWARD, MHC_OP_EXPAND_BACKWARD})
+    for (int n : {1, 2, 3, 4, 8})
+      for (int64_t C : {int64_t{8}, int64_t{13}, int64_t{1280}, int64_t{4100}, int64_t{7168}})
+        for (int64_t T : {int64_t{1}, int64_t{2}, int64_t{65}}) check_backward(make_desc(op, T, n, C), seed++);
+  check_backward(make_desc(MHC_OP_POST_BACKWARD, 2048, 4, 7168), seed++);
+  check_backward(make_desc(MHC_OP_EXPAND_BACKWARD, 2048, 4, 7168), seed++);
+}
+
+TEST_CASE("A4' and A6' add into existing gradients where a bit says so", "[cuda][backward]") {
+  uint64_t seed = 500;
+  const uint32_t post_bits[] = {MHC_GRAD_ACCUMULATE_RESIDUAL,
+                                MHC_GRAD_ACCUMULATE_LAYER_OUTPUT | MHC_GRAD_ACCUMULATE_COMB_MIX,
+                                MHC_GRAD_ACCUMULATE_POST_MIX,
+                                MHC_GRAD_ACCUMULATE_RESIDUAL | MHC_GRAD_ACCUMULATE_LAYER_OUTPUT |
+                                    MHC_GRAD_ACCUMULATE_POST_MIX | MHC_GRAD_ACCUMULATE_COMB_MIX};
+  for (uint32_t bits : post_bits)
+    for (int64_t C : {int64_t{13}, int64_t{4096}}) check_backward(make_desc(MHC_OP_POST_BACKWARD, 33, 4, C), seed++, bits);
+  for (int64_t C : {int64_t{13}, int64_t{4096}})
+    check_backward(make_desc(MHC_OP_EXPAND_BACKWARD, 33, 4, C), seed++, MHC_GRAD_ACCUMULATE_EMBEDDING);
+}
