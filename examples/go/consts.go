@@ -7,7 +7,7 @@ package mhc
 // loaded library's.
 const (
 	VersionMajor uint32 = 0
-	VersionMinor uint32 = 3
+	VersionMinor uint32 = 4
 	VersionPatch uint32 = 0
 	Version             = VersionMajor*10000 + VersionMinor*100 + VersionPatch
 	ABIVersion   uint32 = 1
@@ -56,6 +56,13 @@ const (
 	OpStaticPre        Op = 16 // B1
 	OpStaticPost       Op = 17 // B2
 	OpStaticLayer      Op = 18 // B3
+	// Backward ops (training; since 0.4): 64 + the forward's id. Each reads the gradients of its
+	// forward's outputs (Args.Grad*) and writes those of its inputs (Args.OutGrad*);
+	// Args.GradAccumulate picks, per gradient output, overwrite or add.
+	OpPreBackward    Op = 67 // A3': dR, dfn, dscale, dbase from dlayer_input, dpost, dcomb (saved D, Q)
+	OpPostBackward   Op = 68 // A4': dX, dR, dpost, dcomb from dout
+	OpHeadBackward   Op = 69 // A5': dR, dfn, dscale, dbase from dy (saved D, Q)
+	OpExpandBackward Op = 70 // A6': dE[t,:] = sum_i dR[t,i,:]
 )
 
 // Dtypes and precisions.
@@ -89,6 +96,19 @@ const (
 	DescFlagNorm          uint32 = 0x4 // OpBoundary*, not OpBoundaryMix: RMSNorm of the layer input
 )
 
+// Args.GradAccumulate (since 0.4): one bit per gradient output of the backward ops. Set: the op
+// adds its gradient to the output's contents (one rounding of the fp64 sum); clear: it overwrites.
+const (
+	GradAccumulateResidual    uint32 = 0x01 // OutGradResidual
+	GradAccumulateLayerOutput uint32 = 0x02 // OutGradLayerOutput
+	GradAccumulatePostMix     uint32 = 0x04 // OutGradPostMix
+	GradAccumulateCombMix     uint32 = 0x08 // OutGradCombMix
+	GradAccumulateEmbedding   uint32 = 0x10 // OutGradEmbedding
+	GradAccumulateFn          uint32 = 0x20 // OutGradFn
+	GradAccumulateScale       uint32 = 0x40 // OutGradScale
+	GradAccumulateBase        uint32 = 0x80 // OutGradBase
+)
+
 // Tensor info (TensorInfo, RawTensorInfo).
 const (
 	TensorMaxRank = 4 // the length of mhc_tensor_info_t.shape
@@ -113,12 +133,18 @@ const (
 	SKUHostStaticPre          SKU = 0x00011000
 	SKUHostStaticPost         SKU = 0x00011100
 	SKUHostStaticLayer        SKU = 0x00011200
+	SKUHostPreBackward        SKU = 0x00014300
+	SKUHostPostBackward       SKU = 0x00014400
+	SKUHostHeadBackward       SKU = 0x00014500
+	SKUHostExpandBackward     SKU = 0x00014600
 	SKUSM80PrenormGemm        SKU = 0x00500100
 	SKUSM80PreFuse            SKU = 0x00500200
 	SKUSM80Pre                SKU = 0x00500300
 	SKUSM80Post               SKU = 0x00500400
 	SKUSM80Head               SKU = 0x00500500
 	SKUSM80Expand             SKU = 0x00500600
+	SKUSM80PostBackward       SKU = 0x00504400
+	SKUSM80ExpandBackward     SKU = 0x00504600
 	SKUSM80StaticPre          SKU = 0x00501000
 	SKUSM80StaticPost         SKU = 0x00501100
 	SKUSM80StaticLayer        SKU = 0x00501200
@@ -132,6 +158,7 @@ const (
 	SKUSM80BoundaryMix        SKU = 0x00500900
 	SKUSM80BoundaryFirst      SKU = 0x00500a00
 	SKUSM90PrenormGemmOnepass SKU = 0x00900101
+	SKUSM90PrenormGemmNarrow  SKU = 0x00900102 // split-K GEMM without the wide-token kernel
 	SKUSM90PreOnepass         SKU = 0x00900301
 	SKUSM90PreOnepassTB16     SKU = 0x00900302
 	SKUSM90HeadOnepass        SKU = 0x00900501

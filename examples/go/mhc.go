@@ -56,7 +56,8 @@ static mhc_status_t mhc_go_cuda_device_count(int32_t* count, char** msg) {
 }
 
 static mhc_status_t mhc_go_desc_init(mhc_desc_t* desc, mhc_op_t op, char** msg) {
-  mhc_status_t s = mhc_desc_init(desc, op);
+  // Sized: a newer library's mhc_desc_t may be larger than the one this package was built with.
+  mhc_status_t s = mhc_desc_init_sized(desc, sizeof(mhc_desc_t), op);
   *msg = mhc_go_message(s);
   return s;
 }
@@ -96,7 +97,9 @@ static mhc_status_t mhc_go_call(int run, mhc_plan_t plan, uintptr_t stream, uint
                                 void* h0, void* h1, void* h2, void* h3, void* h4, void* h5, void* h6,
                                 void* h7, void* h8, void* h9, void* h10, void* h11, void* h12, void* h13,
                                 void* h14, void* h15, void* h16, void* h17, void* h18, void* h19, void* h20,
-                                void* h21, void* h22, char** msg) {
+                                void* h21, void* h22, void* h23, void* h24, void* h25, void* h26, void* h27,
+                                void* h28, void* h29, void* h30, void* h31, void* h32, void* h33, void* h34,
+                                char** msg) {
   mhc_args_t a = *addrs;
 #define MHC_GO_HOST(field, h) if (h != NULL) a.field = h
   MHC_GO_HOST(residual, h0); MHC_GO_HOST(fn, h1); MHC_GO_HOST(scale, h2); MHC_GO_HOST(base, h3);
@@ -106,7 +109,11 @@ static mhc_status_t mhc_go_call(int run, mhc_plan_t plan, uintptr_t stream, uint
   MHC_GO_HOST(h_res, h13); MHC_GO_HOST(out_gemm, h14); MHC_GO_HOST(out_sqrsum, h15);
   MHC_GO_HOST(out_post_mix, h16); MHC_GO_HOST(out_comb_mix, h17); MHC_GO_HOST(out_layer_input, h18);
   MHC_GO_HOST(out_residual, h19); MHC_GO_HOST(out_rms, h20); MHC_GO_HOST(pre_mix, h21);
-  MHC_GO_HOST(out_pre_mix, h22);
+  MHC_GO_HOST(out_pre_mix, h22); MHC_GO_HOST(grad_residual, h23); MHC_GO_HOST(grad_layer_input, h24);
+  MHC_GO_HOST(grad_post_mix, h25); MHC_GO_HOST(grad_comb_mix, h26); MHC_GO_HOST(out_grad_residual, h27);
+  MHC_GO_HOST(out_grad_layer_output, h28); MHC_GO_HOST(out_grad_post_mix, h29);
+  MHC_GO_HOST(out_grad_comb_mix, h30); MHC_GO_HOST(out_grad_embedding, h31); MHC_GO_HOST(out_grad_fn, h32);
+  MHC_GO_HOST(out_grad_scale, h33); MHC_GO_HOST(out_grad_base, h34);
 #undef MHC_GO_HOST
   mhc_status_t s = run ? mhc_plan_run(plan, (void*)stream, (void*)workspace, workspace_bytes, &a)
                        : mhc_plan_can_implement(plan, &a);
@@ -191,7 +198,7 @@ func bindingError(s Status, format string, a ...interface{}) error {
 // LibraryVersion is MHC_VERSION of the loaded library (major*10000 + minor*100 + patch).
 func LibraryVersion() uint32 { return uint32(C.mhc_get_version()) }
 
-// LibraryVersionString is the loaded library's version ("0.3.0").
+// LibraryVersionString is the loaded library's version ("0.4.0").
 func LibraryVersionString() string { return C.GoString(C.mhc_get_version_string()) }
 
 // LibraryABIVersion is MHC_ABI_VERSION of the loaded library.
@@ -199,7 +206,8 @@ func LibraryABIVersion() uint32 { return uint32(C.mhc_get_abi_version()) }
 
 // CheckABI is nil when the loaded library has the ABI this package was written for and is at
 // least its version (an older one lacks args.tokens and the tensor infos (0.2), the boundary ops,
-// desc.NormEps/NormScale and args.PreMix/OutPreMix (0.3)); Select checks it.
+// desc.NormEps/NormScale and args.PreMix/OutPreMix (0.3), the backward ops, the gradient fields
+// and args.GradAccumulate (0.4)); Select checks it.
 func CheckABI() error {
 	var msg *C.char
 	s := C.mhc_go_check_abi(&msg)
@@ -397,6 +405,22 @@ type RawArgs struct {
 	Tokens        int64   // this run's T: 1..desc.tokens, 0 for desc.tokens
 	PreMix        uintptr // since 0.3: A7 shifted, collapse: the carried pre fp32 [T, n]
 	OutPreMix     uintptr // since 0.3: A7: this boundary's pre fp32 [T, n] (carried to the next)
+	// since 0.4: the backward ops. Grad* are dL/d of the forward's outputs (inputs here),
+	// OutGrad* dL/d of the forward's inputs (docs/training.md).
+	GradResidual       uintptr // A4', A6': dL/d out_residual, bf16 [T, n, C]
+	GradLayerInput     uintptr // A3', A5': dL/d out_layer_input, bf16 [T, C]
+	GradPostMix        uintptr // A3': dL/d out_post_mix, fp32 [T, n]
+	GradCombMix        uintptr // A3': dL/d out_comb_mix, fp32 [T, n, n]
+	OutGradResidual    uintptr // A3'-A5': dL/d residual, bf16 [T, n, C]
+	OutGradLayerOutput uintptr // A4': dL/d layer_output, bf16 [T, C]
+	OutGradPostMix     uintptr // A4': dL/d post_mix, fp32 [T, n]
+	OutGradCombMix     uintptr // A4': dL/d comb_mix, fp32 [T, n, n]
+	OutGradEmbedding   uintptr // A6': dL/d embedding, bf16 [T, C]
+	OutGradFn          uintptr // A3': fp32 [N, K]; A5': [n, K] (sums over the run's T)
+	OutGradScale       uintptr // A3': fp32 [3]; A5': [1]
+	OutGradBase        uintptr // A3': fp32 [N]; A5': [n]
+	GradAccumulate     uint32  // GradAccumulate* bits; 0: every gradient overwrites
+	Reserved1          uint32
 }
 
 // NewDesc is mhc_desc_init: the defaults for op; Tokens and Hidden still need setting. An op
@@ -419,7 +443,8 @@ func DefaultPreference() Preference {
 // NewRawArgs is mhc_args_init: no tensor set.
 func NewRawArgs() RawArgs {
 	var a RawArgs
-	C.mhc_args_init((*C.mhc_args_t)(unsafe.Pointer(&a)))
+	// Sized: a newer library's mhc_args_t may be larger than the one this package was built with.
+	C.mhc_args_init_sized((*C.mhc_args_t)(unsafe.Pointer(&a)), C.size_t(unsafe.Sizeof(a)))
 	return a
 }
 
@@ -554,7 +579,8 @@ func (p *Plan) RunRaw(stream Stream, ws Workspace, args *RawArgs) error {
 	var msg *C.char
 	s := C.mhc_go_call(1, p.raw, C.uintptr_t(stream), C.uintptr_t(ws.Addr), C.size_t(ws.Bytes),
 		(*C.mhc_args_t)(unsafe.Pointer(args)), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
-		nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, &msg)
+		nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+		nil, nil, nil, nil, &msg)
 	runtime.KeepAlive(p)
 	return result(s, msg)
 }
@@ -569,8 +595,9 @@ func (p *Plan) call(run C.int, stream Stream, ws Workspace, args *Args) error {
 		}
 		addrs.Tokens = tokens
 	}
+	addrs.GradAccumulate = args.GradAccumulate
 	for i, t := range f {
-		if t.set { // by offset: args.tokens sits between out_rms and pre_mix
+		if t.set { // by offset: args.tokens sits between out_rms and pre_mix (and more after it)
 			*(*uintptr)(unsafe.Add(unsafe.Pointer(&addrs), argFields[i].offset)) = t.addr
 		}
 	}
@@ -579,7 +606,9 @@ func (p *Plan) call(run C.int, stream Stream, ws Workspace, args *Args) error {
 		(*C.mhc_args_t)(unsafe.Pointer(&addrs)),
 		f[0].host, f[1].host, f[2].host, f[3].host, f[4].host, f[5].host, f[6].host, f[7].host,
 		f[8].host, f[9].host, f[10].host, f[11].host, f[12].host, f[13].host, f[14].host, f[15].host,
-		f[16].host, f[17].host, f[18].host, f[19].host, f[20].host, f[21].host, f[22].host, &msg)
+		f[16].host, f[17].host, f[18].host, f[19].host, f[20].host, f[21].host, f[22].host, f[23].host,
+		f[24].host, f[25].host, f[26].host, f[27].host, f[28].host, f[29].host, f[30].host, f[31].host,
+		f[32].host, f[33].host, f[34].host, &msg)
 	runtime.KeepAlive(p)
 	runtime.KeepAlive(args)
 	return result(s, msg)

@@ -396,6 +396,65 @@ func TestBoundaryIsCollapseThenMix(t *testing.T) {
 	wantError(t, "V4 pre_mix", v4.CanImplement(&Args{PreMix: F32(preMix)}), StatusBadParamValue, "args.pre_mix is set")
 }
 
+func TestBackwardOpsAndGradAccumulate(t *testing.T) {
+	// A6' (expand backward): dE[t,:] = sum_i dR[t,i,:], exact for quarter steps. The gradient
+	// fields sit after args.tokens; GradAccumulate adds to the output instead of overwriting it.
+	tt, n, c := 3, 4, 16
+	g := make([]BF16, tt*n*c)
+	sum := make([]float32, tt*c)
+	for i := range g {
+		v := float32(i%7)*0.25 - 0.75
+		g[i] = BF16FromFloat32(v)
+		sum[i/(n*c)*c+i%c] += v
+	}
+	expand := mustSelect(t, mustDesc(t, OpExpandBackward, int64(tt), int32(n), int64(c)), hostPref())
+	if expand.SKU() != SKUHostExpandBackward {
+		t.Fatalf("sku %v", expand.SKU())
+	}
+	dE := make([]BF16, tt*c)
+	for i := range dE {
+		dE[i] = BF16FromFloat32(float32(math.NaN())) // overwritten, never read
+	}
+	args := Args{GradResidual: BF16s(g, int64(tt), int64(n), int64(c)), OutGradEmbedding: BF16s(dE, int64(tt), int64(c))}
+	if err := expand.Run(DefaultStream, Workspace{}, &args); err != nil {
+		t.Fatal(err)
+	}
+	args.GradAccumulate = GradAccumulateEmbedding
+	if err := expand.Run(DefaultStream, Workspace{}, &args); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range dE {
+		if v.Float32() != 2*sum[i] {
+			t.Fatalf("dE[%d] = %v, want %v (twice the sum: overwrite, then accumulate)", i, v.Float32(), 2*sum[i])
+		}
+	}
+	args.GradAccumulate = GradAccumulateFn // an output A6' does not write
+	wantError(t, "accumulate bit", expand.Run(DefaultStream, Workspace{}, &args), StatusBadParamValue)
+
+	// A4' (post backward): dX[t,:] = sum_k post[t,k] dout[t,k,:]; the four outputs by name.
+	post := mustSelect(t, mustDesc(t, OpPostBackward, int64(tt), int32(n), int64(c)), hostPref())
+	x, r := bf16Values(tt*c, 51, -2, 2), bf16Values(tt*n*c, 52, -2, 2)
+	pm, cm := values(tt*n, 53, 0, 2), values(tt*n*n, 54, 0, 1)
+	dX, dR, dP, dC := make([]BF16, tt*c), make([]BF16, tt*n*c), make([]float32, tt*n), make([]float32, tt*n*n)
+	err := post.Run(DefaultStream, Workspace{}, &Args{LayerOutput: BF16s(x, int64(tt), int64(c)), Residual: BF16s(r),
+		PostMix: F32(pm), CombMix: F32(cm), GradResidual: BF16s(g), OutGradLayerOutput: BF16s(dX),
+		OutGradResidual: BF16s(dR), OutGradPostMix: F32(dP), OutGradCombMix: F32(dC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tk := 0; tk < tt; tk++ {
+		for col := 0; col < c; col++ {
+			want := 0.0
+			for k := 0; k < n; k++ {
+				want += float64(pm[tk*n+k]) * float64(g[(tk*n+k)*c+col].Float32())
+			}
+			if got := float64(dX[tk*c+col].Float32()); math.Abs(got-want) > math.Abs(want)/128+1e-6 {
+				t.Fatalf("dX[%d,%d] = %v, want %v", tk, col, got, want)
+			}
+		}
+	}
+}
+
 func TestOnePlanFromManyGoroutines(t *testing.T) {
 	b, n, c := 4, 4, 32
 	plan := mustSelect(t, mustDesc(t, OpStaticLayer, int64(b), int32(n), int64(c)), hostPref())

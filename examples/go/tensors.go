@@ -169,22 +169,30 @@ func (t Tensor) IsSet() bool { return t.set }
 // Args are the tensors of one run: set the ones the plan's op uses (Plan.Tensors lists them).
 // This run's T (mhc_args_t.tokens) is taken from the shapes: every shaped tensor with a T
 // dimension must have the same T, 1..desc.tokens. Without any shape the run has T = desc.tokens.
+// GradAccumulate (backward ops): GradAccumulate* bits of the gradient outputs to add to.
 type Args struct {
 	Residual, Fn, Scale, Base, GemmOut, Sqrsum, LayerOutput, PostMix, CombMix, Embedding Tensor
 	NormWeight, HPre, HPost, HRes                                                        Tensor
 	OutGemm, OutSqrsum, OutPostMix, OutCombMix, OutLayerInput, OutResidual, OutRms       Tensor
 	PreMix, OutPreMix                                                                    Tensor // since 0.3 (after args.tokens in C)
+	// since 0.4: the backward ops' gradients (docs/training.md)
+	GradResidual, GradLayerInput, GradPostMix, GradCombMix              Tensor
+	OutGradResidual, OutGradLayerOutput, OutGradPostMix, OutGradCombMix Tensor
+	OutGradEmbedding, OutGradFn, OutGradScale, OutGradBase              Tensor
+	GradAccumulate                                                      uint32
 }
 
 // argCount is the number of tensor fields of mhc_args_t (and of Args).
-const argCount = 23
+const argCount = 35
 
 // fields lists the tensors in mhc_args_t order (the order of argFields).
 func (a *Args) fields() [argCount]*Tensor {
 	return [argCount]*Tensor{&a.Residual, &a.Fn, &a.Scale, &a.Base, &a.GemmOut, &a.Sqrsum,
 		&a.LayerOutput, &a.PostMix, &a.CombMix, &a.Embedding, &a.NormWeight, &a.HPre, &a.HPost,
 		&a.HRes, &a.OutGemm, &a.OutSqrsum, &a.OutPostMix, &a.OutCombMix, &a.OutLayerInput,
-		&a.OutResidual, &a.OutRms, &a.PreMix, &a.OutPreMix}
+		&a.OutResidual, &a.OutRms, &a.PreMix, &a.OutPreMix, &a.GradResidual, &a.GradLayerInput,
+		&a.GradPostMix, &a.GradCombMix, &a.OutGradResidual, &a.OutGradLayerOutput, &a.OutGradPostMix,
+		&a.OutGradCombMix, &a.OutGradEmbedding, &a.OutGradFn, &a.OutGradScale, &a.OutGradBase}
 }
 
 // argField is one tensor field of mhc_args_t: its C name and offset.

@@ -53,8 +53,9 @@ func TestArgsMirrorTheCFields(t *testing.T) {
 	}
 	var a Args
 	typ := reflect.TypeOf(a)
-	if typ.NumField() != argCount {
-		t.Fatalf("Args has %d fields, mhc_args_t %d tensors", typ.NumField(), argCount)
+	// The tensors, then GradAccumulate (not a tensor).
+	if typ.NumField() != argCount+1 || typ.Field(argCount).Name != "GradAccumulate" {
+		t.Fatalf("Args has %d fields, mhc_args_t %d tensors and grad_accumulate", typ.NumField(), argCount)
 	}
 	f := a.fields()
 	for k := 0; k < argCount; k++ {
@@ -75,6 +76,7 @@ func TestTensorInfosComeFromTheLibrary(t *testing.T) {
 		{OpBoundary, 0, 0}, {OpBoundary, 0, DescFlagShifted | DescFlagNorm}, {OpBoundaryCollapse, 0, DescFlagNorm},
 		{OpBoundaryMix, 0, 0}, {OpBoundaryFirst, 0, DescFlagShifted},
 		{OpStaticPre, 0, 0}, {OpStaticPost, 0, 0}, {OpStaticLayer, 0, 0},
+		{OpPreBackward, 0, 0}, {OpPostBackward, 0, 0}, {OpHeadBackward, 0, 0}, {OpExpandBackward, 0, 0},
 	}
 	for _, tc := range cases {
 		d := mustDesc(t, tc.op, 5, 4, 32) // K = 128: two split granules

@@ -45,7 +45,7 @@ from ctypes import c_size_t, c_uint32, c_uint64, c_void_p
 
 # ---- constants (mhc.h, without the MHC_ prefix) -----------------------------------------------
 VERSION_MAJOR = 0
-VERSION_MINOR = 3
+VERSION_MINOR = 4
 VERSION_PATCH = 0
 VERSION = VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH
 ABI_VERSION = 1
@@ -87,6 +87,13 @@ OP_BOUNDARY_FIRST = 10  # first boundary: H = expand(E), its mix, collapse (+ RM
 OP_STATIC_PRE = 16
 OP_STATIC_POST = 17
 OP_STATIC_LAYER = 18
+# Backward ops (training; since 0.4): id = 64 + the forward's id. Each reads the gradients of its
+# forward's outputs (grad_*) and writes those of its inputs (out_grad_*); grad_accumulate picks,
+# per gradient output, overwrite (bit clear) or add (bit set).
+OP_PRE_BACKWARD = 67  # A3': dR, dfn, dscale, dbase from dlayer_input, dpost, dcomb (saved D, Q)
+OP_POST_BACKWARD = 68  # A4': dX, dR, dpost, dcomb from dout
+OP_HEAD_BACKWARD = 69  # A5': dR, dfn, dscale, dbase from dy (saved D, Q)
+OP_EXPAND_BACKWARD = 70  # A6': dE[t, :] = sum_i dR[t, i, :]
 
 DTYPE_BF16 = 1
 DTYPE_FP32 = 2
@@ -107,6 +114,16 @@ DESC_FLAG_SPLIT_PARTIALS = 0x1
 DESC_FLAG_SHIFTED = 0x2  # OP_BOUNDARY, OP_BOUNDARY_FIRST: V4.1 shifted collapse (the carried pre)
 DESC_FLAG_NORM = 0x4  # OP_BOUNDARY*, not OP_BOUNDARY_MIX: RMSNorm of the layer input (norm_eps, norm_scale)
 
+# Args.grad_accumulate (since 0.4): one bit per gradient output; set: add to its contents.
+GRAD_ACCUMULATE_RESIDUAL = 0x01
+GRAD_ACCUMULATE_LAYER_OUTPUT = 0x02
+GRAD_ACCUMULATE_POST_MIX = 0x04
+GRAD_ACCUMULATE_COMB_MIX = 0x08
+GRAD_ACCUMULATE_EMBEDDING = 0x10
+GRAD_ACCUMULATE_FN = 0x20
+GRAD_ACCUMULATE_SCALE = 0x40
+GRAD_ACCUMULATE_BASE = 0x80
+
 TENSOR_MAX_RANK = 4
 TENSOR_ROLE_INPUT = 1
 TENSOR_ROLE_OUTPUT = 2
@@ -125,12 +142,18 @@ SKU_HOST_BOUNDARY_FIRST = 0x00010a00
 SKU_HOST_STATIC_PRE = 0x00011000
 SKU_HOST_STATIC_POST = 0x00011100
 SKU_HOST_STATIC_LAYER = 0x00011200
+SKU_HOST_PRE_BACKWARD = 0x00014300
+SKU_HOST_POST_BACKWARD = 0x00014400
+SKU_HOST_HEAD_BACKWARD = 0x00014500
+SKU_HOST_EXPAND_BACKWARD = 0x00014600
 SKU_SM80_PRENORM_GEMM = 0x00500100
 SKU_SM80_PRE_FUSE = 0x00500200
 SKU_SM80_PRE = 0x00500300
 SKU_SM80_POST = 0x00500400
 SKU_SM80_HEAD = 0x00500500
 SKU_SM80_EXPAND = 0x00500600
+SKU_SM80_POST_BACKWARD = 0x00504400
+SKU_SM80_EXPAND_BACKWARD = 0x00504600
 SKU_SM80_STATIC_PRE = 0x00501000
 SKU_SM80_STATIC_POST = 0x00501100
 SKU_SM80_STATIC_LAYER = 0x00501200
@@ -144,6 +167,7 @@ SKU_SM80_BOUNDARY_COLLAPSE = 0x00500800
 SKU_SM80_BOUNDARY_MIX = 0x00500900
 SKU_SM80_BOUNDARY_FIRST = 0x00500a00
 SKU_SM90_PRENORM_GEMM_ONEPASS = 0x00900101
+SKU_SM90_PRENORM_GEMM_NARROW = 0x00900102
 SKU_SM90_PRE_ONEPASS = 0x00900301
 SKU_SM90_PRE_ONEPASS_TB16 = 0x00900302
 SKU_SM90_HEAD_ONEPASS = 0x00900501
@@ -191,25 +215,38 @@ class PrecisionGuarantee(_Struct):
                 ("flags", mhc_guarantee_flags_t)]
 
 
-#: The tensor fields of mhc_args_t: 14 inputs, then 7 outputs (in order, before tokens), and
-#: since 0.3, after tokens, pre_mix (an input) and out_pre_mix (an output).
+#: The tensor fields of mhc_args_t: 14 inputs, then 7 outputs (in order, before tokens); since
+#: 0.3, after tokens, pre_mix (an input) and out_pre_mix (an output); since 0.4 the gradients of
+#: the backward ops: 4 inputs (grad_*), then 8 outputs (out_grad_*), then grad_accumulate.
 _INPUTS_BEFORE_TOKENS = ("residual", "fn", "scale", "base", "gemm_out", "sqrsum", "layer_output", "post_mix",
                          "comb_mix", "embedding", "norm_weight", "h_pre", "h_post", "h_res")
 _OUTPUTS_BEFORE_TOKENS = ("out_gemm", "out_sqrsum", "out_post_mix", "out_comb_mix", "out_layer_input",
                           "out_residual", "out_rms")
-INPUT_FIELDS = _INPUTS_BEFORE_TOKENS + ("pre_mix",)
-OUTPUT_FIELDS = _OUTPUTS_BEFORE_TOKENS + ("out_pre_mix",)
+_GRAD_INPUTS = ("grad_residual", "grad_layer_input", "grad_post_mix", "grad_comb_mix")
+_GRAD_OUTPUTS = ("out_grad_residual", "out_grad_layer_output", "out_grad_post_mix", "out_grad_comb_mix",
+                 "out_grad_embedding", "out_grad_fn", "out_grad_scale", "out_grad_base")
+INPUT_FIELDS = _INPUTS_BEFORE_TOKENS + ("pre_mix",) + _GRAD_INPUTS
+OUTPUT_FIELDS = _OUTPUTS_BEFORE_TOKENS + ("out_pre_mix",) + _GRAD_OUTPUTS
 _ARG_TENSOR_FIELDS = frozenset(INPUT_FIELDS + OUTPUT_FIELDS)
+#: The GRAD_ACCUMULATE_* bit of each gradient output.
+GRAD_ACCUMULATE_BITS = {"out_grad_residual": GRAD_ACCUMULATE_RESIDUAL,
+                        "out_grad_layer_output": GRAD_ACCUMULATE_LAYER_OUTPUT,
+                        "out_grad_post_mix": GRAD_ACCUMULATE_POST_MIX, "out_grad_comb_mix": GRAD_ACCUMULATE_COMB_MIX,
+                        "out_grad_embedding": GRAD_ACCUMULATE_EMBEDDING, "out_grad_fn": GRAD_ACCUMULATE_FN,
+                        "out_grad_scale": GRAD_ACCUMULATE_SCALE, "out_grad_base": GRAD_ACCUMULATE_BASE}
 
 
 class Args(_Struct):
-    """mhc_args_t: the tensors of one run, as addresses, and this run's T (Plan.run fills it from
-    tensors)."""
+    """mhc_args_t: the tensors of one run, as addresses, this run's T (Plan.run fills it from
+    tensors) and, for a backward op, grad_accumulate (Plan.run's keyword)."""
     _fields_ = ([("struct_size", c_uint32), ("reserved0", c_uint32)] +
                 [(name, c_void_p) for name in _INPUTS_BEFORE_TOKENS + _OUTPUTS_BEFORE_TOKENS] +
                 [("tokens", c_int64)] +
                 # since 0.3
-                [("pre_mix", c_void_p), ("out_pre_mix", c_void_p)])
+                [("pre_mix", c_void_p), ("out_pre_mix", c_void_p)] +
+                # since 0.4
+                [(name, c_void_p) for name in _GRAD_INPUTS + _GRAD_OUTPUTS] +
+                [("grad_accumulate", c_uint32), ("reserved1", c_uint32)])
 
 
 class TensorInfo(_Struct):
@@ -237,9 +274,9 @@ _PROTOTYPES = {
     "mhc_status_string": (c_char_p, [mhc_status_t]),
     "mhc_get_last_error": (c_size_t, [c_void_p, c_size_t]),
     "mhc_cuda_device_count": (mhc_status_t, [POINTER(c_int32)]),
-    "mhc_desc_init": (mhc_status_t, [POINTER(Desc), mhc_op_t]),
+    "mhc_desc_init_sized": (mhc_status_t, [POINTER(Desc), c_size_t, mhc_op_t]),
     "mhc_preference_init": (mhc_status_t, [POINTER(Preference)]),
-    "mhc_args_init": (mhc_status_t, [POINTER(Args)]),
+    "mhc_args_init_sized": (mhc_status_t, [POINTER(Args), c_size_t]),
     "mhc_sku_name": (c_char_p, [mhc_sku_t]),
     "mhc_op_name": (c_char_p, [mhc_op_t]),
     "mhc_plan_select": (mhc_status_t, [POINTER(Desc), POINTER(Preference), POINTER(mhc_plan_t)]),
@@ -360,7 +397,7 @@ def version():
 
 
 def version_string():
-    """The loaded library's version string ("0.3.0")."""
+    """The loaded library's version string ("0.4.0")."""
     return lib().mhc_get_version_string().decode()
 
 
@@ -396,7 +433,8 @@ def sku_is_host(sku):
 def new_desc(op, **fields):
     """mhc_desc_init(op), then the given fields (tokens=..., n=..., hidden=..., ...)."""
     d = Desc()
-    _check(lib().mhc_desc_init(byref(d), int(op)))
+    # The sized init writes only this module's bytes: a newer library has a larger mhc_desc_t.
+    _check(lib().mhc_desc_init_sized(byref(d), ctypes.sizeof(Desc), int(op)))
     for k, v in fields.items():
         if not hasattr(d, k):
             raise TypeError("mhc_desc_t has no field %r" % k)
@@ -603,6 +641,25 @@ def _fit(spec, v, max_tokens):
     return tokens
 
 
+def _accumulate_bits(grad_accumulate):
+    """Args.grad_accumulate from GRAD_ACCUMULATE_* bits (an int) or out_grad_* field names."""
+    if grad_accumulate is None:
+        return 0
+    if isinstance(grad_accumulate, int):
+        if not 0 <= grad_accumulate <= 0xFFFFFFFF:
+            raise ValueError("grad_accumulate = %d: not a 32-bit mask" % grad_accumulate)
+        return grad_accumulate
+    if isinstance(grad_accumulate, str):
+        grad_accumulate = (grad_accumulate,)
+    bits = 0
+    for name in grad_accumulate:
+        if name not in GRAD_ACCUMULATE_BITS:
+            raise TypeError("grad_accumulate: %r is not a gradient output (%s)"
+                            % (name, ", ".join(GRAD_ACCUMULATE_BITS)))
+        bits |= GRAD_ACCUMULATE_BITS[name]
+    return bits
+
+
 def _describe(v):
     return "shape " + _fmt_shape(v.shape) if v.shape is not None else "%d bytes" % v.nbytes
 
@@ -697,7 +754,7 @@ class Plan:
         """Whether the plan runs on the host backend (host tensors); else on the GPU."""
         return sku_is_host(self.sku)
 
-    def _args(self, tensors):
+    def _args(self, tensors, grad_accumulate=0):
         unknown = set(tensors) - set(_ARG_TENSOR_FIELDS)
         if unknown:
             raise TypeError("unknown tensor field(s): %s (not fields of mhc_args_t)" % ", ".join(sorted(unknown)))
@@ -712,7 +769,7 @@ class Plan:
                 raise _binding_error(STATUS_BAD_PARAM_NULL_POINTER, "args.%s is missing: the plan (%s) needs it, %s "
                                      "%s" % (t.field, self.op_name, t.dtype_name, t.pattern()))
         args = Args()
-        _check(self._lib.mhc_args_init(byref(args)))
+        _check(self._lib.mhc_args_init_sized(byref(args), ctypes.sizeof(Args)))
         views = []
         first = None  # (T, field, view): the first tensor that carries T
         for t in self.tensors:
@@ -737,21 +794,24 @@ class Plan:
             views.append(v)
         # The run's T is the tensors' T: the library sizes every tensor of the run by it.
         args.tokens = first[0] if first is not None else 0
+        args.grad_accumulate = _accumulate_bits(grad_accumulate)
         return args, views
 
-    def can_implement(self, **tensors):
+    def can_implement(self, grad_accumulate=0, **tensors):
         """Validates the tensors against the plan (shapes, T, dtypes and memory space here, then
         pointers, alignment and memory space in the library); runs nothing. Raises MhcError."""
-        args, views = self._args(tensors)
+        args, views = self._args(tensors, grad_accumulate)
         _check(self._lib.mhc_plan_can_implement(self._raw, byref(args)))
         del views
 
-    def run(self, stream=None, workspace=None, **tensors):
+    def run(self, stream=None, workspace=None, grad_accumulate=0, **tensors):
         """Runs the plan on the tensors (keyword arguments named like mhc_args_t's fields), at the
         T they carry (1..desc.tokens, the same in all). A host SKU computes on this thread; a CUDA
         SKU enqueues on the stream (see the module doc) and returns. workspace: None (the plan's
-        own scratch), or a tensor of at least workspace_size bytes. Raises MhcError."""
-        args, views = self._args(tensors)
+        own scratch), or a tensor of at least workspace_size bytes. grad_accumulate (backward
+        ops): GRAD_ACCUMULATE_* bits, or an iterable of out_grad_* field names, whose gradient
+        is added to the output's contents instead of overwriting it. Raises MhcError."""
+        args, views = self._args(tensors, grad_accumulate)
         handle = _stream_handle(stream)
         if handle is None:
             handle = 0

@@ -593,6 +593,79 @@ class ExpandPost(unittest.TestCase):
             np.testing.assert_array_equal(out, want)
 
 
+class Backward(unittest.TestCase):
+    """The backward ops (since 0.4): the gradient fields after args.tokens and grad_accumulate."""
+    T, N, C = 3, 4, 32
+
+    def test_post_backward_matches_the_formula(self):
+        # out[t,k,:] = post[t,k] X[t,:] + sum_j comb[t,j,k] R[t,j,:]
+        T, N, C = self.T, self.N, self.C
+        X = mhc.bf16_from_float32(values(T * C, 41, -2, 2)).reshape(T, C)
+        R = mhc.bf16_from_float32(values(T * N * C, 42, -2, 2)).reshape(T, N, C)
+        post, comb = values(T * N, 43, 0, 2).reshape(T, N), values(T * N * N, 44, 0, 1).reshape(T, N, N)
+        G = mhc.bf16_from_float32(values(T * N * C, 45, -1, 1)).reshape(T, N, C)
+        with host_plan(mhc.new_desc(mhc.OP_POST_BACKWARD, tokens=T, n=N, hidden=C)) as plan:
+            self.assertEqual((plan.sku, plan.op_name), (mhc.SKU_HOST_POST_BACKWARD, "MHC_OP_POST_BACKWARD"))
+            for t in plan.tensors:
+                self.assertEqual(t.field_offset, getattr(mhc.Args, t.field).offset, t.field)
+            out = new_outputs(plan, T)
+            self.assertEqual(sorted(out), ["out_grad_comb_mix", "out_grad_layer_output", "out_grad_post_mix",
+                                           "out_grad_residual"])
+            plan.run(layer_output=X, residual=R, post_mix=post, comb_mix=comb, grad_residual=G, **out)
+            x, r, g = (mhc.bf16_to_float32(a).astype(np.float64) for a in (X, R, G))
+            want = {"out_grad_layer_output": np.einsum("tk,tkc->tc", post, g),
+                    "out_grad_residual": np.einsum("tjk,tkc->tjc", comb, g),
+                    "out_grad_post_mix": np.einsum("tc,tkc->tk", x, g),
+                    "out_grad_comb_mix": np.einsum("tjc,tkc->tjk", r, g)}
+            for field, w in want.items():
+                got = out[field]
+                got = mhc.bf16_to_float32(got) if got.dtype == np.uint16 else got
+                rel = 2.0 ** -8 if out[field].dtype == np.uint16 else 1e-6
+                np.testing.assert_allclose(got, w, rtol=rel, atol=1e-6, err_msg=field)
+            # grad_accumulate by name: dX is added to (here: to itself, so doubled exactly).
+            again = dict(out)
+            again["out_grad_layer_output"] = out["out_grad_layer_output"].copy()
+            plan.run(layer_output=X, residual=R, post_mix=post, comb_mix=comb, grad_residual=G,
+                     grad_accumulate=["out_grad_layer_output"], **again)
+            np.testing.assert_array_equal(mhc.bf16_to_float32(again["out_grad_layer_output"]),
+                                          2 * mhc.bf16_to_float32(out["out_grad_layer_output"]))
+
+    def test_expand_backward_accumulates(self):
+        T, N, C = self.T, self.N, self.C
+        g = (np.arange(T * N * C) % 7 * 0.25 - 0.75).astype(np.float32).reshape(T, N, C)
+        G = mhc.bf16_from_float32(g)
+        with host_plan(mhc.new_desc(mhc.OP_EXPAND_BACKWARD, tokens=T, n=N, hidden=C)) as plan:
+            self.assertEqual(plan.sku, mhc.SKU_HOST_EXPAND_BACKWARD)
+            dE = mhc.bf16_from_float32(np.full((T, C), np.nan, np.float32))  # beta 0: never read
+            plan.run(grad_residual=G, out_grad_embedding=dE)
+            np.testing.assert_array_equal(mhc.bf16_to_float32(dE), g.sum(axis=1))
+            plan.run(grad_residual=G, out_grad_embedding=dE, grad_accumulate=mhc.GRAD_ACCUMULATE_EMBEDDING)
+            np.testing.assert_array_equal(mhc.bf16_to_float32(dE), 2 * g.sum(axis=1))
+            # A bit of an output the op does not write: the library refuses it.
+            with self.assertRaises(mhc.BadParamError) as cm:
+                plan.run(grad_residual=G, out_grad_embedding=dE, grad_accumulate=mhc.GRAD_ACCUMULATE_FN)
+            self.assertEqual(cm.exception.status, mhc.STATUS_BAD_PARAM_VALUE)
+            with self.assertRaises(TypeError):
+                plan.run(grad_residual=G, out_grad_embedding=dE, grad_accumulate=["out_grad_bogus"])
+
+    def test_pre_and_head_backward_tensors(self):
+        T, N, C = self.T, self.N, self.C
+        NN = N * (N + 2)
+        with host_plan(mhc.new_desc(mhc.OP_PRE_BACKWARD, tokens=T, n=N, hidden=C)) as plan:
+            self.assertEqual(plan.sku, mhc.SKU_HOST_PRE_BACKWARD)
+            got = {t.field: t.shape for t in plan.tensors}
+            self.assertEqual(got, {"residual": (T, N, C), "fn": (NN, N * C), "scale": (3,), "base": (NN,),
+                                   "gemm_out": (T, NN), "sqrsum": (T,), "grad_layer_input": (T, C),
+                                   "grad_post_mix": (T, N), "grad_comb_mix": (T, N, N),
+                                   "out_grad_residual": (T, N, C), "out_grad_fn": (NN, N * C),
+                                   "out_grad_scale": (3,), "out_grad_base": (NN,)})
+            for t in plan.tensors:
+                self.assertEqual(t.field_offset, getattr(mhc.Args, t.field).offset, t.field)
+        with host_plan(mhc.new_desc(mhc.OP_HEAD_BACKWARD, tokens=T, n=N, hidden=C)) as plan:
+            self.assertEqual(plan.sku, mhc.SKU_HOST_HEAD_BACKWARD)
+            self.assertIn("out_grad_fn", {t.field for t in plan.tensors})
+
+
 class DocPage(unittest.TestCase):
     def test_the_doc_page_shows_quickstart_py(self):
         """docs/bindings_python.md shows quickstart.py verbatim after its marker line."""

@@ -237,7 +237,7 @@ pub fn version() -> u32 {
     unsafe { sys::mhc_get_version() }
 }
 
-/// The loaded library's version string (`"0.3.0"`).
+/// The loaded library's version string (`"0.4.0"`).
 pub fn version_string() -> &'static str {
     // SAFETY: a static string.
     unsafe { static_str(sys::mhc_get_version_string()) }.unwrap_or("")
@@ -287,6 +287,11 @@ impl Op {
     pub const STATIC_PRE: Op = Op(sys::MHC_OP_STATIC_PRE);
     pub const STATIC_POST: Op = Op(sys::MHC_OP_STATIC_POST);
     pub const STATIC_LAYER: Op = Op(sys::MHC_OP_STATIC_LAYER);
+    // Backward ops (training; since 0.4): 64 + the forward's id (docs/training.md).
+    pub const PRE_BACKWARD: Op = Op(sys::MHC_OP_PRE_BACKWARD);
+    pub const POST_BACKWARD: Op = Op(sys::MHC_OP_POST_BACKWARD);
+    pub const HEAD_BACKWARD: Op = Op(sys::MHC_OP_HEAD_BACKWARD);
+    pub const EXPAND_BACKWARD: Op = Op(sys::MHC_OP_EXPAND_BACKWARD);
 }
 
 impl Op {
@@ -378,6 +383,54 @@ impl std::ops::BitOr for Guarantee {
     }
 }
 
+/// The gradient outputs a backward op adds to instead of overwriting (`mhc_args_t.grad_accumulate`,
+/// `MHC_GRAD_ACCUMULATE_*`, since 0.4): a set bit makes the output `round(old + g)`, one rounding
+/// of the fp64 sum; a clear bit overwrites it (its old contents are never read).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct GradAccumulate(pub u32);
+
+#[allow(missing_docs)]
+impl GradAccumulate {
+    pub const NONE: GradAccumulate = GradAccumulate(0);
+    pub const RESIDUAL: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_RESIDUAL);
+    pub const LAYER_OUTPUT: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_LAYER_OUTPUT);
+    pub const POST_MIX: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_POST_MIX);
+    pub const COMB_MIX: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_COMB_MIX);
+    pub const EMBEDDING: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_EMBEDDING);
+    pub const FN: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_FN);
+    pub const SCALE: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_SCALE);
+    pub const BASE: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_BASE);
+}
+
+impl GradAccumulate {
+    /// The bit of a gradient output field (`Field::OutGradResidual` ...), `None` for another field.
+    pub fn of(field: Field) -> Option<GradAccumulate> {
+        Some(match field {
+            Field::OutGradResidual => GradAccumulate::RESIDUAL,
+            Field::OutGradLayerOutput => GradAccumulate::LAYER_OUTPUT,
+            Field::OutGradPostMix => GradAccumulate::POST_MIX,
+            Field::OutGradCombMix => GradAccumulate::COMB_MIX,
+            Field::OutGradEmbedding => GradAccumulate::EMBEDDING,
+            Field::OutGradFn => GradAccumulate::FN,
+            Field::OutGradScale => GradAccumulate::SCALE,
+            Field::OutGradBase => GradAccumulate::BASE,
+            _ => return None,
+        })
+    }
+    /// Whether every bit of `other` is set here.
+    pub const fn contains(self, other: GradAccumulate) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for GradAccumulate {
+    type Output = GradAccumulate;
+    fn bitor(self, rhs: GradAccumulate) -> GradAccumulate {
+        GradAccumulate(self.0 | rhs.0)
+    }
+}
+
 /// A kernel SKU id (`mhc_sku_t`): `(backend/arch << 16) | (op << 8) | variant`, stable across
 /// releases. Any `u32` is a valid `Sku`.
 #[repr(transparent)]
@@ -400,6 +453,10 @@ impl Sku {
     pub const HOST_STATIC_PRE: Sku = Sku(sys::MHC_SKU_HOST_STATIC_PRE);
     pub const HOST_STATIC_POST: Sku = Sku(sys::MHC_SKU_HOST_STATIC_POST);
     pub const HOST_STATIC_LAYER: Sku = Sku(sys::MHC_SKU_HOST_STATIC_LAYER);
+    pub const HOST_PRE_BACKWARD: Sku = Sku(sys::MHC_SKU_HOST_PRE_BACKWARD);
+    pub const HOST_POST_BACKWARD: Sku = Sku(sys::MHC_SKU_HOST_POST_BACKWARD);
+    pub const HOST_HEAD_BACKWARD: Sku = Sku(sys::MHC_SKU_HOST_HEAD_BACKWARD);
+    pub const HOST_EXPAND_BACKWARD: Sku = Sku(sys::MHC_SKU_HOST_EXPAND_BACKWARD);
 }
 
 impl Sku {
@@ -480,12 +537,13 @@ macro_rules! desc_setters {
 }
 
 impl Desc {
-    /// `mhc_desc_init(op)`: the defaults for `op`; `tokens` and `hidden` still need setting.
+    /// `mhc_desc_init_sized(op)`: the defaults for `op`; `tokens` and `hidden` still need setting.
     /// An op the library does not know: `BAD_PARAM_UNKNOWN_ENUM`.
     pub fn new(op: Op) -> Result<Desc> {
-        // SAFETY: an all-zero mhc_desc_t is a valid value; desc_init writes it.
+        // SAFETY: an all-zero mhc_desc_t is a valid value; the sized init writes only this
+        // crate's bytes (a newer library's mhc_desc_t may be larger).
         let mut raw: sys::mhc_desc_t = unsafe { std::mem::zeroed() };
-        check(unsafe { sys::mhc_desc_init(&mut raw, op.0) })?;
+        check(unsafe { sys::mhc_desc_init_sized(&mut raw, std::mem::size_of::<sys::mhc_desc_t>(), op.0) })?;
         Ok(Desc { raw })
     }
     /// A descriptor from raw fields (e.g. one kept from [`Plan::desc`]).
@@ -876,6 +934,18 @@ fields! {
     OutRms => out_rms, "out_rms";
     PreMix => pre_mix, "pre_mix";
     OutPreMix => out_pre_mix, "out_pre_mix";
+    GradResidual => grad_residual, "grad_residual";
+    GradLayerInput => grad_layer_input, "grad_layer_input";
+    GradPostMix => grad_post_mix, "grad_post_mix";
+    GradCombMix => grad_comb_mix, "grad_comb_mix";
+    OutGradResidual => out_grad_residual, "out_grad_residual";
+    OutGradLayerOutput => out_grad_layer_output, "out_grad_layer_output";
+    OutGradPostMix => out_grad_post_mix, "out_grad_post_mix";
+    OutGradCombMix => out_grad_comb_mix, "out_grad_comb_mix";
+    OutGradEmbedding => out_grad_embedding, "out_grad_embedding";
+    OutGradFn => out_grad_fn, "out_grad_fn";
+    OutGradScale => out_grad_scale, "out_grad_scale";
+    OutGradBase => out_grad_base, "out_grad_base";
 }
 
 impl fmt::Display for Field {
@@ -1015,11 +1085,12 @@ macro_rules! args_outputs {
 }
 
 impl<'a> Args<'a> {
-    /// No tensor set (`mhc_args_init`).
+    /// No tensor set (`mhc_args_init_sized`).
     pub fn new() -> Args<'a> {
-        // SAFETY: an all-zero mhc_args_t (NULL pointers) is valid; args_init sets struct_size.
+        // SAFETY: an all-zero mhc_args_t (NULL pointers) is valid; the sized init writes only
+        // this crate's bytes and sets struct_size.
         let mut raw: sys::mhc_args_t = unsafe { std::mem::zeroed() };
-        unsafe { sys::mhc_args_init(&mut raw) };
+        unsafe { sys::mhc_args_init_sized(&mut raw, std::mem::size_of::<sys::mhc_args_t>()) };
         Args { raw, meta: vec![None; Field::ALL.len()], _borrows: PhantomData }
     }
     /// The C struct as built; `tokens` is 0 here and set per run from the tensors.
@@ -1061,6 +1132,14 @@ impl<'a> Args<'a> {
         h_res => h_res, HRes;
         /// A7 shifted, collapse: the carried pre p_prev fp32 `[T, n]` (since 0.3).
         pre_mix => pre_mix, PreMix;
+        /// A4', A6': dL/d out_residual, bf16 `[T, n, C]` (since 0.4).
+        grad_residual => grad_residual, GradResidual;
+        /// A3', A5': dL/d out_layer_input, bf16 `[T, C]` (since 0.4).
+        grad_layer_input => grad_layer_input, GradLayerInput;
+        /// A3': dL/d out_post_mix, fp32 `[T, n]` (since 0.4).
+        grad_post_mix => grad_post_mix, GradPostMix;
+        /// A3': dL/d out_comb_mix, fp32 `[T, n, n]` (since 0.4).
+        grad_comb_mix => grad_comb_mix, GradCombMix;
     }
     args_outputs! {
         /// A1: D; A3 (optional): the reduced D.
@@ -1079,6 +1158,28 @@ impl<'a> Args<'a> {
         out_rms => out_rms, OutRms;
         /// A7: this boundary's pre fp32 `[T, n]`, carried to the next (since 0.3).
         out_pre_mix => out_pre_mix, OutPreMix;
+        /// A3'-A5': dL/d residual, bf16 `[T, n, C]` (since 0.4).
+        out_grad_residual => out_grad_residual, OutGradResidual;
+        /// A4': dL/d layer_output, bf16 `[T, C]` (since 0.4).
+        out_grad_layer_output => out_grad_layer_output, OutGradLayerOutput;
+        /// A4': dL/d post_mix, fp32 `[T, n]` (since 0.4).
+        out_grad_post_mix => out_grad_post_mix, OutGradPostMix;
+        /// A4': dL/d comb_mix, fp32 `[T, n, n]` (since 0.4).
+        out_grad_comb_mix => out_grad_comb_mix, OutGradCombMix;
+        /// A6': dL/d embedding, bf16 `[T, C]` (since 0.4).
+        out_grad_embedding => out_grad_embedding, OutGradEmbedding;
+        /// A3': dL/d fn fp32 `[N, K]`; A5': `[n, K]`: sums over the run's T (since 0.4).
+        out_grad_fn => out_grad_fn, OutGradFn;
+        /// A3': dL/d scale fp32 `[3]`; A5': `[1]` (since 0.4).
+        out_grad_scale => out_grad_scale, OutGradScale;
+        /// A3': dL/d base fp32 `[N]`; A5': `[n]` (since 0.4).
+        out_grad_base => out_grad_base, OutGradBase;
+    }
+    /// The gradient outputs to add to instead of overwriting (backward ops; since 0.4):
+    /// `Args::new().grad_accumulate(GradAccumulate::RESIDUAL | GradAccumulate::FN)`.
+    pub fn grad_accumulate(mut self, bits: GradAccumulate) -> Args<'a> {
+        self.raw.grad_accumulate = bits.0;
+        self
     }
 }
 

@@ -29,7 +29,7 @@ macro_rules! constants {
 
 constants! {
     MHC_VERSION_MAJOR: u32 = 0;
-    MHC_VERSION_MINOR: u32 = 3;
+    MHC_VERSION_MINOR: u32 = 4;
     MHC_VERSION_PATCH: u32 = 0;
     MHC_VERSION: u32 = MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH;
     MHC_ABI_VERSION: u32 = 1;
@@ -71,6 +71,10 @@ constants! {
     MHC_OP_STATIC_PRE: mhc_op_t = 16;
     MHC_OP_STATIC_POST: mhc_op_t = 17;
     MHC_OP_STATIC_LAYER: mhc_op_t = 18;
+    MHC_OP_PRE_BACKWARD: mhc_op_t = 67;
+    MHC_OP_POST_BACKWARD: mhc_op_t = 68;
+    MHC_OP_HEAD_BACKWARD: mhc_op_t = 69;
+    MHC_OP_EXPAND_BACKWARD: mhc_op_t = 70;
 
     MHC_DTYPE_BF16: mhc_dtype_t = 1;
     MHC_DTYPE_FP32: mhc_dtype_t = 2;
@@ -91,6 +95,15 @@ constants! {
     MHC_DESC_FLAG_SHIFTED: u32 = 0x2;
     MHC_DESC_FLAG_NORM: u32 = 0x4;
 
+    MHC_GRAD_ACCUMULATE_RESIDUAL: u32 = 0x01;
+    MHC_GRAD_ACCUMULATE_LAYER_OUTPUT: u32 = 0x02;
+    MHC_GRAD_ACCUMULATE_POST_MIX: u32 = 0x04;
+    MHC_GRAD_ACCUMULATE_COMB_MIX: u32 = 0x08;
+    MHC_GRAD_ACCUMULATE_EMBEDDING: u32 = 0x10;
+    MHC_GRAD_ACCUMULATE_FN: u32 = 0x20;
+    MHC_GRAD_ACCUMULATE_SCALE: u32 = 0x40;
+    MHC_GRAD_ACCUMULATE_BASE: u32 = 0x80;
+
     MHC_SKU_NONE: mhc_sku_t = 0;
     MHC_SKU_HOST_PRENORM_GEMM: mhc_sku_t = 0x00010100;
     MHC_SKU_HOST_PRE_FUSE: mhc_sku_t = 0x00010200;
@@ -105,12 +118,18 @@ constants! {
     MHC_SKU_HOST_STATIC_PRE: mhc_sku_t = 0x00011000;
     MHC_SKU_HOST_STATIC_POST: mhc_sku_t = 0x00011100;
     MHC_SKU_HOST_STATIC_LAYER: mhc_sku_t = 0x00011200;
+    MHC_SKU_HOST_PRE_BACKWARD: mhc_sku_t = 0x00014300;
+    MHC_SKU_HOST_POST_BACKWARD: mhc_sku_t = 0x00014400;
+    MHC_SKU_HOST_HEAD_BACKWARD: mhc_sku_t = 0x00014500;
+    MHC_SKU_HOST_EXPAND_BACKWARD: mhc_sku_t = 0x00014600;
     MHC_SKU_SM80_PRENORM_GEMM: mhc_sku_t = 0x00500100;
     MHC_SKU_SM80_PRE_FUSE: mhc_sku_t = 0x00500200;
     MHC_SKU_SM80_PRE: mhc_sku_t = 0x00500300;
     MHC_SKU_SM80_POST: mhc_sku_t = 0x00500400;
     MHC_SKU_SM80_HEAD: mhc_sku_t = 0x00500500;
     MHC_SKU_SM80_EXPAND: mhc_sku_t = 0x00500600;
+    MHC_SKU_SM80_POST_BACKWARD: mhc_sku_t = 0x00504400;
+    MHC_SKU_SM80_EXPAND_BACKWARD: mhc_sku_t = 0x00504600;
     MHC_SKU_SM80_STATIC_PRE: mhc_sku_t = 0x00501000;
     MHC_SKU_SM80_STATIC_POST: mhc_sku_t = 0x00501100;
     MHC_SKU_SM80_STATIC_LAYER: mhc_sku_t = 0x00501200;
@@ -124,6 +143,7 @@ constants! {
     MHC_SKU_SM80_BOUNDARY_MIX: mhc_sku_t = 0x00500900;
     MHC_SKU_SM80_BOUNDARY_FIRST: mhc_sku_t = 0x00500a00;
     MHC_SKU_SM90_PRENORM_GEMM_ONEPASS: mhc_sku_t = 0x00900101;
+    MHC_SKU_SM90_PRENORM_GEMM_NARROW: mhc_sku_t = 0x00900102;
     MHC_SKU_SM90_PRE_ONEPASS: mhc_sku_t = 0x00900301;
     MHC_SKU_SM90_PRE_ONEPASS_TB16: mhc_sku_t = 0x00900302;
     MHC_SKU_SM90_HEAD_ONEPASS: mhc_sku_t = 0x00900501;
@@ -218,6 +238,33 @@ pub struct mhc_args_t {
     pub pre_mix: *const c_void,
     /// Since 0.3: A7: this boundary's pre fp32 `[T, n]` (carried to the next).
     pub out_pre_mix: *mut c_void,
+    /// Since 0.4 (backward ops): dL/d out_residual, bf16 `[T, n, C]` (A4', A6').
+    pub grad_residual: *const c_void,
+    /// Since 0.4: dL/d out_layer_input, bf16 `[T, C]` (A3', A5').
+    pub grad_layer_input: *const c_void,
+    /// Since 0.4: dL/d out_post_mix, fp32 `[T, n]` (A3').
+    pub grad_post_mix: *const c_void,
+    /// Since 0.4: dL/d out_comb_mix, fp32 `[T, n, n]` (A3').
+    pub grad_comb_mix: *const c_void,
+    /// Since 0.4: dL/d residual, bf16 `[T, n, C]` (A3'-A5').
+    pub out_grad_residual: *mut c_void,
+    /// Since 0.4: dL/d layer_output, bf16 `[T, C]` (A4').
+    pub out_grad_layer_output: *mut c_void,
+    /// Since 0.4: dL/d post_mix, fp32 `[T, n]` (A4').
+    pub out_grad_post_mix: *mut c_void,
+    /// Since 0.4: dL/d comb_mix, fp32 `[T, n, n]` (A4').
+    pub out_grad_comb_mix: *mut c_void,
+    /// Since 0.4: dL/d embedding, bf16 `[T, C]` (A6').
+    pub out_grad_embedding: *mut c_void,
+    /// Since 0.4: dL/d fn, fp32 `[N, K]` (A3'), `[n, K]` (A5'): sums over the run's T.
+    pub out_grad_fn: *mut c_void,
+    /// Since 0.4: dL/d scale, fp32 `[3]` (A3'), `[1]` (A5').
+    pub out_grad_scale: *mut c_void,
+    /// Since 0.4: dL/d base, fp32 `[N]` (A3'), `[n]` (A5').
+    pub out_grad_base: *mut c_void,
+    /// Since 0.4: `MHC_GRAD_ACCUMULATE_*` bits; 0: every gradient output is overwritten.
+    pub grad_accumulate: u32,
+    pub reserved1: u32,
 }
 
 /// `mhc_tensor_info_t`: one tensor a plan reads or writes (written by the library).
@@ -254,9 +301,9 @@ extern "C" {
 
     pub fn mhc_cuda_device_count(count: *mut i32) -> mhc_status_t;
 
-    pub fn mhc_desc_init(desc: *mut mhc_desc_t, op: mhc_op_t) -> mhc_status_t;
+    pub fn mhc_desc_init_sized(desc: *mut mhc_desc_t, struct_size: usize, op: mhc_op_t) -> mhc_status_t;
     pub fn mhc_preference_init(pref: *mut mhc_preference_t) -> mhc_status_t;
-    pub fn mhc_args_init(args: *mut mhc_args_t) -> mhc_status_t;
+    pub fn mhc_args_init_sized(args: *mut mhc_args_t, struct_size: usize) -> mhc_status_t;
 
     pub fn mhc_sku_name(sku: mhc_sku_t) -> *const c_char;
     pub fn mhc_op_name(op: mhc_op_t) -> *const c_char;

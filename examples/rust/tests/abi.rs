@@ -148,7 +148,9 @@ fn structs_match_the_header() {
             struct_size, reserved0, residual, fn_ = "fn", scale, base, gemm_out, sqrsum, layer_output,
             post_mix, comb_mix, embedding, norm_weight, h_pre, h_post, h_res, out_gemm, out_sqrsum,
             out_post_mix, out_comb_mix, out_layer_input, out_residual, out_rms, tokens, pre_mix,
-            out_pre_mix,
+            out_pre_mix, grad_residual, grad_layer_input, grad_post_mix, grad_comb_mix,
+            out_grad_residual, out_grad_layer_output, out_grad_post_mix, out_grad_comb_mix,
+            out_grad_embedding, out_grad_fn, out_grad_scale, out_grad_base, grad_accumulate, reserved1,
         }),
         layout!(mhc_tensor_info_t {
             struct_size, field_offset, field, role, dtype, required, rank, shape, token_dim, reserved0,

@@ -320,3 +320,66 @@ fn cuda_plan_when_a_device_is_present() {
     assert_eq!(e.status(), Status::BAD_PARAM_MEMORY_SPACE, "{}", e);
     println!("CUDA plan {} selected and checked; runs with device memory are tested by the C++ CUDA suites", plan.sku());
 }
+
+#[test]
+fn backward_ops_and_grad_accumulate() {
+    // A6' (expand backward): dE[t,:] = sum_i dR[t,i,:], exact for quarter steps. The gradient
+    // fields sit after args.tokens; grad_accumulate adds to the output instead of overwriting it.
+    use mhc::{Field, GradAccumulate, TensorMut, TensorRef};
+    let stream = Stream::legacy_default();
+    let (t, n, c) = (3usize, 4usize, 16usize);
+    let desc = |op: Op| Desc::new(op).unwrap().tokens(t as i64).n(n as i32).hidden(c as i64);
+    let expand = Plan::select(&stream, &desc(Op::EXPAND_BACKWARD), host()).unwrap();
+    assert_eq!(expand.sku(), Sku::HOST_EXPAND_BACKWARD);
+    assert_eq!(Op::EXPAND_BACKWARD.name(), Some("MHC_OP_EXPAND_BACKWARD"));
+    let gv: Vec<f32> = (0..t * n * c).map(|i| (i % 7) as f32 * 0.25 - 0.75).collect();
+    let g: Vec<Bf16> = gv.iter().map(|&v| Bf16::from_f32(v)).collect();
+    let mut sum = vec![0.0f32; t * c];
+    for (i, v) in gv.iter().enumerate() {
+        sum[i / (n * c) * c + i % c] += v;
+    }
+    let mut de = vec![Bf16::from_f32(f32::NAN); t * c]; // overwritten, never read
+    let run = |de: &mut [Bf16], bits: GradAccumulate| {
+        let args = Args::new()
+            .grad_residual(TensorRef::new(&g, &[t, n, c]))
+            .out_grad_embedding(TensorMut::new(de, &[t, c]))
+            .grad_accumulate(bits);
+        expand.run(&stream, Workspace::none(), &args)
+    };
+    run(&mut de, GradAccumulate::NONE).unwrap();
+    run(&mut de, GradAccumulate::of(Field::OutGradEmbedding).unwrap()).unwrap();
+    for (k, v) in de.iter().enumerate() {
+        assert_eq!(v.to_f32(), 2.0 * sum[k], "dE[{}]: overwrite, then accumulate", k);
+    }
+    // A bit of an output A6' does not write: the library refuses it.
+    let e = run(&mut de, GradAccumulate::FN).unwrap_err();
+    assert_eq!(e.status(), Status::BAD_PARAM_VALUE, "{}", e);
+
+    // A4' (post backward): dX[t,:] = sum_k post[t,k] dout[t,k,:].
+    let post = Plan::select(&stream, &desc(Op::POST_BACKWARD), host()).unwrap();
+    assert_eq!(post.sku(), Sku::HOST_POST_BACKWARD);
+    let x: Vec<Bf16> = values(t * c, 51, -2.0, 2.0).into_iter().map(Bf16::from_f32).collect();
+    let r: Vec<Bf16> = values(t * n * c, 52, -2.0, 2.0).into_iter().map(Bf16::from_f32).collect();
+    let (pm, cm) = (values(t * n, 53, 0.0, 2.0), values(t * n * n, 54, 0.0, 1.0));
+    let (mut dx, mut dr) = (vec![Bf16(0); t * c], vec![Bf16(0); t * n * c]);
+    let (mut dp, mut dc) = (vec![0.0f32; t * n], vec![0.0f32; t * n * n]);
+    let args = Args::new()
+        .layer_output(TensorRef::new(&x, &[t, c]))
+        .residual(&r)
+        .post_mix(&pm)
+        .comb_mix(&cm)
+        .grad_residual(&g)
+        .out_grad_layer_output(&mut dx)
+        .out_grad_residual(&mut dr)
+        .out_grad_post_mix(&mut dp)
+        .out_grad_comb_mix(&mut dc);
+    post.run(&stream, Workspace::none(), &args).unwrap();
+    drop(args);
+    for tt in 0..t {
+        for col in 0..c {
+            let want: f64 = (0..n).map(|k| pm[tt * n + k] as f64 * g[(tt * n + k) * c + col].to_f32() as f64).sum();
+            let got = dx[tt * c + col].to_f32() as f64;
+            assert!((got - want).abs() <= want.abs() / 128.0 + 1e-6, "dX[{},{}] = {}, want {}", tt, col, got, want);
+        }
+    }
+}
