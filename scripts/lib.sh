@@ -33,7 +33,7 @@ mhc_provided_otherwise() {
     cargo) command -v cargo >/dev/null 2>&1 ;;
     golang-go) command -v go >/dev/null 2>&1 ;;
     python3) command -v python3 >/dev/null 2>&1 || [[ -x /usr/bin/python3 ]] ;;
-    python3-numpy)  # any python3 that imports numpy (examples/python/CMakeLists.txt looks the same way)
+    python3-numpy)  # any python3 that imports numpy (bindings/python/CMakeLists.txt looks the same way)
       for d in python3 /usr/bin/python3; do
         command -v "$d" >/dev/null 2>&1 && "$d" -c 'import numpy' >/dev/null 2>&1 && return 0
       done

@@ -6,7 +6,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The FFI bindings (examples/rust, examples/go, examples/python; ctest labels rust, go, python)
+# The FFI bindings (bindings/rust, bindings/go, bindings/python; ctest labels rust, go, python)
 # need their toolchains: installed here like the build packages. MHC_BINDINGS=OFF, or a subset
 # such as rust,python, leaves bindings out (neither installed nor tested).
 MHC_BINDINGS="${MHC_BINDINGS:-ON}"

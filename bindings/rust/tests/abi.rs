@@ -1,6 +1,6 @@
 //! The header-match test: the hand-written declarations of `mhc::sys` against what the C compiler
 //! says about `include/mhc/mhc.h`. The facts come from `mhc_abi_facts`, a C program the CMake
-//! build generates from the header and runs (examples/bindings/MhcBindings.cmake); ctest passes
+//! build generates from the header and runs (bindings/cmake/MhcBindings.cmake); ctest passes
 //! its output as MHC_ABI_FACTS. Both directions are checked: everything the header has must be
 //! declared here with the same value, size, alignment, signedness and offset, and everything
 //! declared here must be in the header.
@@ -20,7 +20,7 @@ fn facts() -> Facts {
     let path = std::env::var("MHC_ABI_FACTS").unwrap_or_else(|_| {
         panic!(
             "MHC_ABI_FACTS is not set: it names the output of the mhc_abi_facts program that the CMake \
-             build makes (build/examples/bindings/abi_facts.txt); `ctest -L rust` sets it"
+             build makes (build/bindings/abi_facts.txt); `ctest -L rust` sets it"
         )
     });
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read MHC_ABI_FACTS={}: {}", path, e));

@@ -1,7 +1,7 @@
 package mhc
 
 // docs/bindings_go.md shows cmd/quickstart/main.go verbatim, after the marker line
-// "<!-- example: examples/go/cmd/quickstart/main.go -->". This test keeps the two equal;
+// "<!-- example: bindings/go/cmd/quickstart/main.go -->". This test keeps the two equal;
 // run_test.sh builds and runs the example, so the page's code is compiled and run.
 
 import (
@@ -19,7 +19,7 @@ func TestTheDocPageShowsTheQuickstartExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const marker = "<!-- example: examples/go/cmd/quickstart/main.go -->"
+	const marker = "<!-- example: bindings/go/cmd/quickstart/main.go -->"
 	parts := strings.SplitN(string(page), marker, 2)
 	if len(parts) != 2 {
 		t.Fatalf("docs/bindings_go.md has no line %s", marker)

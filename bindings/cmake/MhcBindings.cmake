@@ -1,5 +1,5 @@
-# Shared by the FFI bindings (examples/rust, examples/go, examples/python), included from
-# examples/CMakeLists.txt when tests are built:
+# Shared by the FFI bindings (bindings/rust, bindings/go, bindings/python), included from
+# bindings/CMakeLists.txt when tests are built:
 #
 #   - MHC_BINDINGS: which bindings are tested (ctest labels rust, go, python).
 #   - mhc_abi_facts: a C program generated from include/mhc/mhc.h that prints what the C compiler
@@ -82,17 +82,17 @@ endforeach()
 list(LENGTH _consts _nconsts)
 list(LENGTH _structs _nstructs)
 if(_nconsts LESS 50 OR _nstructs LESS 4)
-  message(FATAL_ERROR "examples/bindings: read ${_nconsts} constants and ${_nstructs} structs from "
+  message(FATAL_ERROR "bindings/cmake: read ${_nconsts} constants and ${_nstructs} structs from "
                       "${_mhc_header}; expected at least 50 and 4: has the header's layout changed?")
 endif()
 string(REPLACE "@SEMI@" ";" _body "${_body}")
 set(MHC_ABI_FACTS_BODY "${_body}")
-configure_file("${CMAKE_CURRENT_LIST_DIR}/abi_facts.c.in" "${CMAKE_CURRENT_BINARY_DIR}/bindings/abi_facts.c" @ONLY)
+configure_file("${CMAKE_CURRENT_LIST_DIR}/abi_facts.c.in" "${CMAKE_CURRENT_BINARY_DIR}/abi_facts.c" @ONLY)
 
-add_executable(mhc_abi_facts "${CMAKE_CURRENT_BINARY_DIR}/bindings/abi_facts.c")
+add_executable(mhc_abi_facts "${CMAKE_CURRENT_BINARY_DIR}/abi_facts.c")
 target_link_libraries(mhc_abi_facts PRIVATE mhc::mhc)  # for the include directory; calls nothing
 set_target_properties(mhc_abi_facts PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON)
-set(MHC_ABI_FACTS_FILE "${CMAKE_CURRENT_BINARY_DIR}/bindings/abi_facts.txt")
+set(MHC_ABI_FACTS_FILE "${CMAKE_CURRENT_BINARY_DIR}/abi_facts.txt")
 add_custom_command(OUTPUT "${MHC_ABI_FACTS_FILE}"
   COMMAND mhc_abi_facts > "${MHC_ABI_FACTS_FILE}"
   DEPENDS mhc_abi_facts

@@ -11,7 +11,7 @@
     on a CUDA plan on torch's current stream, against the host result;
   * the doc page's example equals quickstart.py (which run_test.sh runs).
 
-Run: MHC_LIBRARY=<build>/libmhc.so.1 MHC_ABI_FACTS=<build>/examples/bindings/abi_facts.txt \
+Run: MHC_LIBRARY=<build>/libmhc.so.1 MHC_ABI_FACTS=<build>/bindings/abi_facts.txt \
      python3 -m unittest -v test_mhc
 """
 import array
@@ -105,7 +105,7 @@ class HeaderMatch(unittest.TestCase):
         path = os.environ.get("MHC_ABI_FACTS")
         if not path:
             raise AssertionError("MHC_ABI_FACTS is not set: it names the output of the mhc_abi_facts program the "
-                                 "CMake build makes (build/examples/bindings/abi_facts.txt); `ctest -L python` sets it")
+                                 "CMake build makes (build/bindings/abi_facts.txt); `ctest -L python` sets it")
         cls.consts, cls.typedefs, cls.structs, cls.fields = {}, {}, {}, {}
         with open(path) as f:
             for line in f:
@@ -673,7 +673,7 @@ class DocPage(unittest.TestCase):
             page = f.read()
         with open(os.path.join(HERE, "quickstart.py")) as f:
             source = f.read()
-        marker = "<!-- example: examples/python/quickstart.py -->"
+        marker = "<!-- example: bindings/python/quickstart.py -->"
         self.assertIn(marker, page)
         rest = page.split(marker, 1)[1].lstrip("\n")
         self.assertTrue(rest.startswith("```python\n"), "the marker must be followed by a ```python block")

@@ -27,7 +27,7 @@ func readFacts(t *testing.T) abiFacts {
 	path := os.Getenv("MHC_ABI_FACTS")
 	if path == "" {
 		t.Fatal("MHC_ABI_FACTS is not set: it names the output of the mhc_abi_facts program the CMake build makes " +
-			"(build/examples/bindings/abi_facts.txt); `ctest -L go` sets it")
+			"(build/bindings/abi_facts.txt); `ctest -L go` sets it")
 	}
 	f, err := os.Open(path)
 	if err != nil {
