@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # need their toolchains: installed here like the build packages. MHC_BINDINGS=OFF, or a subset
 # such as rust,python, leaves bindings out (neither installed nor tested).
 MHC_BINDINGS="${MHC_BINDINGS:-ON}"
-declare -A mhc_binding_packages=([rust]="rustc cargo" [go]="golang-go" [python]="python3 python3-numpy")
+declare -A mhc_binding_packages=([rust]="rustc cargo librust-pkg-config-dev" [go]="golang-go" [python]="python3 python3-numpy")
 for lang in rust go python; do
   if [[ ",${MHC_BINDINGS,,}," =~ ,(on|$lang), ]]; then
     # shellcheck disable=SC2206

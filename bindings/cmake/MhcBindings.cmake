@@ -105,6 +105,19 @@ message(STATUS "bindings: ${_nconsts} constants and ${_nstructs} structs of mhc.
 # are, and an isolated home for each toolchain's caches under the build tree (nothing is written
 # to $HOME, nothing is downloaded).
 set(MHC_BINDINGS_WORK_DIR "${CMAKE_BINARY_DIR}/bindings-work")
+# mhc.pc for the build tree (the library here, the header in the sources), for the bindings that
+# find libmhc through pkg-config (the Go package's #cgo pkg-config: mhc). The installed mhc.pc is
+# cmake/mhc.pc.in; the tests that install (the dependent crate and module) use that one.
+file(GENERATE OUTPUT "${CMAKE_CURRENT_BINARY_DIR}/pkgconfig/mhc.pc" CONTENT
+"libdir=$<TARGET_FILE_DIR:mhc>
+includedir=${PROJECT_SOURCE_DIR}/include
+
+Name: mhc
+Description: libmhc, the build tree ${CMAKE_BINARY_DIR}
+Version: ${PROJECT_VERSION}
+Libs: -L\${libdir} -Wl,-rpath,\${libdir} -lmhc
+Cflags: -I\${includedir}
+")
 set(MHC_BINDING_TEST_ENV
   "MHC_LIB_DIR=$<TARGET_FILE_DIR:mhc>"
   "MHC_LIBRARY=$<TARGET_SONAME_FILE:mhc>"
@@ -112,6 +125,11 @@ set(MHC_BINDING_TEST_ENV
   "MHC_ABI_FACTS=${MHC_ABI_FACTS_FILE}"
   "MHC_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
   "LD_LIBRARY_PATH=$<TARGET_FILE_DIR:mhc>"
+  "PKG_CONFIG_PATH=${CMAKE_CURRENT_BINARY_DIR}/pkgconfig"
+  # for the tests that install libmhc into a scratch prefix (bindings-work/<lang>/prefix)
+  "MHC_CMAKE=${CMAKE_COMMAND}"
+  "MHC_BUILD_DIR=${CMAKE_BINARY_DIR}"
+  "MHC_BINDINGS_WORK=${MHC_BINDINGS_WORK_DIR}"
   "PYTHONDONTWRITEBYTECODE=1")
 
 # mhc_add_binding_test(<lang> FOUND <bool> MISSING <message> COMMAND <cmd...> [ENV <VAR=value...>])

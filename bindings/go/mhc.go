@@ -22,13 +22,14 @@
 // slice is passed to C as an argument of the one call that uses it and never stored by C (the
 // cgo pointer rules); a stream is a cudaStream_t as a uintptr.
 //
-// Build: the package links -lmhc and includes <mhc/mhc.h>; point cgo at them with
-// CGO_CFLAGS=-I<prefix>/include and CGO_LDFLAGS=-L<prefix>/lib (or
-// CGO_CFLAGS="$(pkg-config --cflags mhc)" CGO_LDFLAGS="$(pkg-config --libs mhc)").
+// Build: the package finds libmhc through pkg-config (#cgo pkg-config: mhc): an installed libmhc
+// in a prefix the system does not search needs PKG_CONFIG_PATH=<prefix>/lib/pkgconfig. mhc.pc
+// puts that prefix's lib directory on the program's rpath, so nothing is needed at run time.
+// Import path: github.com/libmhc/libmhc/bindings/go (package mhc).
 package mhc
 
 /*
-#cgo LDFLAGS: -lmhc
+#cgo pkg-config: mhc
 #include <stdint.h>
 #include <stdlib.h>
 #include <mhc/mhc.h>

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"log"
 
-	"mhc"
+	mhc "github.com/libmhc/libmhc/bindings/go"
 )
 
 func main() {

@@ -1,8 +1,8 @@
-//! Raw declarations of `include/mhc/mhc.h`, written by hand (no bindgen, no crates).
+//! Raw declarations of `include/mhc/mhc.h`, written by hand (no bindgen): the `mhc-sys` crate.
 //!
 //! Every enumerated C value is an integer type alias plus constants, as in the header: a status,
 //! op, dtype or SKU from a newer library is an ordinary integer here, never undefined behaviour.
-//! `tests/abi.rs` proves these declarations match the header: the value of every constant, the
+//! `mhc/tests/abi.rs` proves these declarations match the header: the value of every constant, the
 //! size, alignment and signedness of every typedef, the size and alignment of every struct and
 //! the offset and size of every field, read from a C program compiled against `mhc.h`.
 #![allow(non_camel_case_types)]

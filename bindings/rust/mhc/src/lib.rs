@@ -2,7 +2,7 @@
 //!
 //! Two layers over the stable C ABI (`include/mhc/mhc.h`):
 //!
-//! * [`sys`]: the header by hand: `#[repr(C)]` structs, integer type aliases and constants,
+//! * [`sys`] (the `mhc-sys` crate): the header by hand: `#[repr(C)]` structs, integer type aliases and constants,
 //!   `extern "C"` functions. `tests/abi.rs` proves it matches the header.
 //! * this module: a safe API in the style of a `HyperConnectionPlan`: a [`Desc`] describes the
 //!   problem, [`Plan::select`] picks a kernel (a SKU) and returns a reusable plan,
@@ -36,7 +36,8 @@
 //! `1..=desc.tokens`, the same in every tensor; it is this run's T (`mhc_args_t.tokens`).
 #![deny(missing_docs)]
 
-pub mod sys;
+/// The raw FFI declarations (the `mhc-sys` crate): `#[repr(C)]` structs, constants, functions.
+pub use mhc_sys as sys;
 
 use std::ffi::CStr;
 use std::fmt;
