@@ -47,6 +47,21 @@ __device__ __forceinline__ void load_f8(const float* row, int64_t k, int64_t k_e
   }
 }
 
+// The A rows of a lane's TN token tiles: token t0 + tn * 8 + g (past T: row 0, flagged invalid).
+template <int TN>
+struct TokenRows {
+  const uint16_t* row[TN];
+  bool valid[TN];
+  __device__ __forceinline__ TokenRows(const PrenormGemmParams& p, int64_t t0, int g) {
+#pragma unroll
+    for (int tn = 0; tn < TN; ++tn) {
+      const int64_t t = t0 + tn * 8 + g;
+      valid[tn] = t < p.T;
+      row[tn] = p.A + (valid[tn] ? t : 0) * p.K;
+    }
+  }
+};
+
 // The A fragments of one mix tile for MMA step j: rows g and g+8, k-slots {q, q+4} (see above).
 struct FnFrag {
   uint32_t hi[4], lo[4];
@@ -110,14 +125,9 @@ sm80_tf32_prenorm_gemm_kernel(const PrenormGemmParams p) {
   const SlotRange range = slot_k_range(p.G, p.K, p.S, p.U, slot);
   const int64_t k_begin = range.begin, k_end = range.end;
 
-  const uint16_t* a_rows[TN];
-  bool a_valid[TN];
-#pragma unroll
-  for (int tn = 0; tn < TN; ++tn) {
-    const int64_t t = t0 + tn * 8 + g;
-    a_valid[tn] = t < p.T;
-    a_rows[tn] = p.A + (a_valid[tn] ? t : 0) * p.K;
-  }
+  const TokenRows<TN> ar(p, t0, g);
+  const auto& a_rows = ar.row;
+  const auto& a_valid = ar.valid;
   const float* f_rows[MT][2];
   bool f_valid[MT][2];
 #pragma unroll
@@ -340,14 +350,9 @@ sm80_tf32_prenorm_gemm_wide_kernel(const PrenormGemmParams p) {
   const int64_t k_begin = range.begin, k_end = range.end;
   const int64_t nc = (k_end - k_begin + kChunk - 1) / kChunk;  // >= 1: a slot is never empty
 
-  const uint16_t* a_rows[TN];
-  bool a_valid[TN];
-#pragma unroll
-  for (int tn = 0; tn < TN; ++tn) {
-    const int64_t t = t0 + tn * 8 + g;
-    a_valid[tn] = t < p.T;
-    a_rows[tn] = p.A + (a_valid[tn] ? t : 0) * p.K;
-  }
+  const TokenRows<TN> ar(p, t0, g);
+  const auto& a_rows = ar.row;
+  const auto& a_valid = ar.valid;
   auto load_a = [&](int64_t c, uint32_t (&a)[TN][4]) {
     const int64_t k = k_begin + c * kChunk + 8 * q;
 #pragma unroll
