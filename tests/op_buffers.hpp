@@ -244,6 +244,28 @@ inline OpCase make_case(const mhc_desc_t& d) {
            MHC_TEST_IN(h_pre, false, n, -1, 1),          MHC_TEST_IN(h_post, false, n, -1, 1),
            MHC_TEST_IN(h_res, false, n * n, -1, 1),      MHC_TEST_OUT(out_residual, act16, T * K)};
       break;
+    // The family B backward ops: the activation gradients in act_dtype, the parameters' fp32.
+    case MHC_OP_STATIC_PRE_BACKWARD:
+      v = {MHC_TEST_IN(residual, act16, T * K, -2, 2),         MHC_TEST_IN(norm_weight, true, C, 0.5, 1.5),
+           MHC_TEST_IN(h_pre, false, n, -1, 1),                  MHC_TEST_IN(grad_layer_input, act16, T * C, -1, 1),
+           MHC_TEST_OUT(out_grad_residual, act16, T * K),        MHC_TEST_OUT(out_grad_h_pre, false, n),
+           MHC_TEST_OUT(out_grad_norm_weight, false, C)};
+      break;
+    case MHC_OP_STATIC_POST_BACKWARD:
+      v = {MHC_TEST_IN(residual, act16, T * K, -2, 2),         MHC_TEST_IN(layer_output, act16, T * C, -2, 2),
+           MHC_TEST_IN(h_post, false, n, -1, 1),                 MHC_TEST_IN(h_res, false, n * n, -1, 1),
+           MHC_TEST_IN(grad_residual, act16, T * K, -1, 1),      MHC_TEST_OUT(out_grad_residual, act16, T * K),
+           MHC_TEST_OUT(out_grad_layer_output, act16, T * C),    MHC_TEST_OUT(out_grad_h_post, false, n),
+           MHC_TEST_OUT(out_grad_h_res, false, n * n)};
+      break;
+    case MHC_OP_STATIC_LAYER_BACKWARD:
+      v = {MHC_TEST_IN(residual, act16, T * K, -2, 2),         MHC_TEST_IN(norm_weight, true, C, 0.5, 1.5),
+           MHC_TEST_IN(h_pre, false, n, -1, 1),                  MHC_TEST_IN(h_post, false, n, -1, 1),
+           MHC_TEST_IN(h_res, false, n * n, -1, 1),              MHC_TEST_IN(grad_residual, act16, T * K, -1, 1),
+           MHC_TEST_OUT(out_grad_residual, act16, T * K),        MHC_TEST_OUT(out_grad_h_pre, false, n),
+           MHC_TEST_OUT(out_grad_h_post, false, n),              MHC_TEST_OUT(out_grad_h_res, false, n * n),
+           MHC_TEST_OUT(out_grad_norm_weight, false, C)};
+      break;
     default:
       FAIL("make_case: unknown op " << d.op);
   }
@@ -325,6 +347,14 @@ inline const std::vector<OpVariant>& all_variants() {
        "host_fp64_static_layer"},
       {"static_layer bf16", MHC_OP_STATIC_LAYER, 3, 40, BF16, 0, 0, MHC_SKU_HOST_STATIC_LAYER,
        "host_fp64_static_layer"},
+      {"static_pre_backward fp32", MHC_OP_STATIC_PRE_BACKWARD, 3, 40, FP32, 0, 0, MHC_SKU_HOST_STATIC_PRE_BACKWARD,
+       "host_fp64_static_pre_backward"},
+      {"static_post_backward bf16", MHC_OP_STATIC_POST_BACKWARD, 3, 40, BF16, 0, 0,
+       MHC_SKU_HOST_STATIC_POST_BACKWARD, "host_fp64_static_post_backward"},
+      {"static_layer_backward fp32", MHC_OP_STATIC_LAYER_BACKWARD, 3, 40, FP32, 0, 0,
+       MHC_SKU_HOST_STATIC_LAYER_BACKWARD, "host_fp64_static_layer_backward"},
+      {"static_layer_backward bf16", MHC_OP_STATIC_LAYER_BACKWARD, 3, 40, BF16, 0, 0,
+       MHC_SKU_HOST_STATIC_LAYER_BACKWARD, "host_fp64_static_layer_backward"},
   };
   return v;
 }

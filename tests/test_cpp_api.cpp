@@ -188,7 +188,12 @@ TEST_CASE("cpp: a backward plan from the forward's Desc, gradients accumulated w
     CHECK(std::string(e.what()).find("MHC_GRAD_ACCUMULATE_FN") != std::string::npos);
   }
   for (uint16_t v : dE) CHECK(bf16_to_double(v) == 2.5);  // untouched
-  // The head has a backward, the boundary none.
+  // The head and the static ops have a backward, the boundary none.
   CHECK(mhc::Desc(MHC_OP_HEAD).backward()->op == MHC_OP_HEAD_BACKWARD);
+  const mhc::Desc layer(MHC_OP_STATIC_LAYER, 2, 17, 8);
+  CHECK(layer.backward()->op == MHC_OP_STATIC_LAYER_BACKWARD);
+  CHECK(layer.backward()->act_dtype == MHC_DTYPE_FP32);
+  CHECK(mhc::Plan(layer.backward(), mhc::Preference().backends(MHC_BACKEND_HOST)).sku() ==
+        MHC_SKU_HOST_STATIC_LAYER_BACKWARD);
   CHECK_THROWS_AS(mhc::Plan(mhc::Desc(MHC_OP_BOUNDARY, 2, 4, 8).backward()), mhc::Error);
 }

@@ -413,6 +413,9 @@ TEST_CASE("op cards: can_implement checks exactly the card's tensors", "[cards]"
       for (size_t off = offsetof(mhc_args_t, grad_residual); off <= offsetof(mhc_args_t, out_grad_base);
            off += sizeof(void*))  // since 0.4, the gradients
         offsets.push_back(off);
+      for (size_t off = offsetof(mhc_args_t, out_grad_h_pre); off <= offsetof(mhc_args_t, out_grad_norm_weight);
+           off += sizeof(void*))  // since 0.5, after grad_accumulate: family B's parameter gradients
+        offsets.push_back(off);
       for (size_t off : offsets) {
         bool listed = false;
         for (const Buffer& b : bufs) listed |= b.info.field_offset == off;

@@ -19,7 +19,8 @@ static_assert(sizeof(mhc_preference_t) == 24, "mhc_preference_t layout");
 static_assert(offsetof(mhc_preference_t, max_workspace_bytes) == 8, "mhc_preference_t layout");
 static_assert(offsetof(mhc_preference_t, forced_sku) == 20, "mhc_preference_t layout");
 static_assert(sizeof(mhc_precision_guarantee_t) == 16, "mhc_precision_guarantee_t layout");
-static_assert(sizeof(mhc_args_t) == 8 + 21 * sizeof(void*) + 8 + 2 * sizeof(void*) + 12 * sizeof(void*) + 8,
+static_assert(sizeof(mhc_args_t) ==
+                  8 + 21 * sizeof(void*) + 8 + 2 * sizeof(void*) + 12 * sizeof(void*) + 8 + 4 * sizeof(void*),
               "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, pre_mix) == 8 + 21 * sizeof(void*) + 8 &&
                   offsetof(mhc_args_t, out_pre_mix) == 8 + 22 * sizeof(void*) + 8,
@@ -31,6 +32,11 @@ static_assert(offsetof(mhc_args_t, grad_residual) == 8 + 23 * sizeof(void*) + 8 
                   offsetof(mhc_args_t, grad_accumulate) == 8 + 35 * sizeof(void*) + 8 &&
                   offsetof(mhc_args_t, reserved1) == 8 + 35 * sizeof(void*) + 12,
               "mhc_args_t layout (0.4 growth)");
+static_assert(offsetof(mhc_args_t, out_grad_h_pre) == 8 + 35 * sizeof(void*) + 16 &&
+                  offsetof(mhc_args_t, out_grad_h_post) == 8 + 36 * sizeof(void*) + 16 &&
+                  offsetof(mhc_args_t, out_grad_h_res) == 8 + 37 * sizeof(void*) + 16 &&
+                  offsetof(mhc_args_t, out_grad_norm_weight) == 8 + 38 * sizeof(void*) + 16,
+              "mhc_args_t layout (0.5 growth)");
 static_assert(offsetof(mhc_args_t, residual) == 8, "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, out_gemm) == 8 + 14 * sizeof(void*), "mhc_args_t layout");
 static_assert(offsetof(mhc_args_t, out_rms) == 8 + 20 * sizeof(void*), "mhc_args_t layout");
@@ -142,8 +148,8 @@ TEST_CASE("structs: the sized init functions write only the caller's struct", "[
   }
   mhc_args_t zero_args;
   std::memset(&zero_args, 0, sizeof zero_args);
-  for (size_t size : {size_t{176}, size_t{184}, offsetof(mhc_args_t, grad_residual), sizeof(mhc_args_t),
-                      sizeof(mhc_args_t) + 16}) {
+  for (size_t size : {size_t{176}, size_t{184}, offsetof(mhc_args_t, grad_residual),
+                      offsetof(mhc_args_t, out_grad_h_pre), sizeof(mhc_args_t), sizeof(mhc_args_t) + 16}) {
     INFO("args size " << size);
     std::memset(buf, kSentinel, sizeof buf);
     REQUIRE_OK(mhc_args_init_sized(reinterpret_cast<mhc_args_t*>(buf), size));
@@ -300,28 +306,48 @@ TEST_CASE("structs: a 0.1 args struct (no tokens field) runs every token", "[str
   REQUIRE_OK(mhc_plan_destroy(plan));
 }
 
-TEST_CASE("structs: a 0.3 args struct (before the gradient fields) runs, its bytes past it unread", "[structs]") {
+TEST_CASE("structs: a 0.3 or 0.4 args struct runs the ops of its version, its bytes past it unread", "[structs]") {
+  // An older caller's args (the bytes past its struct_size hold 0x77) run every op that needs no
+  // field past them; an op whose gradient fields lie past them is refused (they read as NULL) and
+  // writes nothing.
+  struct Older {
+    const char* version;
+    size_t size;
+    std::vector<mhc_op_t> runs;
+    mhc_op_t refused;
+    const char* missing;
+  };
+  const Older olders[] = {
+      {"0.3: no gradient fields", offsetof(mhc_args_t, grad_residual), {MHC_OP_POST, MHC_OP_BOUNDARY},
+       MHC_OP_EXPAND_BACKWARD, "args->grad_residual"},
+      {"0.4: no family B gradients", offsetof(mhc_args_t, out_grad_h_pre), {MHC_OP_STATIC_LAYER, MHC_OP_POST_BACKWARD},
+       MHC_OP_STATIC_POST_BACKWARD, "args->out_grad_h_post"},
+  };
   const mhc_preference_t pref = host_only();
-  for (mhc_op_t op : {MHC_OP_POST, MHC_OP_BOUNDARY}) {
-    INFO("op " << op);
-    const mhc_desc_t d = make_desc(op, 3, 2, 24);
+  for (const Older& v : olders) {
+    INFO(v.version);
+    for (mhc_op_t op : v.runs) {
+      INFO("op " << op);
+      const mhc_desc_t d = make_desc(op, 3, 2, 24);
+      mhc_plan_t plan = select_ok(&d, &pref);
+      OpCase c = make_case(d);
+      Grown<mhc_args_t> g = older_args(c, v.size);
+      REQUIRE_OK(mhc_plan_can_implement(plan, &g.s));
+      REQUIRE_OK(mhc_plan_run(plan, nullptr, nullptr, 0, &g.s));
+      for (Tensor& t : c.tensors)
+        if (t.output) CHECK(OpCase::poisoned_elements(t) == 0);
+      REQUIRE_OK(mhc_plan_destroy(plan));
+    }
+    const mhc_desc_t d = make_desc(v.refused, 3, 2, 24);
     mhc_plan_t plan = select_ok(&d, &pref);
     OpCase c = make_case(d);
-    Grown<mhc_args_t> g = older_args(c, offsetof(mhc_args_t, grad_residual));  // no gradient fields
-    REQUIRE_OK(mhc_plan_can_implement(plan, &g.s));
-    REQUIRE_OK(mhc_plan_run(plan, nullptr, nullptr, 0, &g.s));
-    CHECK(OpCase::poisoned_elements(c.at("out_residual")) == 0);
+    mhc_args_t a = c.args();
+    a.struct_size = static_cast<uint32_t>(v.size);
+    REQUIRE_STATUS(mhc_plan_run(plan, nullptr, nullptr, 0, &a), MHC_STATUS_BAD_PARAM_NULL_POINTER, v.missing);
+    for (Tensor& t : c.tensors)
+      if (t.output) CHECK(OpCase::poisoned_elements(t) == t.elements);
     REQUIRE_OK(mhc_plan_destroy(plan));
   }
-  // A backward op needs its gradient fields: a 0.3 struct has none (they read as NULL).
-  const mhc_desc_t d = make_desc(MHC_OP_EXPAND_BACKWARD, 3, 2, 24);
-  mhc_plan_t plan = select_ok(&d, &pref);
-  OpCase c = make_case(d);
-  mhc_args_t a = c.args();
-  a.struct_size = offsetof(mhc_args_t, grad_residual);
-  REQUIRE_STATUS(mhc_plan_run(plan, nullptr, nullptr, 0, &a), MHC_STATUS_BAD_PARAM_NULL_POINTER, "args->grad_residual");
-  CHECK(OpCase::poisoned_elements(c.at("out_grad_embedding")) == c.at("out_grad_embedding").elements);
-  REQUIRE_OK(mhc_plan_destroy(plan));
 }
 
 TEST_CASE("structs: the structs the library writes", "[structs]") {

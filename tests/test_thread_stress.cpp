@@ -42,6 +42,8 @@ const std::vector<Shape>& big_shapes() {
       {"static_layer bf16", MHC_OP_STATIC_LAYER, 128, 16, 128, MHC_DTYPE_BF16, 2048.0 * 17},
       // dR over the tokens, then the rows of dfn over the workers (each summed in ascending t)
       {"pre_backward", MHC_OP_PRE_BACKWARD, 32, 8, 256, MHC_DTYPE_BF16, 2048.0 * (80 + 2), false},
+      // dx over the rows, then the rows of dM over the workers (each summed in ascending b)
+      {"static_layer_backward fp32", MHC_OP_STATIC_LAYER_BACKWARD, 128, 16, 128, MHC_DTYPE_FP32, 2048.0 * 36, false},
   };
   return v;
 }

@@ -43,16 +43,19 @@ const mhc_op_t kAllOps[] = {MHC_OP_PRENORM_GEMM, MHC_OP_PRE_FUSE,   MHC_OP_PRE, 
                             MHC_OP_HEAD,         MHC_OP_EXPAND,     MHC_OP_BOUNDARY,    MHC_OP_BOUNDARY_COLLAPSE,
                             MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST, MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST,
                             MHC_OP_STATIC_LAYER, MHC_OP_PRE_BACKWARD, MHC_OP_POST_BACKWARD, MHC_OP_HEAD_BACKWARD,
-                            MHC_OP_EXPAND_BACKWARD};
+                            MHC_OP_EXPAND_BACKWARD, MHC_OP_STATIC_PRE_BACKWARD, MHC_OP_STATIC_POST_BACKWARD,
+                            MHC_OP_STATIC_LAYER_BACKWARD};
 const mhc_op_t kDynamicOps[] = {MHC_OP_PRENORM_GEMM,   MHC_OP_PRE_FUSE,          MHC_OP_PRE,
                                 MHC_OP_POST,           MHC_OP_HEAD,              MHC_OP_EXPAND,
                                 MHC_OP_BOUNDARY,       MHC_OP_BOUNDARY_COLLAPSE, MHC_OP_BOUNDARY_MIX,
                                 MHC_OP_BOUNDARY_FIRST, MHC_OP_PRE_BACKWARD,      MHC_OP_POST_BACKWARD,
                                 MHC_OP_HEAD_BACKWARD,  MHC_OP_EXPAND_BACKWARD};
-const mhc_op_t kStaticOps[] = {MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER};
+const mhc_op_t kStaticOps[] = {MHC_OP_STATIC_PRE,          MHC_OP_STATIC_POST,          MHC_OP_STATIC_LAYER,
+                               MHC_OP_STATIC_PRE_BACKWARD, MHC_OP_STATIC_POST_BACKWARD, MHC_OP_STATIC_LAYER_BACKWARD};
 const mhc_op_t kSinkhornOps[] = {MHC_OP_PRE_FUSE,       MHC_OP_PRE,          MHC_OP_BOUNDARY,
                                  MHC_OP_BOUNDARY_MIX,   MHC_OP_BOUNDARY_FIRST, MHC_OP_STATIC_POST,
-                                 MHC_OP_STATIC_LAYER,   MHC_OP_PRE_BACKWARD};
+                                 MHC_OP_STATIC_LAYER,   MHC_OP_PRE_BACKWARD, MHC_OP_STATIC_POST_BACKWARD,
+                                 MHC_OP_STATIC_LAYER_BACKWARD};
 // The boundary's modes (A7): which op takes which flag, and the ops that read norm_eps/norm_scale.
 const mhc_op_t kShiftedOps[] = {MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_FIRST};
 const mhc_op_t kNormOps[] = {MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_COLLAPSE, MHC_OP_BOUNDARY_FIRST};
@@ -103,7 +106,7 @@ std::vector<BadDesc> bad_descriptors() {
   }
   for (mhc_op_t op : kStaticOps)
     v.push_back({"n 33", op, [](mhc_desc_t& d) { d.n = 33; }, MHC_STATUS_BAD_PARAM_SHAPE, "desc->n"});
-  for (mhc_op_t op : {0, 11, 15, 19, 64, 65, 66, 71, 83, -1, 1000})
+  for (mhc_op_t op : {0, 11, 15, 19, 64, 65, 66, 71, 79, 83, -1, 1000})
     v.push_back({"op " + std::to_string(op), MHC_OP_PRE, [op](mhc_desc_t& d) { d.op = op; },
                  MHC_STATUS_BAD_PARAM_UNKNOWN_ENUM, "desc->op"});
   // S larger than the K granules (K = 288: 5 granules), negative S, S for ops without splits.
@@ -117,13 +120,15 @@ std::vector<BadDesc> bad_descriptors() {
                  MHC_STATUS_BAD_PARAM_SHAPE, "desc->num_splits"});
   for (mhc_op_t op : {MHC_OP_PRE_FUSE, MHC_OP_POST, MHC_OP_HEAD, MHC_OP_EXPAND, MHC_OP_BOUNDARY_COLLAPSE,
                       MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER, MHC_OP_PRE_BACKWARD,
-                      MHC_OP_POST_BACKWARD, MHC_OP_HEAD_BACKWARD, MHC_OP_EXPAND_BACKWARD})
+                      MHC_OP_POST_BACKWARD, MHC_OP_HEAD_BACKWARD, MHC_OP_EXPAND_BACKWARD,
+                      MHC_OP_STATIC_PRE_BACKWARD, MHC_OP_STATIC_POST_BACKWARD, MHC_OP_STATIC_LAYER_BACKWARD})
     v.push_back({"num_splits 2 without splits", op, [](mhc_desc_t& d) { d.num_splits = 2; },
                  MHC_STATUS_BAD_PARAM_SHAPE, "desc->num_splits"});
   for (mhc_op_t op : {MHC_OP_PRE, MHC_OP_POST, MHC_OP_HEAD, MHC_OP_EXPAND, MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_COLLAPSE,
                       MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST, MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST,
                       MHC_OP_STATIC_LAYER, MHC_OP_PRE_BACKWARD, MHC_OP_POST_BACKWARD, MHC_OP_HEAD_BACKWARD,
-                      MHC_OP_EXPAND_BACKWARD})
+                      MHC_OP_EXPAND_BACKWARD, MHC_OP_STATIC_PRE_BACKWARD, MHC_OP_STATIC_POST_BACKWARD,
+                      MHC_OP_STATIC_LAYER_BACKWARD})
     v.push_back({"split partials flag", op,
                  [](mhc_desc_t& d) { d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS, d.num_splits = 2; },
                  MHC_STATUS_BAD_PARAM_VALUE, "desc->flags"});
@@ -143,8 +148,7 @@ std::vector<BadDesc> bad_descriptors() {
       {"desc->sinkhorn_eps", &mhc_desc_t::sinkhorn_eps,
        {MHC_OP_PRE_FUSE, MHC_OP_PRE, MHC_OP_BOUNDARY, MHC_OP_BOUNDARY_MIX, MHC_OP_BOUNDARY_FIRST,
         MHC_OP_PRE_BACKWARD}},
-      {"desc->static_eps", &mhc_desc_t::static_eps,
-       {MHC_OP_STATIC_PRE, MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER}},
+      {"desc->static_eps", &mhc_desc_t::static_eps, {std::begin(kStaticOps), std::end(kStaticOps)}},
   };
   for (const EpsField& f : eps_fields)
     for (mhc_op_t op : f.ops)

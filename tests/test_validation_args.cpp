@@ -29,6 +29,8 @@ const Field kAllFields[] = {
     MHC_TEST_FIELD(grad_comb_mix),     MHC_TEST_FIELD(out_grad_residual), MHC_TEST_FIELD(out_grad_layer_output),
     MHC_TEST_FIELD(out_grad_post_mix), MHC_TEST_FIELD(out_grad_comb_mix), MHC_TEST_FIELD(out_grad_embedding),
     MHC_TEST_FIELD(out_grad_fn),       MHC_TEST_FIELD(out_grad_scale),    MHC_TEST_FIELD(out_grad_base),
+    MHC_TEST_FIELD(out_grad_h_pre),    MHC_TEST_FIELD(out_grad_h_post),   MHC_TEST_FIELD(out_grad_h_res),
+    MHC_TEST_FIELD(out_grad_norm_weight),
 };
 #undef MHC_TEST_FIELD
 
@@ -403,6 +405,10 @@ const AccumulateBit kAccumulateBits[] = {
     {MHC_GRAD_ACCUMULATE_FN, "MHC_GRAD_ACCUMULATE_FN", "out_grad_fn"},
     {MHC_GRAD_ACCUMULATE_SCALE, "MHC_GRAD_ACCUMULATE_SCALE", "out_grad_scale"},
     {MHC_GRAD_ACCUMULATE_BASE, "MHC_GRAD_ACCUMULATE_BASE", "out_grad_base"},
+    {MHC_GRAD_ACCUMULATE_H_PRE, "MHC_GRAD_ACCUMULATE_H_PRE", "out_grad_h_pre"},
+    {MHC_GRAD_ACCUMULATE_H_POST, "MHC_GRAD_ACCUMULATE_H_POST", "out_grad_h_post"},
+    {MHC_GRAD_ACCUMULATE_H_RES, "MHC_GRAD_ACCUMULATE_H_RES", "out_grad_h_res"},
+    {MHC_GRAD_ACCUMULATE_NORM_WEIGHT, "MHC_GRAD_ACCUMULATE_NORM_WEIGHT", "out_grad_norm_weight"},
 };
 
 }  // namespace
@@ -433,7 +439,7 @@ TEST_CASE("args: grad_accumulate takes exactly the bits of the op's gradient out
       mhc_args_t a = f.c.args();
       a.grad_accumulate = own;
       REQUIRE_OK(mhc_plan_can_implement(f.plan, &a));
-      for (uint32_t unknown : {0x100u, 0x80000000u}) {
+      for (uint32_t unknown : {0x1000u, 0x80000000u}) {
         INFO("unknown bit " << unknown);
         a.grad_accumulate = own | unknown;
         require_rejected(f.plan, f.c, &a, MHC_STATUS_BAD_PARAM_VALUE, "args->grad_accumulate");

@@ -36,7 +36,7 @@ extern "C" {
  * Versioning. The ABI version changes only on an incompatible change (it is the SONAME major).
  * ------------------------------------------------------------------------------------------- */
 #define MHC_VERSION_MAJOR 0
-#define MHC_VERSION_MINOR 4
+#define MHC_VERSION_MINOR 5
 #define MHC_VERSION_PATCH 0
 #define MHC_VERSION (MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH)
 #define MHC_ABI_VERSION 1
@@ -108,6 +108,10 @@ typedef int32_t mhc_op_t;
 #define MHC_OP_POST_BACKWARD   68 /* A4': dX, dR, dpost, dcomb from dout                         */
 #define MHC_OP_HEAD_BACKWARD   69 /* A5': dR, dfn, dscale, dbase from dy (N = n)                 */
 #define MHC_OP_EXPAND_BACKWARD 70 /* A6': dE[t,:] = sum_i dR[t,i,:]                              */
+/* Family B backward (since 0.5): dx and the parameters' gradients, through the guarded Sinkhorn. */
+#define MHC_OP_STATIC_PRE_BACKWARD   80 /* B1': dx, dh_pre, dw from dlayer_input                 */
+#define MHC_OP_STATIC_POST_BACKWARD  81 /* B2': dx, dF, dh_post, dh_res from dout                */
+#define MHC_OP_STATIC_LAYER_BACKWARD 82 /* B3': dx, dh_pre, dh_post, dh_res, dw from dout        */
 
 typedef int32_t mhc_dtype_t;
 #define MHC_DTYPE_BF16 1
@@ -148,6 +152,11 @@ typedef uint32_t mhc_guarantee_flags_t;
 #define MHC_GRAD_ACCUMULATE_FN           0x20u /* out_grad_fn           */
 #define MHC_GRAD_ACCUMULATE_SCALE        0x40u /* out_grad_scale        */
 #define MHC_GRAD_ACCUMULATE_BASE         0x80u /* out_grad_base         */
+/* since 0.5: the family B parameters */
+#define MHC_GRAD_ACCUMULATE_H_PRE        0x100u /* out_grad_h_pre       */
+#define MHC_GRAD_ACCUMULATE_H_POST       0x200u /* out_grad_h_post      */
+#define MHC_GRAD_ACCUMULATE_H_RES        0x400u /* out_grad_h_res       */
+#define MHC_GRAD_ACCUMULATE_NORM_WEIGHT  0x800u /* out_grad_norm_weight */
 
 /* Kernel SKUs: stable ids. (backend/arch << 16) | (op << 8) | variant. */
 typedef uint32_t mhc_sku_t;
@@ -169,6 +178,9 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_HOST_POST_BACKWARD   0x00014400u
 #define MHC_SKU_HOST_HEAD_BACKWARD   0x00014500u
 #define MHC_SKU_HOST_EXPAND_BACKWARD 0x00014600u
+#define MHC_SKU_HOST_STATIC_PRE_BACKWARD   0x00015000u
+#define MHC_SKU_HOST_STATIC_POST_BACKWARD  0x00015100u
+#define MHC_SKU_HOST_STATIC_LAYER_BACKWARD 0x00015200u
 /* CUDA, portable (sm_80 and newer): tf32 mma.sync GEMM, 16-byte bandwidth kernels. */
 #define MHC_SKU_SM80_PRENORM_GEMM 0x00500100u
 #define MHC_SKU_SM80_PRE_FUSE     0x00500200u
@@ -265,20 +277,20 @@ typedef struct mhc_args {
   uint32_t    struct_size;       /* sizeof(mhc_args_t)                                         */
   uint32_t    reserved0;         /* must be 0                                                  */
   /* inputs */
-  const void* residual;          /* R [T,n,C] (A1-A5, A3'-A5'; family B: x [B,n,C])            */
+  const void* residual;          /* R [T,n,C] (A1-A5, A3'-A5'; family B, B': x [B,n,C])        */
   const void* fn;                /* fp32 [N,K] (A1, A3, A3'); fn_head [n,K] (A5, A5')          */
   const void* scale;             /* fp32 [3] (A2, A3, A3'); scale_head [1] (A5, A5')           */
   const void* base;              /* fp32 [N] (A2, A3, A3'); base_head [n] (A5, A5')            */
   const void* gemm_out;          /* A2: D fp32 [T,N] or [S,T,N]; A3', A5': saved D [T,N]       */
   const void* sqrsum;            /* A2: Q fp32 [T] or [S,T];     A3', A5': saved Q [T]         */
-  const void* layer_output;      /* A4, A4': X bf16 [T,C]; B2: F [B,C] in act_dtype            */
+  const void* layer_output;      /* A4, A4': X bf16 [T,C]; B2, B2': F [B,C] in act_dtype       */
   const void* post_mix;          /* A4, A4': fp32 [T,n]                                        */
   const void* comb_mix;          /* A4, A4': fp32 [T,n,n]                                      */
   const void* embedding;         /* A6: E bf16 [T,C]                                           */
-  const void* norm_weight;       /* B1, B3: bf16 [C]                                           */
-  const void* h_pre;             /* B: fp32 [n]                                                */
-  const void* h_post;            /* B2, B3: fp32 [n]                                           */
-  const void* h_res;             /* B2, B3: fp32 [n,n]                                         */
+  const void* norm_weight;       /* B1, B3, B1', B3': bf16 [C]                                 */
+  const void* h_pre;             /* B1, B3, B1', B3': fp32 [n]                                 */
+  const void* h_post;            /* B2, B3, B2', B3': fp32 [n]                                 */
+  const void* h_res;             /* B2, B3, B2', B3': fp32 [n,n]                               */
   /* outputs */
   void*       out_gemm;          /* A1: D [S,T,N] or [T,N]; A3, A5 (optional): reduced D [T,N] */
   void*       out_sqrsum;        /* A1: Q [S,T] or [T];     A3, A5 (optional): reduced Q [T]   */
@@ -294,12 +306,12 @@ typedef struct mhc_args {
   void*       out_pre_mix;       /* A7: this boundary's pre fp32 [T,n] (carried to the next)    */
   /* since 0.4: the backward ops (64+). grad_* are dL/d of the forward's outputs (inputs here),
    * out_grad_* dL/d of the forward's inputs. Saved activations: docs/training.md. */
-  const void* grad_residual;     /* A4', A6': dL/d out_residual, bf16 [T,n,C]                   */
-  const void* grad_layer_input;  /* A3', A5': dL/d out_layer_input, bf16 [T,C]                  */
+  const void* grad_residual;     /* A4', A6': dL/d out_residual, bf16 [T,n,C]; B2', B3'         */
+  const void* grad_layer_input;  /* A3', A5': dL/d out_layer_input, bf16 [T,C]; B1'             */
   const void* grad_post_mix;     /* A3': dL/d out_post_mix, fp32 [T,n]                          */
   const void* grad_comb_mix;     /* A3': dL/d out_comb_mix, fp32 [T,n,n]                        */
-  void*       out_grad_residual;     /* A3'-A5': dL/d residual, bf16 [T,n,C]                    */
-  void*       out_grad_layer_output; /* A4': dL/d layer_output (dX), bf16 [T,C]                 */
+  void*       out_grad_residual;     /* A3'-A5': dL/d residual, bf16 [T,n,C]; B1'-B3'           */
+  void*       out_grad_layer_output; /* A4': dL/d layer_output (dX), bf16 [T,C]; B2' (dF)       */
   void*       out_grad_post_mix;     /* A4': dL/d post_mix, fp32 [T,n]                          */
   void*       out_grad_comb_mix;     /* A4': dL/d comb_mix, fp32 [T,n,n]                        */
   void*       out_grad_embedding;    /* A6': dL/d embedding, bf16 [T,C]                         */
@@ -308,6 +320,13 @@ typedef struct mhc_args {
   void*       out_grad_base;         /* A3': fp32 [N]; A5': [n]     (sums over the run's T)     */
   uint32_t    grad_accumulate;       /* MHC_GRAD_ACCUMULATE_* bits; 0: every gradient overwrites */
   uint32_t    reserved1;             /* must be 0                                               */
+  /* since 0.5: the family B backward ops (B1'-B3'). They read and write grad_residual,
+   * grad_layer_input, out_grad_residual and out_grad_layer_output in act_dtype ([B,...] shapes);
+   * these are their parameters' gradients, fp32, sums over the run's B. */
+  void*       out_grad_h_pre;        /* B1', B3': dL/d h_pre, fp32 [n]                          */
+  void*       out_grad_h_post;       /* B2', B3': dL/d h_post, fp32 [n]                         */
+  void*       out_grad_h_res;        /* B2', B3': dL/d h_res, fp32 [n,n]                        */
+  void*       out_grad_norm_weight;  /* B1', B3': dL/d norm_weight, fp32 [C] (w itself is bf16) */
 } mhc_args_t;
 
 /* Every field spelled out: C99 -Wextra warns about a partial initializer list. */
@@ -315,7 +334,8 @@ typedef struct mhc_args {
   { (uint32_t)sizeof(mhc_args_t), 0u,                                                        \
     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,      \
     NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,                                 \
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0u, 0u }
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0u, 0u,          \
+    NULL, NULL, NULL, NULL }
 
 /* ---------------------------------------------------------------------------------------------
  * Tensor info: what a plan reads and writes, for bindings that check tensors by shape.
@@ -348,7 +368,7 @@ typedef struct mhc_plan_s* mhc_plan_t;
  * Library
  * ------------------------------------------------------------------------------------------- */
 MHC_API uint32_t     mhc_get_version(void);        /* MHC_VERSION of the loaded library      */
-MHC_API const char*  mhc_get_version_string(void); /* "0.4.0"                                */
+MHC_API const char*  mhc_get_version_string(void); /* "0.5.0"                                */
 MHC_API uint32_t     mhc_get_abi_version(void);    /* MHC_ABI_VERSION of the loaded library  */
 /* Bindings call mhc_check_abi(MHC_ABI_VERSION) once: BAD_PARAM_ABI_MISMATCH if they differ. */
 MHC_API mhc_status_t mhc_check_abi(uint32_t abi_version);

@@ -65,4 +65,13 @@ constexpr TensorCard kOutGradResidual = {MHC_TENSOR_FIELD(out_grad_residual), Ro
 constexpr TensorCard kOutGradFn = {MHC_TENSOR_FIELD(out_grad_fn), Role::kOutput, Storage::kFp32, 2, {D::kMixes, D::kK}, true};
 constexpr TensorCard kOutGradBase = {MHC_TENSOR_FIELD(out_grad_base), Role::kOutput, Storage::kFp32, 1, {D::kMixes}, true};
 
+// The family B backward ops (B1'-B3'): the activation gradients in act_dtype, the parameters'
+// gradients fp32 (sums over the run's B)
+constexpr TensorCard kGradResidualAct = {MHC_TENSOR_FIELD(grad_residual), Role::kInput, Storage::kAct, 3, {D::kTokens, D::kStreams, D::kHidden}, true};
+constexpr TensorCard kOutGradResidualAct = {MHC_TENSOR_FIELD(out_grad_residual), Role::kOutput, Storage::kAct, 3, {D::kTokens, D::kStreams, D::kHidden}, true};
+constexpr TensorCard kOutGradHPre = {MHC_TENSOR_FIELD(out_grad_h_pre), Role::kOutput, Storage::kFp32, 1, {D::kStreams}, true};
+constexpr TensorCard kOutGradHPost = {MHC_TENSOR_FIELD(out_grad_h_post), Role::kOutput, Storage::kFp32, 1, {D::kStreams}, true};
+constexpr TensorCard kOutGradHRes = {MHC_TENSOR_FIELD(out_grad_h_res), Role::kOutput, Storage::kFp32, 2, {D::kStreams, D::kStreams}, true};
+constexpr TensorCard kOutGradNormWeight = {MHC_TENSOR_FIELD(out_grad_norm_weight), Role::kOutput, Storage::kFp32, 1, {D::kHidden}, true};
+
 }  // namespace mhc::tensor_cards

@@ -49,6 +49,8 @@ const std::vector<ArgField>& all_arg_fields() {
       {MHC_FIELD(grad_comb_mix)},     {MHC_FIELD(out_grad_residual)}, {MHC_FIELD(out_grad_layer_output)},
       {MHC_FIELD(out_grad_post_mix)}, {MHC_FIELD(out_grad_comb_mix)}, {MHC_FIELD(out_grad_embedding)},
       {MHC_FIELD(out_grad_fn)},       {MHC_FIELD(out_grad_scale)},    {MHC_FIELD(out_grad_base)},
+      {MHC_FIELD(out_grad_h_pre)},    {MHC_FIELD(out_grad_h_post)},   {MHC_FIELD(out_grad_h_res)},
+      {MHC_FIELD(out_grad_norm_weight)},
   };
   return fields;
 }
@@ -64,6 +66,10 @@ const std::vector<GradAccumulateBit>& grad_accumulate_bits() {
       MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_FN, out_grad_fn),
       MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_SCALE, out_grad_scale),
       MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_BASE, out_grad_base),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_H_PRE, out_grad_h_pre),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_H_POST, out_grad_h_post),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_H_RES, out_grad_h_res),
+      MHC_GRAD_BIT(MHC_GRAD_ACCUMULATE_NORM_WEIGHT, out_grad_norm_weight),
   };
 #undef MHC_GRAD_BIT
   return bits;

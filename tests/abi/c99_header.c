@@ -18,7 +18,7 @@
 ABI_ASSERT(desc_size, sizeof(mhc_desc_t) == 80);
 ABI_ASSERT(pref_size, sizeof(mhc_preference_t) == 24);
 ABI_ASSERT(guarantee_size, sizeof(mhc_precision_guarantee_t) == 16);
-ABI_ASSERT(args_size, sizeof(mhc_args_t) == 8 + 35 * sizeof(void*) + 16);
+ABI_ASSERT(args_size, sizeof(mhc_args_t) == 8 + 39 * sizeof(void*) + 16);
 ABI_ASSERT(tensor_info_size, sizeof(mhc_tensor_info_t) == 8 + sizeof(void*) + 16 + 8 * MHC_TENSOR_MAX_RANK + 8);
 ABI_ASSERT(status_width, sizeof(mhc_status_t) == 4);
 ABI_ASSERT(version, MHC_VERSION == MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH);
@@ -50,12 +50,14 @@ static const mhc_op_t kOps[] = {MHC_OP_PRENORM_GEMM, MHC_OP_PRE_FUSE,   MHC_OP_P
                                 MHC_OP_POST,         MHC_OP_HEAD,       MHC_OP_EXPAND,
                                 MHC_OP_STATIC_PRE,   MHC_OP_STATIC_POST, MHC_OP_STATIC_LAYER,
                                 MHC_OP_PRE_BACKWARD, MHC_OP_POST_BACKWARD, MHC_OP_HEAD_BACKWARD,
-                                MHC_OP_EXPAND_BACKWARD};
+                                MHC_OP_EXPAND_BACKWARD, MHC_OP_STATIC_PRE_BACKWARD, MHC_OP_STATIC_POST_BACKWARD,
+                                MHC_OP_STATIC_LAYER_BACKWARD};
 static const mhc_sku_t kSkus[] = {MHC_SKU_HOST_PRENORM_GEMM, MHC_SKU_HOST_PRE_FUSE,   MHC_SKU_HOST_PRE,
                                   MHC_SKU_HOST_POST,         MHC_SKU_HOST_HEAD,       MHC_SKU_HOST_EXPAND,
                                   MHC_SKU_HOST_STATIC_PRE,   MHC_SKU_HOST_STATIC_POST, MHC_SKU_HOST_STATIC_LAYER,
                                   MHC_SKU_HOST_PRE_BACKWARD, MHC_SKU_HOST_POST_BACKWARD, MHC_SKU_HOST_HEAD_BACKWARD,
-                                  MHC_SKU_HOST_EXPAND_BACKWARD};
+                                  MHC_SKU_HOST_EXPAND_BACKWARD, MHC_SKU_HOST_STATIC_PRE_BACKWARD,
+                                  MHC_SKU_HOST_STATIC_POST_BACKWARD, MHC_SKU_HOST_STATIC_LAYER_BACKWARD};
 static const mhc_dtype_t kDtypes[] = {MHC_DTYPE_BF16, MHC_DTYPE_FP32, MHC_DTYPE_TF32, MHC_DTYPE_FP64, MHC_DTYPE_TF32X3};
 
 static void library_calls(void) {
@@ -87,8 +89,10 @@ static void struct_calls(void) {
   for (i = 0; i < sizeof kOps / sizeof kOps[0]; ++i) {
     EXPECT(mhc_desc_init(&fn_desc, kOps[i]) == MHC_STATUS_SUCCESS);
     EXPECT(fn_desc.op == kOps[i]);
-    EXPECT(fn_desc.act_dtype == (kOps[i] >= MHC_OP_STATIC_PRE && kOps[i] <= MHC_OP_STATIC_LAYER ? MHC_DTYPE_FP32
-                                                                                               : MHC_DTYPE_BF16));
+    /* family B (and its backward, 64 + its id): fp32 */
+    EXPECT(fn_desc.act_dtype == (kOps[i] % 64 >= MHC_OP_STATIC_PRE && kOps[i] % 64 <= MHC_OP_STATIC_LAYER
+                                     ? MHC_DTYPE_FP32
+                                     : MHC_DTYPE_BF16));
   }
   EXPECT(mhc_desc_init(&fn_desc, MHC_OP_PRE) == MHC_STATUS_SUCCESS);
   fn_desc.op = macro_desc.op;
@@ -105,6 +109,9 @@ static void struct_calls(void) {
   EXPECT((MHC_GRAD_ACCUMULATE_RESIDUAL | MHC_GRAD_ACCUMULATE_LAYER_OUTPUT | MHC_GRAD_ACCUMULATE_POST_MIX |
           MHC_GRAD_ACCUMULATE_COMB_MIX | MHC_GRAD_ACCUMULATE_EMBEDDING | MHC_GRAD_ACCUMULATE_FN |
           MHC_GRAD_ACCUMULATE_SCALE | MHC_GRAD_ACCUMULATE_BASE) == 0xffu);
+  EXPECT(macro_args.out_grad_h_pre == NULL && macro_args.out_grad_norm_weight == NULL);
+  EXPECT((MHC_GRAD_ACCUMULATE_H_PRE | MHC_GRAD_ACCUMULATE_H_POST | MHC_GRAD_ACCUMULATE_H_RES |
+          MHC_GRAD_ACCUMULATE_NORM_WEIGHT) == 0xf00u);
 }
 
 /* A host expand plan, end to end: R[t, i, :] = E[t, :]. */

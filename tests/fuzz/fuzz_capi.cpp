@@ -244,13 +244,17 @@ constexpr OpInfo kOpInfo[] = {
     {MHC_OP_POST_BACKWARD, false, false, false, false, 0, 0},
     {MHC_OP_HEAD_BACKWARD, false, false, false, false, kRmsEps | kPreEps, 0},
     {MHC_OP_EXPAND_BACKWARD, false, false, false, false, 0, 0},
+    {MHC_OP_STATIC_PRE_BACKWARD, true, false, false, false, kStaticEps, 0},
+    {MHC_OP_STATIC_POST_BACKWARD, true, false, false, false, kSinkhorn | kStaticEps, 0},
+    {MHC_OP_STATIC_LAYER_BACKWARD, true, false, false, false, kSinkhorn | kStaticEps, 0},
 };
 
 // Valid ops (a seed's first byte 0..8 picks one of A1-A6, B1-B3), ids that are no op (9..17), the
 // boundary ops of 0.3 (18..21: appended, so the older seeds keep their meaning), the backward ops
-// of 0.4 (22..25) and ids beside them that are no op (26, 27).
+// of 0.4 (22..25) and ids beside them that are no op (26, 27), the family B backward ops of 0.5
+// (28..30) and the ids beside them (31, 32).
 constexpr mhc_op_t kOpIds[] = {1, 2, 3, 4, 5, 6, 16, 17, 18, 0, 11, 12, 15, 19, 64, -1, INT32_MAX, INT32_MIN,
-                               7, 8, 9, 10, 67, 68, 69, 70, 66, 71};
+                               7, 8, 9, 10, 67, 68, 69, 70, 66, 71, 80, 81, 82, 79, 83};
 
 // The smallest published struct_size of mhc_desc_t (0.1, 0.2: before norm_eps) and of mhc_args_t
 // (0.1: before tokens); the 0.2 mhc_args_t ends after tokens.
@@ -258,6 +262,7 @@ constexpr uint32_t kDescMinSize = offsetof(mhc_desc_t, norm_eps);
 constexpr uint32_t kArgsMinSize = offsetof(mhc_args_t, tokens);
 constexpr uint32_t kArgs02Size = offsetof(mhc_args_t, pre_mix);
 constexpr uint32_t kArgs03Size = offsetof(mhc_args_t, grad_residual);  // 0.3: no gradient fields
+constexpr uint32_t kArgs04Size = offsetof(mhc_args_t, out_grad_h_pre);  // 0.4: no family B gradients
 constexpr size_t kArgsRaw = 512;  // room for mhc_args_t and a larger caller's tail
 
 const OpInfo* find_op(mhc_op_t op) {
@@ -417,6 +422,23 @@ std::vector<TensorModel> tensor_model(const mhc_desc_t& d) {
       return {residual_act, {FIELD(norm_weight), IN, BF, 1, {C}, -1}, {FIELD(h_pre), IN, F32, 1, {n}, -1},
               {FIELD(h_post), IN, F32, 1, {n}, -1}, {FIELD(h_res), IN, F32, 1, {n, n}, -1},
               {FIELD(out_residual), OUT, act, 1, {T, n, C}, 0}};
+    // The family B backward ops: activation gradients in act_dtype, the parameters' fp32 (no T).
+    case MHC_OP_STATIC_PRE_BACKWARD:
+      return {residual_act, {FIELD(norm_weight), IN, BF, 1, {C}, -1}, {FIELD(h_pre), IN, F32, 1, {n}, -1},
+              {FIELD(grad_layer_input), IN, act, 1, {T, C}, 0}, {FIELD(out_grad_residual), OUT, act, 1, {T, n, C}, 0},
+              {FIELD(out_grad_h_pre), OUT, F32, 1, {n}, -1}, {FIELD(out_grad_norm_weight), OUT, F32, 1, {C}, -1}};
+    case MHC_OP_STATIC_POST_BACKWARD:
+      return {residual_act, {FIELD(layer_output), IN, act, 1, {T, C}, 0}, {FIELD(h_post), IN, F32, 1, {n}, -1},
+              {FIELD(h_res), IN, F32, 1, {n, n}, -1}, {FIELD(grad_residual), IN, act, 1, {T, n, C}, 0},
+              {FIELD(out_grad_residual), OUT, act, 1, {T, n, C}, 0},
+              {FIELD(out_grad_layer_output), OUT, act, 1, {T, C}, 0}, {FIELD(out_grad_h_post), OUT, F32, 1, {n}, -1},
+              {FIELD(out_grad_h_res), OUT, F32, 1, {n, n}, -1}};
+    case MHC_OP_STATIC_LAYER_BACKWARD:
+      return {residual_act, {FIELD(norm_weight), IN, BF, 1, {C}, -1}, {FIELD(h_pre), IN, F32, 1, {n}, -1},
+              {FIELD(h_post), IN, F32, 1, {n}, -1}, {FIELD(h_res), IN, F32, 1, {n, n}, -1},
+              {FIELD(grad_residual), IN, act, 1, {T, n, C}, 0}, {FIELD(out_grad_residual), OUT, act, 1, {T, n, C}, 0},
+              {FIELD(out_grad_h_pre), OUT, F32, 1, {n}, -1}, {FIELD(out_grad_h_post), OUT, F32, 1, {n}, -1},
+              {FIELD(out_grad_h_res), OUT, F32, 1, {n, n}, -1}, {FIELD(out_grad_norm_weight), OUT, F32, 1, {C}, -1}};
     default:
       return {};
   }
@@ -437,7 +459,9 @@ constexpr size_t kPointerFields[] = {
     offsetof(mhc_args_t, out_grad_residual), offsetof(mhc_args_t, out_grad_layer_output),
     offsetof(mhc_args_t, out_grad_post_mix), offsetof(mhc_args_t, out_grad_comb_mix),
     offsetof(mhc_args_t, out_grad_embedding), offsetof(mhc_args_t, out_grad_fn),
-    offsetof(mhc_args_t, out_grad_scale),    offsetof(mhc_args_t, out_grad_base)};
+    offsetof(mhc_args_t, out_grad_scale),    offsetof(mhc_args_t, out_grad_base),
+    offsetof(mhc_args_t, out_grad_h_pre),    offsetof(mhc_args_t, out_grad_h_post),
+    offsetof(mhc_args_t, out_grad_h_res),    offsetof(mhc_args_t, out_grad_norm_weight)};
 
 // The range of an input's values (the ranges the test suites use).
 void input_range(const std::string& field, int64_t K, double* lo, double* hi, bool* activation) {
@@ -1058,10 +1082,10 @@ void run_round(Input& in, mhc_plan_t plan, const mhc_desc_t& pd, const OpInfo& o
   std::memset(args_raw, 0, sizeof args_raw);
   switch (in.u8() % 8) {
     case 5: args_size = kArgsMinSize; break;  // a 0.1 caller: tokens is not read
-    case 6: {  // larger (with a zero or a non-zero tail), a 0.3 caller (no gradient fields), or a 0.2
-               // caller (no pre_mix, out_pre_mix)
-      const uint32_t v[] = {sizeof(mhc_args_t) + 8, kArgs03Size, sizeof(mhc_args_t) + 8, kArgs02Size};
-      const int k = in.u8() % 4;
+    case 6: {  // larger (with a zero or a non-zero tail), a 0.3 caller (no gradient fields), a 0.2
+               // caller (no pre_mix, out_pre_mix), or a 0.4 caller (no family B gradients)
+      const uint32_t v[] = {sizeof(mhc_args_t) + 8, kArgs03Size, sizeof(mhc_args_t) + 8, kArgs02Size, kArgs04Size};
+      const int k = in.u8() % 5;
       args_size = v[k];
       if (k == 2) {
         args_raw[sizeof(mhc_args_t) + in.u8() % 8] = 1;

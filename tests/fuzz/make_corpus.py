@@ -12,7 +12,10 @@ OPS = [1, 2, 3, 4, 5, 6, 16, 17, 18]  # kOpIds[0..8]; index 9 is op 0 (no op); 1
 TENSORS = [4, 8, 9, 5, 7, 2, 5, 5, 6]  # mhc_plan_get_tensor_count of each
 # The backward ops (kOpIds[22..25]: ops 67..70) and their tensor counts.
 PRE_BWD, POST_BWD, HEAD_BWD, EXPAND_BWD = 22, 23, 24, 25
-BACKWARD_TENSORS = {PRE_BWD: 13, POST_BWD: 9, HEAD_BWD: 11, EXPAND_BWD: 2}
+# The family B backward ops of 0.5 (kOpIds[28..30]: ops 80..82).
+STATIC_PRE_BWD, STATIC_POST_BWD, STATIC_LAYER_BWD = 28, 29, 30
+BACKWARD_TENSORS = {PRE_BWD: 13, POST_BWD: 9, HEAD_BWD: 11, EXPAND_BWD: 2,
+                    STATIC_PRE_BWD: 7, STATIC_POST_BWD: 9, STATIC_LAYER_BWD: 11}
 # The boundary ops (kOpIds[18..21]): their tensor count depends on the mode flags.
 BOUNDARY, COLLAPSE, MIX, FIRST = 18, 19, 20, 21
 SHIFTED, NORM = 2, 4
@@ -70,7 +73,7 @@ def round_bytes(count, tokens=None, args_size=0, args_k=0, oversize=False, value
     else:
         r += bytes([3]) + struct.pack("<Q", tokens)
     r += bytes([args_size])  # args.struct_size mode: 0 sizeof, 5 the 0.1 size (176), 6 then k: 3 the 0.2 size (184),
-    #                          1 the 0.3 size (200)
+    #                          1 the 0.3 size (200), 4 the 0.4 size (304)
     if args_size == 6:
         r += bytes([args_k])
     r += bytes([0])          # reserved0
@@ -130,6 +133,13 @@ def main():
         "a5_head_backward": seed(HEAD_BWD, n=2, C=33, rounds=[valid]),
         "a6_expand_backward": seed(EXPAND_BWD, T=8, rounds=[valid]),
         "a6_expand_backward_alias": seed(EXPAND_BWD, rounds=[dict(modes=[0, 14], extra=[0, 1])]),
+        "b1_static_pre_backward_fp32": seed(STATIC_PRE_BWD, n=3, rounds=[valid]),
+        "b1_static_pre_backward_bf16_short_run": seed(STATIC_PRE_BWD, n=3, act=1, T=6, rounds=[dict(tokens=2)]),
+        "b2_static_post_backward_bf16_n17": seed(STATIC_POST_BWD, n=17, n_wide=True, C=8, act=1, rounds=[valid]),
+        "b2_static_post_backward_args_0_4": seed(STATIC_POST_BWD, n=3, rounds=[dict(args_size=6, args_k=4)]),
+        "b3_static_layer_backward_repeat_5": seed(STATIC_LAYER_BWD, n=3, repeat=5, rounds=[valid]),
+        "b3_static_layer_backward_bf16_alias": seed(STATIC_LAYER_BWD, n=2, act=1,
+                                                    rounds=[dict(modes=[0] * 6 + [14], extra=[0, 1])]),
     }
     for name, data in inputs.items():
         with open(os.path.join(out, name + ".bin"), "wb") as f:
