@@ -39,7 +39,8 @@ void run_static_backward(const RunContext& ctx, bool pre, bool post) {
   // Per row: dx (and B2's dF), rms[b] for dw, and the row's terms of ds_pre and ds_post.
   std::vector<double> rms(pre ? B : 0), ds_pre(pre ? B * n : 0), ds_post(post ? B * n : 0);
   parallel_for(B, static_cast<double>(p.K * (2 * n + 4)), [&](int64_t b) {
-    std::vector<double> y, yn, dyn(C), dx(static_cast<size_t>(n * C), 0.0);
+    std::vector<double> y, dyn(C), dx(static_cast<size_t>(n * C), 0.0);
+    for (int64_t x = 0; x < C; ++x) dyn[x] = dyn_at(b, x);  // dF (B2', B3') or dL/d layer_input (B1')
     double r = 0.0;
     if (pre) {  // the forward's y and rms, recomputed in fp64
       y.resize(C);
@@ -55,11 +56,9 @@ void run_static_backward(const RunContext& ctx, bool pre, bool post) {
       // F: B2's layer_output, or B3's unrounded yn = y * rms * w.
       std::vector<double> F(C);
       for (int64_t x = 0; x < C; ++x) F[x] = pre ? y[x] * (r * w_at(x)) : load(a.layer_output, act, b * C + x);
-      for (int64_t x = 0; x < C; ++x) {
-        dyn[x] = dyn_at(b, x);
-        if (!pre)
+      if (!pre)
+        for (int64_t x = 0; x < C; ++x)
           store_grad(a.out_grad_layer_output, act, b * C + x, dyn[x], acc & MHC_GRAD_ACCUMULATE_LAYER_OUTPUT);
-      }
       for (int i = 0; i < n; ++i) {  // ds_post[i] = sum_x G[i,x] F[x]
         double s = 0.0;
         for (int64_t x = 0; x < C; ++x) s += G_at(b, i, x) * F[x];
@@ -71,8 +70,6 @@ void run_static_backward(const RunContext& ctx, bool pre, bool post) {
           for (int i = 0; i < n; ++i) s += c.M[i * n + j] * G_at(b, i, x);
           dx[j * C + x] = s;
         }
-    } else {
-      for (int64_t x = 0; x < C; ++x) dyn[x] = dyn_at(b, x);
     }
     if (pre) {
       // dy = rms w dyn - y rms^3 / C * sum_x' dyn w y;  dx[i,x] += s_pre[i] dy[x]
