@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # On the GPU machine: the CUDA test suites, compute-sanitizer (memcheck, racecheck, synccheck,
 # initcheck) on every CUDA suite, then the benchmark. Logs go to $OUT (or ./gpu-out).
-# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|ncu]...
-#   engine: the pre engine before/after (mhc-bench --suite engine); ncu: DRAM and L2 throughput of
-#   each kernel of pre at T = 16384, C = 7168 on the default and the earlier SKU.
+# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|ncu|ncu-gemm]...
+#   engine: the pre engine before/after (mhc-bench --suite engine); boundary, backward: those suites;
+#   ncu: DRAM and L2 throughput of each kernel of pre at T = 16384, C = 7168 on the default and the
+#   earlier SKU; ncu-gemm: what bounds the GEMM pass (A1, T = 16384, C = 7168: the wide-token kernel
+#   and the narrow one): throughput, occupancy, stall reasons.
 set -uo pipefail
 build=${1:-build}; shift || true
 out=${OUT:-gpu-out}; mkdir -p "$out"
@@ -46,6 +48,15 @@ for step in $steps; do
       "$build/bench/mhc-bench" --suite perf --json "$out/bench.json" 2>&1 | tee "$out/bench.log" || status=1 ;;
     engine)
       "$build/bench/mhc-bench" --suite engine --json "$out/engine.json" 2>&1 | tee "$out/engine.log" || status=1 ;;
+    boundary|backward)
+      "$build/bench/mhc-bench" --suite "$step" --json "$out/$step.json" 2>&1 | tee "$out/$step.log" || status=1 ;;
+    ncu-gemm)
+      for sku in 0x00900100 0x00900102; do
+        echo "== ncu A1 T=16384 C=7168 sku=$sku" | tee -a "$out/ncu_gemm.log"
+        ncu --section SpeedOfLight --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
+          --kernel-name regex:prenorm_gemm --launch-skip 2 --launch-count 1 "$build/bench/mhc-bench" --op prenorm_gemm --T 16384 --C 7168 \
+          --sku "$sku" --reps 20 --no-verify 2>&1 | tee -a "$out/ncu_gemm.log" | tail -n 60 || status=1
+      done ;;
     ncu)
       metrics=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__t_bytes.sum,lts__t_sector_hit_rate.pct
       for sku in 0 0x00900300; do
