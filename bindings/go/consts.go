@@ -7,7 +7,7 @@ package mhc
 // loaded library's.
 const (
 	VersionMajor uint32 = 0
-	VersionMinor uint32 = 4
+	VersionMinor uint32 = 5
 	VersionPatch uint32 = 0
 	Version             = VersionMajor*10000 + VersionMinor*100 + VersionPatch
 	ABIVersion   uint32 = 1
@@ -63,6 +63,10 @@ const (
 	OpPostBackward   Op = 68 // A4': dX, dR, dpost, dcomb from dout
 	OpHeadBackward   Op = 69 // A5': dR, dfn, dscale, dbase from dy (saved D, Q)
 	OpExpandBackward Op = 70 // A6': dE[t,:] = sum_i dR[t,i,:]
+	// Family B backward (since 0.5).
+	OpStaticPreBackward   Op = 80 // B1': dx, dh_pre, dw from dlayer_input
+	OpStaticPostBackward  Op = 81 // B2': dx, dF, dh_post, dh_res from dout
+	OpStaticLayerBackward Op = 82 // B3': dx, dh_pre, dh_post, dh_res, dw from dout
 )
 
 // Dtypes and precisions.
@@ -99,14 +103,18 @@ const (
 // Args.GradAccumulate (since 0.4): one bit per gradient output of the backward ops. Set: the op
 // adds its gradient to the output's contents (one rounding of the fp64 sum); clear: it overwrites.
 const (
-	GradAccumulateResidual    uint32 = 0x01 // OutGradResidual
-	GradAccumulateLayerOutput uint32 = 0x02 // OutGradLayerOutput
-	GradAccumulatePostMix     uint32 = 0x04 // OutGradPostMix
-	GradAccumulateCombMix     uint32 = 0x08 // OutGradCombMix
-	GradAccumulateEmbedding   uint32 = 0x10 // OutGradEmbedding
-	GradAccumulateFn          uint32 = 0x20 // OutGradFn
-	GradAccumulateScale       uint32 = 0x40 // OutGradScale
-	GradAccumulateBase        uint32 = 0x80 // OutGradBase
+	GradAccumulateResidual    uint32 = 0x01  // OutGradResidual
+	GradAccumulateLayerOutput uint32 = 0x02  // OutGradLayerOutput
+	GradAccumulatePostMix     uint32 = 0x04  // OutGradPostMix
+	GradAccumulateCombMix     uint32 = 0x08  // OutGradCombMix
+	GradAccumulateEmbedding   uint32 = 0x10  // OutGradEmbedding
+	GradAccumulateFn          uint32 = 0x20  // OutGradFn
+	GradAccumulateScale       uint32 = 0x40  // OutGradScale
+	GradAccumulateBase        uint32 = 0x80  // OutGradBase
+	GradAccumulateHPre        uint32 = 0x100 // OutGradHPre (since 0.5)
+	GradAccumulateHPost       uint32 = 0x200 // OutGradHPost
+	GradAccumulateHRes        uint32 = 0x400 // OutGradHRes
+	GradAccumulateNormWeight  uint32 = 0x800 // OutGradNormWeight
 )
 
 // Tensor info (TensorInfo, RawTensorInfo).
@@ -119,47 +127,50 @@ const (
 
 // Kernel SKUs.
 const (
-	SKUNone                   SKU = 0
-	SKUHostPrenormGemm        SKU = 0x00010100
-	SKUHostPreFuse            SKU = 0x00010200
-	SKUHostPre                SKU = 0x00010300
-	SKUHostPost               SKU = 0x00010400
-	SKUHostHead               SKU = 0x00010500
-	SKUHostExpand             SKU = 0x00010600
-	SKUHostBoundary           SKU = 0x00010700
-	SKUHostBoundaryCollapse   SKU = 0x00010800
-	SKUHostBoundaryMix        SKU = 0x00010900
-	SKUHostBoundaryFirst      SKU = 0x00010a00
-	SKUHostStaticPre          SKU = 0x00011000
-	SKUHostStaticPost         SKU = 0x00011100
-	SKUHostStaticLayer        SKU = 0x00011200
-	SKUHostPreBackward        SKU = 0x00014300
-	SKUHostPostBackward       SKU = 0x00014400
-	SKUHostHeadBackward       SKU = 0x00014500
-	SKUHostExpandBackward     SKU = 0x00014600
-	SKUSM80PrenormGemm        SKU = 0x00500100
-	SKUSM80PreFuse            SKU = 0x00500200
-	SKUSM80Pre                SKU = 0x00500300
-	SKUSM80Post               SKU = 0x00500400
-	SKUSM80Head               SKU = 0x00500500
-	SKUSM80Expand             SKU = 0x00500600
-	SKUSM80PostBackward       SKU = 0x00504400
-	SKUSM80ExpandBackward     SKU = 0x00504600
-	SKUSM80StaticPre          SKU = 0x00501000
-	SKUSM80StaticPost         SKU = 0x00501100
-	SKUSM80StaticLayer        SKU = 0x00501200
-	SKUSM80StaticLayer1Stage  SKU = 0x00501201
-	SKUSM90PrenormGemm        SKU = 0x00900100
-	SKUSM90Pre                SKU = 0x00900300
-	SKUSM90Head               SKU = 0x00900500
-	SKUSM80PreFuseTokens      SKU = 0x00500201
-	SKUSM80Boundary           SKU = 0x00500700
-	SKUSM80BoundaryCollapse   SKU = 0x00500800
-	SKUSM80BoundaryMix        SKU = 0x00500900
-	SKUSM80BoundaryFirst      SKU = 0x00500a00
-	SKUSM90PrenormGemmOnepass SKU = 0x00900101
-	SKUSM90PrenormGemmNarrow  SKU = 0x00900102 // split-K GEMM without the wide-token kernel
-	SKUSM90PreOnepass         SKU = 0x00900301
-	SKUSM90PreOnepassTB16     SKU = 0x00900302
-	SKUSM90HeadOnepass        SKU = 0x00900501
+	SKUNone                    SKU = 0
+	SKUHostPrenormGemm         SKU = 0x00010100
+	SKUHostPreFuse             SKU = 0x00010200
+	SKUHostPre                 SKU = 0x00010300
+	SKUHostPost                SKU = 0x00010400
+	SKUHostHead                SKU = 0x00010500
+	SKUHostExpand              SKU = 0x00010600
+	SKUHostBoundary            SKU = 0x00010700
+	SKUHostBoundaryCollapse    SKU = 0x00010800
+	SKUHostBoundaryMix         SKU = 0x00010900
+	SKUHostBoundaryFirst       SKU = 0x00010a00
+	SKUHostStaticPre           SKU = 0x00011000
+	SKUHostStaticPost          SKU = 0x00011100
+	SKUHostStaticLayer         SKU = 0x00011200
+	SKUHostPreBackward         SKU = 0x00014300
+	SKUHostPostBackward        SKU = 0x00014400
+	SKUHostHeadBackward        SKU = 0x00014500
+	SKUHostExpandBackward      SKU = 0x00014600
+	SKUHostStaticPreBackward   SKU = 0x00015000
+	SKUHostStaticPostBackward  SKU = 0x00015100
+	SKUHostStaticLayerBackward SKU = 0x00015200
+	SKUSM80PrenormGemm         SKU = 0x00500100
+	SKUSM80PreFuse             SKU = 0x00500200
+	SKUSM80Pre                 SKU = 0x00500300
+	SKUSM80Post                SKU = 0x00500400
+	SKUSM80Head                SKU = 0x00500500
+	SKUSM80Expand              SKU = 0x00500600
+	SKUSM80PostBackward        SKU = 0x00504400
+	SKUSM80ExpandBackward      SKU = 0x00504600
+	SKUSM80StaticPre           SKU = 0x00501000
+	SKUSM80StaticPost          SKU = 0x00501100
+	SKUSM80StaticLayer         SKU = 0x00501200
+	SKUSM80StaticLayer1Stage   SKU = 0x00501201
+	SKUSM90PrenormGemm         SKU = 0x00900100
+	SKUSM90Pre                 SKU = 0x00900300
+	SKUSM90Head                SKU = 0x00900500
+	SKUSM80PreFuseTokens       SKU = 0x00500201
+	SKUSM80Boundary            SKU = 0x00500700
+	SKUSM80BoundaryCollapse    SKU = 0x00500800
+	SKUSM80BoundaryMix         SKU = 0x00500900
+	SKUSM80BoundaryFirst       SKU = 0x00500a00
+	SKUSM90PrenormGemmOnepass  SKU = 0x00900101
+	SKUSM90PrenormGemmNarrow   SKU = 0x00900102 // split-K GEMM without the wide-token kernel
+	SKUSM90PreOnepass          SKU = 0x00900301
+	SKUSM90PreOnepassTB16      SKU = 0x00900302
+	SKUSM90HeadOnepass         SKU = 0x00900501
 )

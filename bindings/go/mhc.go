@@ -100,7 +100,7 @@ static mhc_status_t mhc_go_call(int run, mhc_plan_t plan, uintptr_t stream, uint
                                 void* h14, void* h15, void* h16, void* h17, void* h18, void* h19, void* h20,
                                 void* h21, void* h22, void* h23, void* h24, void* h25, void* h26, void* h27,
                                 void* h28, void* h29, void* h30, void* h31, void* h32, void* h33, void* h34,
-                                char** msg) {
+                                void* h35, void* h36, void* h37, void* h38, char** msg) {
   mhc_args_t a = *addrs;
 #define MHC_GO_HOST(field, h) if (h != NULL) a.field = h
   MHC_GO_HOST(residual, h0); MHC_GO_HOST(fn, h1); MHC_GO_HOST(scale, h2); MHC_GO_HOST(base, h3);
@@ -114,7 +114,8 @@ static mhc_status_t mhc_go_call(int run, mhc_plan_t plan, uintptr_t stream, uint
   MHC_GO_HOST(grad_post_mix, h25); MHC_GO_HOST(grad_comb_mix, h26); MHC_GO_HOST(out_grad_residual, h27);
   MHC_GO_HOST(out_grad_layer_output, h28); MHC_GO_HOST(out_grad_post_mix, h29);
   MHC_GO_HOST(out_grad_comb_mix, h30); MHC_GO_HOST(out_grad_embedding, h31); MHC_GO_HOST(out_grad_fn, h32);
-  MHC_GO_HOST(out_grad_scale, h33); MHC_GO_HOST(out_grad_base, h34);
+  MHC_GO_HOST(out_grad_scale, h33); MHC_GO_HOST(out_grad_base, h34); MHC_GO_HOST(out_grad_h_pre, h35);
+  MHC_GO_HOST(out_grad_h_post, h36); MHC_GO_HOST(out_grad_h_res, h37); MHC_GO_HOST(out_grad_norm_weight, h38);
 #undef MHC_GO_HOST
   mhc_status_t s = run ? mhc_plan_run(plan, (void*)stream, (void*)workspace, workspace_bytes, &a)
                        : mhc_plan_can_implement(plan, &a);
@@ -199,7 +200,7 @@ func bindingError(s Status, format string, a ...interface{}) error {
 // LibraryVersion is MHC_VERSION of the loaded library (major*10000 + minor*100 + patch).
 func LibraryVersion() uint32 { return uint32(C.mhc_get_version()) }
 
-// LibraryVersionString is the loaded library's version ("0.4.0").
+// LibraryVersionString is the loaded library's version ("0.5.0").
 func LibraryVersionString() string { return C.GoString(C.mhc_get_version_string()) }
 
 // LibraryABIVersion is MHC_ABI_VERSION of the loaded library.
@@ -208,7 +209,8 @@ func LibraryABIVersion() uint32 { return uint32(C.mhc_get_abi_version()) }
 // CheckABI is nil when the loaded library has the ABI this package was written for and is at
 // least its version (an older one lacks args.tokens and the tensor infos (0.2), the boundary ops,
 // desc.NormEps/NormScale and args.PreMix/OutPreMix (0.3), the backward ops, the gradient fields
-// and args.GradAccumulate (0.4)); Select checks it.
+// and args.GradAccumulate (0.4), the family B backward ops and their gradient fields (0.5));
+// Select checks it.
 func CheckABI() error {
 	var msg *C.char
 	s := C.mhc_go_check_abi(&msg)
@@ -422,6 +424,11 @@ type RawArgs struct {
 	OutGradBase        uintptr // A3': fp32 [N]; A5': [n]
 	GradAccumulate     uint32  // GradAccumulate* bits; 0: every gradient overwrites
 	Reserved1          uint32
+	// since 0.5: the family B backward ops' parameter gradients, fp32, sums over the run's B
+	OutGradHPre       uintptr // B1', B3': dL/d h_pre [n]
+	OutGradHPost      uintptr // B2', B3': dL/d h_post [n]
+	OutGradHRes       uintptr // B2', B3': dL/d h_res [n, n]
+	OutGradNormWeight uintptr // B1', B3': dL/d norm_weight [C]
 }
 
 // NewDesc is mhc_desc_init: the defaults for op; Tokens and Hidden still need setting. An op
@@ -581,7 +588,7 @@ func (p *Plan) RunRaw(stream Stream, ws Workspace, args *RawArgs) error {
 	s := C.mhc_go_call(1, p.raw, C.uintptr_t(stream), C.uintptr_t(ws.Addr), C.size_t(ws.Bytes),
 		(*C.mhc_args_t)(unsafe.Pointer(args)), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
 		nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
-		nil, nil, nil, nil, &msg)
+		nil, nil, nil, nil, nil, nil, nil, nil, &msg)
 	runtime.KeepAlive(p)
 	return result(s, msg)
 }
@@ -609,7 +616,7 @@ func (p *Plan) call(run C.int, stream Stream, ws Workspace, args *Args) error {
 		f[8].host, f[9].host, f[10].host, f[11].host, f[12].host, f[13].host, f[14].host, f[15].host,
 		f[16].host, f[17].host, f[18].host, f[19].host, f[20].host, f[21].host, f[22].host, f[23].host,
 		f[24].host, f[25].host, f[26].host, f[27].host, f[28].host, f[29].host, f[30].host, f[31].host,
-		f[32].host, f[33].host, f[34].host, &msg)
+		f[32].host, f[33].host, f[34].host, f[35].host, f[36].host, f[37].host, f[38].host, &msg)
 	runtime.KeepAlive(p)
 	runtime.KeepAlive(args)
 	return result(s, msg)

@@ -179,11 +179,12 @@ type Args struct {
 	GradResidual, GradLayerInput, GradPostMix, GradCombMix              Tensor
 	OutGradResidual, OutGradLayerOutput, OutGradPostMix, OutGradCombMix Tensor
 	OutGradEmbedding, OutGradFn, OutGradScale, OutGradBase              Tensor
+	OutGradHPre, OutGradHPost, OutGradHRes, OutGradNormWeight           Tensor // since 0.5: family B
 	GradAccumulate                                                      uint32
 }
 
 // argCount is the number of tensor fields of mhc_args_t (and of Args).
-const argCount = 35
+const argCount = 39
 
 // fields lists the tensors in mhc_args_t order (the order of argFields).
 func (a *Args) fields() [argCount]*Tensor {
@@ -192,7 +193,8 @@ func (a *Args) fields() [argCount]*Tensor {
 		&a.HRes, &a.OutGemm, &a.OutSqrsum, &a.OutPostMix, &a.OutCombMix, &a.OutLayerInput,
 		&a.OutResidual, &a.OutRms, &a.PreMix, &a.OutPreMix, &a.GradResidual, &a.GradLayerInput,
 		&a.GradPostMix, &a.GradCombMix, &a.OutGradResidual, &a.OutGradLayerOutput, &a.OutGradPostMix,
-		&a.OutGradCombMix, &a.OutGradEmbedding, &a.OutGradFn, &a.OutGradScale, &a.OutGradBase}
+		&a.OutGradCombMix, &a.OutGradEmbedding, &a.OutGradFn, &a.OutGradScale, &a.OutGradBase, &a.OutGradHPre,
+		&a.OutGradHPost, &a.OutGradHRes, &a.OutGradNormWeight}
 }
 
 // argField is one tensor field of mhc_args_t: its C name and offset.

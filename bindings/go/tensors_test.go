@@ -77,6 +77,7 @@ func TestTensorInfosComeFromTheLibrary(t *testing.T) {
 		{OpBoundaryMix, 0, 0}, {OpBoundaryFirst, 0, DescFlagShifted},
 		{OpStaticPre, 0, 0}, {OpStaticPost, 0, 0}, {OpStaticLayer, 0, 0},
 		{OpPreBackward, 0, 0}, {OpPostBackward, 0, 0}, {OpHeadBackward, 0, 0}, {OpExpandBackward, 0, 0},
+		{OpStaticPreBackward, 0, 0}, {OpStaticPostBackward, 0, 0}, {OpStaticLayerBackward, 0, 0},
 	}
 	for _, tc := range cases {
 		d := mustDesc(t, tc.op, 5, 4, 32) // K = 128: two split granules

@@ -664,6 +664,13 @@ class Backward(unittest.TestCase):
         with host_plan(mhc.new_desc(mhc.OP_HEAD_BACKWARD, tokens=T, n=N, hidden=C)) as plan:
             self.assertEqual(plan.sku, mhc.SKU_HOST_HEAD_BACKWARD)
             self.assertIn("out_grad_fn", {t.field for t in plan.tensors})
+        # family B (since 0.5): the parameters' gradients sit after reserved1
+        with host_plan(mhc.new_desc(mhc.OP_STATIC_LAYER_BACKWARD, tokens=T, n=N, hidden=C)) as plan:
+            self.assertEqual(plan.sku, mhc.SKU_HOST_STATIC_LAYER_BACKWARD)
+            fields = {t.field for t in plan.tensors}
+            self.assertTrue({"out_grad_h_pre", "out_grad_h_post", "out_grad_h_res", "out_grad_norm_weight"} <= fields)
+            for t in plan.tensors:
+                self.assertEqual(t.field_offset, getattr(mhc.Args, t.field).offset, t.field)
 
 
 class DocPage(unittest.TestCase):

@@ -33,8 +33,9 @@ The stream of a run: the `stream` argument (an int cudaStream_t, a torch.cuda.St
 with .cuda_stream, .ptr or __cuda_stream__()), else torch's current stream of a CUDA tensor's
 device, else the stream a __cuda_array_interface__ names, else the legacy default stream (0).
 
-The library is found through load(path), else $MHC_LIBRARY, else "libmhc.so.1" on the loader's
-search path (LD_LIBRARY_PATH, the installed prefix's lib).
+The library is found through load(path), else $MHC_LIBRARY, else the copy a wheel bundles
+(pip install ./bindings/python builds one), else "libmhc.so.1" on the loader's search path
+(LD_LIBRARY_PATH, the installed prefix's lib). mhc.torch registers the ops with torch.library.
 """
 import collections
 import ctypes
@@ -45,7 +46,7 @@ from ctypes import c_size_t, c_uint32, c_uint64, c_void_p
 
 # ---- constants (mhc.h, without the MHC_ prefix) -----------------------------------------------
 VERSION_MAJOR = 0
-VERSION_MINOR = 4
+VERSION_MINOR = 5
 VERSION_PATCH = 0
 VERSION = VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH
 ABI_VERSION = 1
@@ -94,6 +95,9 @@ OP_PRE_BACKWARD = 67  # A3': dR, dfn, dscale, dbase from dlayer_input, dpost, dc
 OP_POST_BACKWARD = 68  # A4': dX, dR, dpost, dcomb from dout
 OP_HEAD_BACKWARD = 69  # A5': dR, dfn, dscale, dbase from dy (saved D, Q)
 OP_EXPAND_BACKWARD = 70  # A6': dE[t, :] = sum_i dR[t, i, :]
+OP_STATIC_PRE_BACKWARD = 80  # B1' (since 0.5): dx, dh_pre, dw from dlayer_input
+OP_STATIC_POST_BACKWARD = 81  # B2': dx, dF, dh_post, dh_res from dout
+OP_STATIC_LAYER_BACKWARD = 82  # B3': dx, dh_pre, dh_post, dh_res, dw from dout
 
 DTYPE_BF16 = 1
 DTYPE_FP32 = 2
@@ -123,6 +127,10 @@ GRAD_ACCUMULATE_EMBEDDING = 0x10
 GRAD_ACCUMULATE_FN = 0x20
 GRAD_ACCUMULATE_SCALE = 0x40
 GRAD_ACCUMULATE_BASE = 0x80
+GRAD_ACCUMULATE_H_PRE = 0x100  # since 0.5: the family B parameters
+GRAD_ACCUMULATE_H_POST = 0x200
+GRAD_ACCUMULATE_H_RES = 0x400
+GRAD_ACCUMULATE_NORM_WEIGHT = 0x800
 
 TENSOR_MAX_RANK = 4
 TENSOR_ROLE_INPUT = 1
@@ -146,6 +154,9 @@ SKU_HOST_PRE_BACKWARD = 0x00014300
 SKU_HOST_POST_BACKWARD = 0x00014400
 SKU_HOST_HEAD_BACKWARD = 0x00014500
 SKU_HOST_EXPAND_BACKWARD = 0x00014600
+SKU_HOST_STATIC_PRE_BACKWARD = 0x00015000
+SKU_HOST_STATIC_POST_BACKWARD = 0x00015100
+SKU_HOST_STATIC_LAYER_BACKWARD = 0x00015200
 SKU_SM80_PRENORM_GEMM = 0x00500100
 SKU_SM80_PRE_FUSE = 0x00500200
 SKU_SM80_PRE = 0x00500300
@@ -217,7 +228,8 @@ class PrecisionGuarantee(_Struct):
 
 #: The tensor fields of mhc_args_t: 14 inputs, then 7 outputs (in order, before tokens); since
 #: 0.3, after tokens, pre_mix (an input) and out_pre_mix (an output); since 0.4 the gradients of
-#: the backward ops: 4 inputs (grad_*), then 8 outputs (out_grad_*), then grad_accumulate.
+#: the backward ops: 4 inputs (grad_*), then 8 outputs (out_grad_*), then grad_accumulate; since
+#: 0.5 four more outputs, the family B parameters' gradients.
 _INPUTS_BEFORE_TOKENS = ("residual", "fn", "scale", "base", "gemm_out", "sqrsum", "layer_output", "post_mix",
                          "comb_mix", "embedding", "norm_weight", "h_pre", "h_post", "h_res")
 _OUTPUTS_BEFORE_TOKENS = ("out_gemm", "out_sqrsum", "out_post_mix", "out_comb_mix", "out_layer_input",
@@ -225,15 +237,18 @@ _OUTPUTS_BEFORE_TOKENS = ("out_gemm", "out_sqrsum", "out_post_mix", "out_comb_mi
 _GRAD_INPUTS = ("grad_residual", "grad_layer_input", "grad_post_mix", "grad_comb_mix")
 _GRAD_OUTPUTS = ("out_grad_residual", "out_grad_layer_output", "out_grad_post_mix", "out_grad_comb_mix",
                  "out_grad_embedding", "out_grad_fn", "out_grad_scale", "out_grad_base")
+_GRAD_OUTPUTS_B = ("out_grad_h_pre", "out_grad_h_post", "out_grad_h_res", "out_grad_norm_weight")
 INPUT_FIELDS = _INPUTS_BEFORE_TOKENS + ("pre_mix",) + _GRAD_INPUTS
-OUTPUT_FIELDS = _OUTPUTS_BEFORE_TOKENS + ("out_pre_mix",) + _GRAD_OUTPUTS
+OUTPUT_FIELDS = _OUTPUTS_BEFORE_TOKENS + ("out_pre_mix",) + _GRAD_OUTPUTS + _GRAD_OUTPUTS_B
 _ARG_TENSOR_FIELDS = frozenset(INPUT_FIELDS + OUTPUT_FIELDS)
 #: The GRAD_ACCUMULATE_* bit of each gradient output.
 GRAD_ACCUMULATE_BITS = {"out_grad_residual": GRAD_ACCUMULATE_RESIDUAL,
                         "out_grad_layer_output": GRAD_ACCUMULATE_LAYER_OUTPUT,
                         "out_grad_post_mix": GRAD_ACCUMULATE_POST_MIX, "out_grad_comb_mix": GRAD_ACCUMULATE_COMB_MIX,
                         "out_grad_embedding": GRAD_ACCUMULATE_EMBEDDING, "out_grad_fn": GRAD_ACCUMULATE_FN,
-                        "out_grad_scale": GRAD_ACCUMULATE_SCALE, "out_grad_base": GRAD_ACCUMULATE_BASE}
+                        "out_grad_scale": GRAD_ACCUMULATE_SCALE, "out_grad_base": GRAD_ACCUMULATE_BASE,
+                        "out_grad_h_pre": GRAD_ACCUMULATE_H_PRE, "out_grad_h_post": GRAD_ACCUMULATE_H_POST,
+                        "out_grad_h_res": GRAD_ACCUMULATE_H_RES, "out_grad_norm_weight": GRAD_ACCUMULATE_NORM_WEIGHT}
 
 
 class Args(_Struct):
@@ -246,7 +261,9 @@ class Args(_Struct):
                 [("pre_mix", c_void_p), ("out_pre_mix", c_void_p)] +
                 # since 0.4
                 [(name, c_void_p) for name in _GRAD_INPUTS + _GRAD_OUTPUTS] +
-                [("grad_accumulate", c_uint32), ("reserved1", c_uint32)])
+                [("grad_accumulate", c_uint32), ("reserved1", c_uint32)] +
+                # since 0.5
+                [(name, c_void_p) for name in _GRAD_OUTPUTS_B])
 
 
 class TensorInfo(_Struct):
@@ -295,12 +312,36 @@ _lib = None
 _lib_lock = threading.Lock()
 
 
+#: The libmhc a wheel bundles (pip install ./bindings/python), next to this file.
+BUNDLED_LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libmhc.so.1")
+
+
+def library_path(path=None):
+    """The libmhc that load() opens: path, else $MHC_LIBRARY, else the one the wheel bundles, else
+    "libmhc.so.1" on the loader's search path (LD_LIBRARY_PATH, ldconfig's directories)."""
+    if path:
+        return path
+    if os.environ.get("MHC_LIBRARY"):
+        return os.environ["MHC_LIBRARY"]
+    if os.path.exists(BUNDLED_LIBRARY):
+        return BUNDLED_LIBRARY
+    return "libmhc.so.1"
+
+
 def load(path=None):
-    """Loads libmhc (path, else $MHC_LIBRARY, else libmhc.so.1) and checks its ABI version."""
+    """Loads libmhc (see library_path) and checks its ABI version."""
     global _lib
     with _lib_lock:
-        name = path or os.environ.get("MHC_LIBRARY") or "libmhc.so.1"
-        lib = ctypes.CDLL(name)
+        name = library_path(path)
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError as e:
+            where = ("path=%r" % path if path else "MHC_LIBRARY=%r" % name if os.environ.get("MHC_LIBRARY")
+                     else "%s (the wheel's copy)" % name if name == BUNDLED_LIBRARY else
+                     "libmhc.so.1 on the loader's search path (none bundled at %s)" % BUNDLED_LIBRARY)
+            raise OSError("mhc: cannot load libmhc from %s: %s. Set MHC_LIBRARY to the path of libmhc.so.1 (a build "
+                          "tree or <prefix>/lib), or LD_LIBRARY_PATH to its directory, or install the package with "
+                          "its bundled library: pip install ./bindings/python" % (where, e)) from e
         for fname, (restype, argtypes) in _PROTOTYPES.items():
             f = getattr(lib, fname)
             f.restype = restype
@@ -397,7 +438,7 @@ def version():
 
 
 def version_string():
-    """The loaded library's version string ("0.4.0")."""
+    """The loaded library's version string ("0.5.0")."""
     return lib().mhc_get_version_string().decode()
 
 

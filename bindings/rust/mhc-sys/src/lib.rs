@@ -29,7 +29,7 @@ macro_rules! constants {
 
 constants! {
     MHC_VERSION_MAJOR: u32 = 0;
-    MHC_VERSION_MINOR: u32 = 4;
+    MHC_VERSION_MINOR: u32 = 5;
     MHC_VERSION_PATCH: u32 = 0;
     MHC_VERSION: u32 = MHC_VERSION_MAJOR * 10000 + MHC_VERSION_MINOR * 100 + MHC_VERSION_PATCH;
     MHC_ABI_VERSION: u32 = 1;
@@ -75,6 +75,9 @@ constants! {
     MHC_OP_POST_BACKWARD: mhc_op_t = 68;
     MHC_OP_HEAD_BACKWARD: mhc_op_t = 69;
     MHC_OP_EXPAND_BACKWARD: mhc_op_t = 70;
+    MHC_OP_STATIC_PRE_BACKWARD: mhc_op_t = 80;
+    MHC_OP_STATIC_POST_BACKWARD: mhc_op_t = 81;
+    MHC_OP_STATIC_LAYER_BACKWARD: mhc_op_t = 82;
 
     MHC_DTYPE_BF16: mhc_dtype_t = 1;
     MHC_DTYPE_FP32: mhc_dtype_t = 2;
@@ -103,6 +106,10 @@ constants! {
     MHC_GRAD_ACCUMULATE_FN: u32 = 0x20;
     MHC_GRAD_ACCUMULATE_SCALE: u32 = 0x40;
     MHC_GRAD_ACCUMULATE_BASE: u32 = 0x80;
+    MHC_GRAD_ACCUMULATE_H_PRE: u32 = 0x100;
+    MHC_GRAD_ACCUMULATE_H_POST: u32 = 0x200;
+    MHC_GRAD_ACCUMULATE_H_RES: u32 = 0x400;
+    MHC_GRAD_ACCUMULATE_NORM_WEIGHT: u32 = 0x800;
 
     MHC_SKU_NONE: mhc_sku_t = 0;
     MHC_SKU_HOST_PRENORM_GEMM: mhc_sku_t = 0x00010100;
@@ -122,6 +129,9 @@ constants! {
     MHC_SKU_HOST_POST_BACKWARD: mhc_sku_t = 0x00014400;
     MHC_SKU_HOST_HEAD_BACKWARD: mhc_sku_t = 0x00014500;
     MHC_SKU_HOST_EXPAND_BACKWARD: mhc_sku_t = 0x00014600;
+    MHC_SKU_HOST_STATIC_PRE_BACKWARD: mhc_sku_t = 0x00015000;
+    MHC_SKU_HOST_STATIC_POST_BACKWARD: mhc_sku_t = 0x00015100;
+    MHC_SKU_HOST_STATIC_LAYER_BACKWARD: mhc_sku_t = 0x00015200;
     MHC_SKU_SM80_PRENORM_GEMM: mhc_sku_t = 0x00500100;
     MHC_SKU_SM80_PRE_FUSE: mhc_sku_t = 0x00500200;
     MHC_SKU_SM80_PRE: mhc_sku_t = 0x00500300;
@@ -265,6 +275,14 @@ pub struct mhc_args_t {
     /// Since 0.4: `MHC_GRAD_ACCUMULATE_*` bits; 0: every gradient output is overwritten.
     pub grad_accumulate: u32,
     pub reserved1: u32,
+    /// Since 0.5 (family B backward): dL/d h_pre, fp32 `[n]` (B1', B3').
+    pub out_grad_h_pre: *mut c_void,
+    /// Since 0.5: dL/d h_post, fp32 `[n]` (B2', B3').
+    pub out_grad_h_post: *mut c_void,
+    /// Since 0.5: dL/d h_res, fp32 `[n, n]` (B2', B3').
+    pub out_grad_h_res: *mut c_void,
+    /// Since 0.5: dL/d norm_weight, fp32 `[C]` (B1', B3').
+    pub out_grad_norm_weight: *mut c_void,
 }
 
 /// `mhc_tensor_info_t`: one tensor a plan reads or writes (written by the library).

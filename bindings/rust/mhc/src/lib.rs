@@ -238,7 +238,7 @@ pub fn version() -> u32 {
     unsafe { sys::mhc_get_version() }
 }
 
-/// The loaded library's version string (`"0.4.0"`).
+/// The loaded library's version string (`"0.5.0"`).
 pub fn version_string() -> &'static str {
     // SAFETY: a static string.
     unsafe { static_str(sys::mhc_get_version_string()) }.unwrap_or("")
@@ -293,6 +293,10 @@ impl Op {
     pub const POST_BACKWARD: Op = Op(sys::MHC_OP_POST_BACKWARD);
     pub const HEAD_BACKWARD: Op = Op(sys::MHC_OP_HEAD_BACKWARD);
     pub const EXPAND_BACKWARD: Op = Op(sys::MHC_OP_EXPAND_BACKWARD);
+    // Family B backward (since 0.5).
+    pub const STATIC_PRE_BACKWARD: Op = Op(sys::MHC_OP_STATIC_PRE_BACKWARD);
+    pub const STATIC_POST_BACKWARD: Op = Op(sys::MHC_OP_STATIC_POST_BACKWARD);
+    pub const STATIC_LAYER_BACKWARD: Op = Op(sys::MHC_OP_STATIC_LAYER_BACKWARD);
 }
 
 impl Op {
@@ -402,6 +406,10 @@ impl GradAccumulate {
     pub const FN: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_FN);
     pub const SCALE: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_SCALE);
     pub const BASE: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_BASE);
+    pub const H_PRE: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_H_PRE);
+    pub const H_POST: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_H_POST);
+    pub const H_RES: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_H_RES);
+    pub const NORM_WEIGHT: GradAccumulate = GradAccumulate(sys::MHC_GRAD_ACCUMULATE_NORM_WEIGHT);
 }
 
 impl GradAccumulate {
@@ -416,6 +424,10 @@ impl GradAccumulate {
             Field::OutGradFn => GradAccumulate::FN,
             Field::OutGradScale => GradAccumulate::SCALE,
             Field::OutGradBase => GradAccumulate::BASE,
+            Field::OutGradHPre => GradAccumulate::H_PRE,
+            Field::OutGradHPost => GradAccumulate::H_POST,
+            Field::OutGradHRes => GradAccumulate::H_RES,
+            Field::OutGradNormWeight => GradAccumulate::NORM_WEIGHT,
             _ => return None,
         })
     }
@@ -458,6 +470,9 @@ impl Sku {
     pub const HOST_POST_BACKWARD: Sku = Sku(sys::MHC_SKU_HOST_POST_BACKWARD);
     pub const HOST_HEAD_BACKWARD: Sku = Sku(sys::MHC_SKU_HOST_HEAD_BACKWARD);
     pub const HOST_EXPAND_BACKWARD: Sku = Sku(sys::MHC_SKU_HOST_EXPAND_BACKWARD);
+    pub const HOST_STATIC_PRE_BACKWARD: Sku = Sku(sys::MHC_SKU_HOST_STATIC_PRE_BACKWARD);
+    pub const HOST_STATIC_POST_BACKWARD: Sku = Sku(sys::MHC_SKU_HOST_STATIC_POST_BACKWARD);
+    pub const HOST_STATIC_LAYER_BACKWARD: Sku = Sku(sys::MHC_SKU_HOST_STATIC_LAYER_BACKWARD);
 }
 
 impl Sku {
@@ -947,6 +962,10 @@ fields! {
     OutGradFn => out_grad_fn, "out_grad_fn";
     OutGradScale => out_grad_scale, "out_grad_scale";
     OutGradBase => out_grad_base, "out_grad_base";
+    OutGradHPre => out_grad_h_pre, "out_grad_h_pre";
+    OutGradHPost => out_grad_h_post, "out_grad_h_post";
+    OutGradHRes => out_grad_h_res, "out_grad_h_res";
+    OutGradNormWeight => out_grad_norm_weight, "out_grad_norm_weight";
 }
 
 impl fmt::Display for Field {
@@ -1175,6 +1194,14 @@ impl<'a> Args<'a> {
         out_grad_scale => out_grad_scale, OutGradScale;
         /// A3': dL/d base fp32 `[N]`; A5': `[n]` (since 0.4).
         out_grad_base => out_grad_base, OutGradBase;
+        /// B1', B3': dL/d h_pre fp32 `[n]`, summed over the run's B (since 0.5).
+        out_grad_h_pre => out_grad_h_pre, OutGradHPre;
+        /// B2', B3': dL/d h_post fp32 `[n]` (since 0.5).
+        out_grad_h_post => out_grad_h_post, OutGradHPost;
+        /// B2', B3': dL/d h_res fp32 `[n, n]` (since 0.5).
+        out_grad_h_res => out_grad_h_res, OutGradHRes;
+        /// B1', B3': dL/d norm_weight fp32 `[C]` (since 0.5).
+        out_grad_norm_weight => out_grad_norm_weight, OutGradNormWeight;
     }
     /// The gradient outputs to add to instead of overwriting (backward ops; since 0.4):
     /// `Args::new().grad_accumulate(GradAccumulate::RESIDUAL | GradAccumulate::FN)`.

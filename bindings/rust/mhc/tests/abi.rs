@@ -151,6 +151,7 @@ fn structs_match_the_header() {
             out_pre_mix, grad_residual, grad_layer_input, grad_post_mix, grad_comb_mix,
             out_grad_residual, out_grad_layer_output, out_grad_post_mix, out_grad_comb_mix,
             out_grad_embedding, out_grad_fn, out_grad_scale, out_grad_base, grad_accumulate, reserved1,
+            out_grad_h_pre, out_grad_h_post, out_grad_h_res, out_grad_norm_weight,
         }),
         layout!(mhc_tensor_info_t {
             struct_size, field_offset, field, role, dtype, required, rank, shape, token_dim, reserved0,
