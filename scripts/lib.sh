@@ -129,6 +129,36 @@ mhc_ensure_cmake() {
   mhc_log "using $(cmake --version | head -n 1)"
 }
 
+# The venv with the pinned torch (and numpy, pytest) that the Python package's test adds to the
+# fresh venv it installs bindings/python into: .cache/torch-venv, made once and kept. torch comes
+# from the package index pip is configured with (from PyPI: the CUDA build, whose runtime wheels
+# make a few GB; pip's downloads are cached in .cache/pip), or from MHC_TORCH_INDEX_URL when set
+# (e.g. PyTorch's CPU wheel index, where it is reachable: no CUDA runtime wheels). Prints its path.
+MHC_TORCH_VERSION="${MHC_TORCH_VERSION:-2.15.0}"
+mhc_torch_venv() {
+  local venv="$MHC_ROOT/.cache/torch-venv" start=$SECONDS
+  local check="import sys, numpy, pytest, torch; sys.exit(torch.__version__.split('+')[0] != '$MHC_TORCH_VERSION')"
+  if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c "$check" >/dev/null 2>&1; then
+    echo "$venv"
+    return 0
+  fi
+  rm -rf "$venv"
+  mhc_log "torch $MHC_TORCH_VERSION: making $venv (once; kept for later runs)" >&2
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    rm -rf "$venv"
+    mhc_apt_install python3-venv python3-pip >&2
+    python3 -m venv "$venv" >&2 || return 1
+  fi
+  local index=()
+  [[ -n "${MHC_TORCH_INDEX_URL:-}" ]] && index=(--index-url "$MHC_TORCH_INDEX_URL")
+  PIP_CACHE_DIR="$MHC_ROOT/.cache/pip" "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    "${index[@]}" "torch==$MHC_TORCH_VERSION" >&2 || return 1
+  PIP_CACHE_DIR="$MHC_ROOT/.cache/pip" "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    numpy pytest >&2 || return 1
+  mhc_log "torch $MHC_TORCH_VERSION installed in $((SECONDS - start)) s" >&2
+  echo "$venv"
+}
+
 # The nvcc to build the CUDA backend with, or nothing (host-only build).
 mhc_find_nvcc() {
   if [[ "${MHC_CUDA:-auto}" =~ ^(OFF|off|0|NO|no)$ ]]; then

@@ -132,25 +132,32 @@ set(MHC_BINDING_TEST_ENV
   "MHC_BINDINGS_WORK=${MHC_BINDINGS_WORK_DIR}"
   "PYTHONDONTWRITEBYTECODE=1")
 
-# mhc_add_binding_test(<lang> FOUND <bool> MISSING <message> COMMAND <cmd...> [ENV <VAR=value...>])
+# mhc_add_binding_test(<lang> FOUND <bool> MISSING <message> COMMAND <cmd...> [ENV <VAR=value...>]
+#                      [NAME <test name, default binding_<lang>>] [TIMEOUT <s, default 1200>])
 #   <lang> off in MHC_BINDINGS: no test.  FOUND false: a test that fails, printing <message>.
 function(mhc_add_binding_test lang)
-  cmake_parse_arguments(B "" "FOUND;MISSING" "COMMAND;ENV" ${ARGN})
+  cmake_parse_arguments(B "" "FOUND;MISSING;NAME;TIMEOUT" "COMMAND;ENV" ${ARGN})
+  if(NOT B_NAME)
+    set(B_NAME binding_${lang})
+  endif()
+  if(NOT B_TIMEOUT)
+    set(B_TIMEOUT 1200)
+  endif()
   mhc_binding_enabled(${lang} _on)
   if(NOT _on)
     message(STATUS "bindings: ${lang} not tested (MHC_BINDINGS=${MHC_BINDINGS})")
     return()
   endif()
   if(B_FOUND)
-    add_test(NAME binding_${lang} COMMAND ${B_COMMAND})
-    set_tests_properties(binding_${lang} PROPERTIES
-      ENVIRONMENT "${MHC_BINDING_TEST_ENV};${B_ENV}" LABELS ${lang} TIMEOUT 1200)
+    add_test(NAME ${B_NAME} COMMAND ${B_COMMAND})
+    set_tests_properties(${B_NAME} PROPERTIES
+      ENVIRONMENT "${MHC_BINDING_TEST_ENV};${B_ENV}" LABELS ${lang} TIMEOUT ${B_TIMEOUT})
     message(STATUS "bindings: ${lang} tested (ctest -L ${lang})")
   else()
-    message(WARNING "bindings: ${B_MISSING}\nThe ctest test binding_${lang} will fail until it is installed; "
+    message(WARNING "bindings: ${B_MISSING}\nThe ctest test ${B_NAME} will fail until it is installed; "
                     "-DMHC_BINDINGS=<subset or OFF> leaves it out.")
-    add_test(NAME binding_${lang}
+    add_test(NAME ${B_NAME}
       COMMAND "${CMAKE_COMMAND}" "-DMESSAGE=${B_MISSING}" -P "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/missing_toolchain.cmake")
-    set_tests_properties(binding_${lang} PROPERTIES LABELS ${lang})
+    set_tests_properties(${B_NAME} PROPERTIES LABELS ${lang})
   endif()
 endfunction()
