@@ -74,6 +74,7 @@ class _RunPlan:
 _ARGS_SIZE = ctypes.sizeof(_mhc.Args)
 _ARGS_WORDS = _ARGS_SIZE // 8
 _TOKENS_WORD = _mhc.Args.tokens.offset // 8
+_Words = ctypes.c_uint64 * _ARGS_WORDS
 _raw_run = None
 
 
@@ -98,21 +99,21 @@ class _Fast:
     """What an eager call of one op on one set of shapes, dtypes, device and options needs, worked
     out once (the full checks ran when it was made): the plan, the word index in mhc_args_t of
     each tensor, the outputs' shapes and dtypes."""
-    __slots__ = ("raw", "in_words", "out_words", "out_specs", "tokens", "device", "cuda_index", "workspace", "run")
+    __slots__ = ("raw", "ins", "out_words", "out_specs", "tokens", "device", "cuda_index", "workspace", "run")
 
     def __init__(self, runner, in_words, out_words, out_specs, tokens, device):
-        self.raw, self.in_words, self.out_words, self.out_specs = runner.raw, in_words, out_words, out_specs
+        self.raw, self.out_words, self.out_specs = runner.raw, out_words, out_specs
+        self.ins = [(i, w) for i, w in enumerate(in_words) if w is not None]
         self.tokens, self.device, self.workspace = tokens, device, runner.workspace
         self.cuda_index = device.index if device.type == "cuda" else None
         self.run = _raw_plan_run()
 
     def __call__(self, tensors, outs):
-        words = (ctypes.c_uint64 * _ARGS_WORDS)()
+        words = _Words()
         words[0] = _ARGS_SIZE
         words[_TOKENS_WORD] = self.tokens
-        for w, t in zip(self.in_words, tensors):
-            if w is not None:
-                words[w] = t.data_ptr()
+        for i, w in self.ins:
+            words[w] = tensors[i].data_ptr()
         for w, t in zip(self.out_words, outs):
             words[w] = t.data_ptr()
         stream, ws, ws_bytes, buf = None, None, 0, None
@@ -200,16 +201,10 @@ def _dims(rule, T, n, C):
 _MISSING = object()
 
 
-def _eager(tensors):
-    """Whether a call may skip the dispatcher: plain, contiguous tensors (no FakeTensor or other
-    subclass), not being traced by torch.compile, and no autograd graph to record."""
-    if torch.compiler.is_compiling():
-        return False
-    grad = torch.is_grad_enabled()
-    for t in tensors:
-        if t is not None and (type(t) is not torch.Tensor or not t.is_contiguous() or (grad and t.requires_grad)):
-            return False
-    return True
+_is_compiling = torch.compiler.is_compiling
+_grad_enabled = torch.is_grad_enabled
+_empty = torch.empty
+_Tensor = torch.Tensor
 
 
 class _Op:
@@ -225,6 +220,7 @@ class _Op:
         self.sizes, self.options, self.flags, self.family = sizes, tuple(options), flags, family
         self.fast = {}
         self.defaults = [d for o, d in self.options]
+        self.option_names = frozenset(o for o, d in self.options)
         self.functional, self.out = self._register()
         OPS[name], OPS[name + "_out"] = self.functional, self.out
 
@@ -331,17 +327,17 @@ class _Op:
         return functional, out
 
     def call(self, tensors, kwargs, out):
-        """The public function: options from kwargs (unknown ones refused), then the functional op
-        or, with out=, the out variant (returns out)."""
+        """The public function: options from kwargs (unknown ones refused), then the eager fast
+        path, else the functional op or, with out=, the out variant (returns out)."""
         if kwargs:
-            unknown = set(kwargs) - {o for o, _ in self.options}
-            if unknown:
+            if not self.option_names.issuperset(kwargs):
+                unknown = set(kwargs) - self.option_names
                 raise TypeError("mhc.torch.%s: unknown option(s) %s; it takes %s" % (
                     self.name, ", ".join(sorted(unknown)), ", ".join(o for o, _ in self.options) or "none"))
             opts = [kwargs.get(o, d) for o, d in self.options]
         else:
             opts = self.defaults
-        if _eager(tensors):
+        if not _is_compiling():
             r = self.eager(tensors, opts, out)
             if r is not None:
                 return r
@@ -352,12 +348,19 @@ class _Op:
         return out
 
     def eager(self, tensors, opts, out):
-        """The eager fast path (plain contiguous tensors, nothing to record for autograd, not
-        tracing): the same computation as the registered ops without the dispatcher's Python
-        overhead. None: take the registered op (the first call of a shape, an odd tensor)."""
-        key = [tuple(opts)]
+        """The eager fast path (plain contiguous tensors, nothing to record for autograd): the same
+        computation as the registered ops without the dispatcher's Python overhead. None: take
+        the registered op (the first call of a shape, a FakeTensor or other subclass, a tensor
+        that needs autograd, out tensors that do not fit)."""
+        grad = _grad_enabled()
+        key = list(opts)
         for t in tensors:
-            key += (t.shape, t.dtype, t.device) if t is not None else (None, None, None)
+            if t is None:
+                key.append(None)
+            elif type(t) is _Tensor and not (grad and t.requires_grad) and t.is_contiguous():
+                key += (t.shape, t.dtype, t.device)
+            else:
+                return None
         key = tuple(key)
         f = self.fast.get(key, _MISSING)
         if f is _MISSING:
@@ -366,17 +369,19 @@ class _Op:
         if f is None:  # no fast path for this case (no CUDA SKU: the host on copies)
             return None
         if out is None:
-            outs = [torch.empty(shape, dtype=dtype, device=f.device) for shape, dtype in f.out_specs]
-        else:
-            outs = [out] if torch.is_tensor(out) else list(out)
-            if len(outs) != len(f.out_specs) or not all(
-                    o.shape == shape and o.dtype == dtype and o.device == f.device and o.is_contiguous()
-                    for o, (shape, dtype) in zip(outs, f.out_specs)):
+            device = f.device
+            outs = [_empty(shape, dtype=dtype, device=device) for shape, dtype in f.out_specs]
+            f(tensors, outs)
+            return outs[0] if len(outs) == 1 else tuple(outs)
+        outs = (out,) if type(out) is _Tensor else out
+        if len(outs) != len(f.out_specs):
+            return None
+        for o, (shape, dtype) in zip(outs, f.out_specs):
+            if type(o) is not _Tensor or o.shape != shape or o.dtype != dtype or o.device != f.device or \
+                    not o.is_contiguous():
                 return None
         f(tensors, outs)
-        if out is not None:
-            return out
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return out
 
     def make_fast(self, tensors, opts):
         T, n, C, act, device = self.prepare(tensors, opts)
