@@ -156,6 +156,11 @@ def worker(rank, world, args):
     sp_same = bits_equal(joined, ref)
     if not sp_same:
         failures.append("token-sharded")
+    # The comparison itself: one flipped bit must show.
+    flipped = ref.clone()
+    flipped.view(torch.int16).view(-1)[-1] ^= 1
+    if bits_equal(flipped, ref):
+        failures.append("bits_equal misses a flipped bit")
 
     if rank == 0:
         where = "host backend (gloo)" if cpu else "%s x %d (NCCL)" % (torch.cuda.get_device_name(device), world)
