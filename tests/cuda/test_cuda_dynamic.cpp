@@ -182,7 +182,9 @@ TEST_CASE("A3 one-pass: against the host, tile edges, both tiles, both weight pr
       }
     check_against_host(desc(MHC_OP_PRE, 333, 4, 4096, 0, MHC_DTYPE_FP32), seed++, sku);
     check_against_host(desc(MHC_OP_PRE, 40, 2, 1280, 0, MHC_DTYPE_FP32), seed++, sku);
-    for (int S : {1, 7, 56}) check_against_host(desc(MHC_OP_PRE, 100, 4, 1280, S), seed++, sku);
+    // S = 1 would need the whole fn (24 x 5120 floats, 480 KiB) in one CTA's shared memory: the
+    // SKU refuses it (tested below); S = 4 is the fewest splits whose slot fits.
+    for (int S : {4, 7, 56}) check_against_host(desc(MHC_OP_PRE, 100, 4, 1280, S), seed++, sku);
     check_against_host(desc(MHC_OP_PRE, 300, 4, 4096), seed++, sku, 0, /*with_optional=*/true);
     check_against_host(desc(MHC_OP_PRE, 4100, 4, 4096), seed++, sku, MHC_GUARANTEE_BATCH_INVARIANT);
   }
@@ -200,6 +202,10 @@ TEST_CASE("A3 one-pass: unsupported shapes are refused, forcing selects it", "[c
   pref.forced_sku = MHC_SKU_SM90_PRE_ONEPASS;
   PlanHolder p;
   CHECK(mhc_plan_select(&odd, &pref, &p.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+  // One split over K = 5120: the fn slot (480 KiB) cannot be staged in shared memory.
+  mhc_desc_t whole = desc(MHC_OP_PRE, 100, 4, 1280, 1);
+  PlanHolder w;
+  CHECK(mhc_plan_select(&whole, &pref, &w.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
   mhc_desc_t d = desc(MHC_OP_PRE, 4096, 4, 7168);
   PlanHolder def;
   mhc_preference_t any = cuda_only();
