@@ -1,7 +1,8 @@
 // Evidence for the family B backward suites (tests/test_b*_backward.cpp), independent of the
 // library's reverse mode: the naive fp64 forward of B1-B3 written once more, templated on the
-// scalar (MATH.md family B line by line: exp(h_res) unshifted, the guarded Sinkhorn), its exact
-// derivatives by dual numbers and its central finite differences, and a runner for the host plans.
+// scalar (docs/numerics.md "Family B" line by line: exp(h_res) unshifted, the guarded
+// Sinkhorn), its exact derivatives by dual numbers and its central finite differences, and a
+// runner for the host plans.
 #pragma once
 
 #include <algorithm>

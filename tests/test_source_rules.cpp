@@ -82,3 +82,31 @@ TEST_CASE("source rules: kernel files are named <arch>_<dtype>_<what>", "[rules]
   }
   CHECK(count > 0);
 }
+
+TEST_CASE("source rules: project files cite only documents a user has", "[rules]") {
+  // The specification a user reads is docs/ (numerics.md, performance.md, ...); names of files
+  // that only the developers have must not appear. Built by parts so this file does not match.
+  const std::regex internal(std::string("\\b(MATH|PERF)") + "\\.md\\b|shared/(spec|research|seeds)");
+  std::vector<std::string> offenders;
+  auto scan = [&](const fs::path& p) {
+    if (fs::file_size(p) > (1u << 20)) return;
+    std::istringstream in(read(p));
+    int n = 0;
+    for (std::string l; std::getline(in, l);)
+      if (++n && std::regex_search(l, internal))
+        offenders.push_back(fs::relative(p, kRoot).string() + ":" + std::to_string(n) + ": " + l);
+  };
+  for (const char* f : {"README.md", "CMakeLists.txt"}) scan(kRoot / f);
+  for (const char* dir : {"src", "include", "capi", "tests", "docs", "bench", "examples", "bindings", "scripts"}) {
+    if (!fs::exists(kRoot / dir)) continue;
+    for (auto it = fs::recursive_directory_iterator(kRoot / dir); it != fs::recursive_directory_iterator(); ++it) {
+      const std::string name = it->path().filename().string();
+      if (it->is_directory() && (name == "target" || name == "__pycache__" || name[0] == '.'))
+        it.disable_recursion_pending();
+      else if (it->is_regular_file())
+        scan(it->path());
+    }
+  }
+  for (const auto& o : offenders) UNSCOPED_INFO(o);
+  CHECK(offenders.empty());
+}
