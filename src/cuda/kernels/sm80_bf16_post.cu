@@ -1,3 +1,5 @@
+#include <type_traits>
+
 #include "../launch.cuh"
 #include "sm80_bf16_post.cuh"
 
@@ -253,92 +255,90 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_expand_backward_kernel(con
   store_grad_bf16<V>(p.dE + t * p.C + x, s, p.accumulate);
 }
 
-template <int kN>
-void launch_post_backward_n(const PostBackwardParams& p, bool vector_path, void* stream) {
-  const dim3 grid(static_cast<unsigned>(p.T));
-  if (vector_path)
-    launch("sm80_bf16_post_backward_kernel", sm80_bf16_post_backward_kernel<true, kN>, grid, dim3(kBwdThreads), 0,
-           stream, false, p);
-  else
-    launch("sm80_bf16_post_backward_kernel", sm80_bf16_post_backward_kernel<false, kN>, grid, dim3(kBwdThreads), 0,
-           stream, false, p);
+// f(std::integral_constant<int, n>): the kernels take n as a template argument.
+template <typename F>
+void with_streams(int n, const char* what, F&& f) {
+  switch (n) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    case 7: return f(std::integral_constant<int, 7>{});
+    case kMaxN: return f(std::integral_constant<int, kMaxN>{});
+    default: fail(MHC_STATUS_INTERNAL, "{}: n = {} exceeds {}", what, n, kMaxN);
+  }
 }
 
-template <int kN>
-void launch_post_n(const PostParams& s, bool vector_path, dim3 grid, void* stream) {
-  if (vector_path)
-    launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<true, kN>, grid, dim3(kThreads), 0, stream, false, s);
-  else
-    launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<false, kN>, grid, dim3(kThreads), 0, stream, false, s);
+// f(t0, tokens) over chunks of at most 65535 tokens: the kernels put tokens on grid.y.
+template <typename F>
+void for_token_chunks(int64_t T, F&& f) {
+  constexpr int64_t kMaxY = 65535;
+  for (int64_t t0 = 0; t0 < T; t0 += kMaxY) f(t0, T - t0 < kMaxY ? T - t0 : kMaxY);
 }
+
+// grid.x: the CTAs across C of a column kernel of kThreads threads, `vec` columns each.
+unsigned column_blocks(int64_t C, int vec) { return ceil_div_u(C, int64_t{kThreads} * vec); }
 
 }  // namespace
 
 void launch_post(const PostParams& p, bool vector_path, void* stream) {
-  if (p.n > kMaxN) fail(MHC_STATUS_INTERNAL, "post: n = {} exceeds {}", p.n, kMaxN);
-  constexpr int64_t kMaxY = 65535;
-  for (int64_t t0 = 0; t0 < p.T; t0 += kMaxY) {
-    PostParams s = p;
-    s.T = p.T - t0 < kMaxY ? p.T - t0 : kMaxY;
-    s.X += t0 * p.C, s.R += t0 * p.n * p.C, s.post += t0 * p.n, s.comb += t0 * p.n * p.n, s.out += t0 * p.n * p.C;
-    const dim3 grid(ceil_div_u(p.C, int64_t{kThreads} * (vector_path ? kVec : 1)), static_cast<unsigned>(s.T));
-    switch (p.n) {
-      case 1: launch_post_n<1>(s, vector_path, grid, stream); break;
-      case 2: launch_post_n<2>(s, vector_path, grid, stream); break;
-      case 3: launch_post_n<3>(s, vector_path, grid, stream); break;
-      case 4: launch_post_n<4>(s, vector_path, grid, stream); break;
-      case 5: launch_post_n<5>(s, vector_path, grid, stream); break;
-      case 6: launch_post_n<6>(s, vector_path, grid, stream); break;
-      case 7: launch_post_n<7>(s, vector_path, grid, stream); break;
-      default: launch_post_n<kMaxN>(s, vector_path, grid, stream); break;
-    }
-  }
+  with_streams(p.n, "post", [&](auto n) {
+    constexpr int kN = decltype(n)::value;
+    for_token_chunks(p.T, [&](int64_t t0, int64_t tokens) {
+      PostParams s = p;
+      s.T = tokens;
+      s.X += t0 * p.C, s.R += t0 * p.n * p.C, s.post += t0 * p.n, s.comb += t0 * p.n * p.n, s.out += t0 * p.n * p.C;
+      const dim3 grid(column_blocks(p.C, vector_path ? kVec : 1), static_cast<unsigned>(tokens));
+      if (vector_path)
+        launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<true, kN>, grid, dim3(kThreads), 0, stream, false, s);
+      else
+        launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<false, kN>, grid, dim3(kThreads), 0, stream, false, s);
+    });
+  });
 }
 
 void launch_expand(const ExpandParams& p, bool vector_path, void* stream) {
-  constexpr int64_t kMaxY = 65535;
-  for (int64_t t0 = 0; t0 < p.T; t0 += kMaxY) {
+  for_token_chunks(p.T, [&](int64_t t0, int64_t tokens) {
     ExpandParams s = p;
-    s.T = p.T - t0 < kMaxY ? p.T - t0 : kMaxY;
+    s.T = tokens;
     s.E += t0 * p.C, s.out += t0 * p.n * p.C;
-    const unsigned bx = ceil_div_u(p.C, int64_t{kThreads} * (vector_path ? kVec : 1));
-    const dim3 grid(bx, static_cast<unsigned>(s.T));
+    const dim3 grid(column_blocks(p.C, vector_path ? kVec : 1), static_cast<unsigned>(tokens));
     if (vector_path)
       launch("sm80_bf16_expand_kernel", sm80_bf16_expand_kernel<true>, grid, dim3(kThreads), 0, stream, false, s);
     else
       launch("sm80_bf16_expand_kernel", sm80_bf16_expand_kernel<false>, grid, dim3(kThreads), 0, stream, false, s);
-  }
+  });
 }
 
 void launch_post_backward(const PostBackwardParams& p, bool vector_path, void* stream) {
   if (p.T <= 0) return;
-  switch (p.n) {
-    case 1: return launch_post_backward_n<1>(p, vector_path, stream);
-    case 2: return launch_post_backward_n<2>(p, vector_path, stream);
-    case 3: return launch_post_backward_n<3>(p, vector_path, stream);
-    case 4: return launch_post_backward_n<4>(p, vector_path, stream);
-    case 5: return launch_post_backward_n<5>(p, vector_path, stream);
-    case 6: return launch_post_backward_n<6>(p, vector_path, stream);
-    case 7: return launch_post_backward_n<7>(p, vector_path, stream);
-    case kMaxN: return launch_post_backward_n<kMaxN>(p, vector_path, stream);
-    default: fail(MHC_STATUS_INTERNAL, "post backward: n = {} exceeds {}", p.n, kMaxN);
-  }
+  with_streams(p.n, "post backward", [&](auto n) {
+    constexpr int kN = decltype(n)::value;
+    const dim3 grid(static_cast<unsigned>(p.T));
+    if (vector_path)
+      launch("sm80_bf16_post_backward_kernel", sm80_bf16_post_backward_kernel<true, kN>, grid, dim3(kBwdThreads), 0,
+             stream, false, p);
+    else
+      launch("sm80_bf16_post_backward_kernel", sm80_bf16_post_backward_kernel<false, kN>, grid, dim3(kBwdThreads), 0,
+             stream, false, p);
+  });
 }
 
 void launch_expand_backward(const ExpandBackwardParams& p, bool vector_path, void* stream) {
-  constexpr int64_t kMaxY = 65535;
-  for (int64_t t0 = 0; t0 < p.T; t0 += kMaxY) {
+  for_token_chunks(p.T, [&](int64_t t0, int64_t tokens) {
     ExpandBackwardParams s = p;
-    s.T = p.T - t0 < kMaxY ? p.T - t0 : kMaxY;
+    s.T = tokens;
     s.G += t0 * p.n * p.C, s.dE += t0 * p.C;
-    const dim3 grid(ceil_div_u(p.C, int64_t{kThreads} * (vector_path ? kBwdVec : 1)), static_cast<unsigned>(s.T));
+    const dim3 grid(column_blocks(p.C, vector_path ? kBwdVec : 1), static_cast<unsigned>(tokens));
     if (vector_path)
       launch("sm80_bf16_expand_backward_kernel", sm80_bf16_expand_backward_kernel<true>, grid, dim3(kThreads), 0,
              stream, false, s);
     else
       launch("sm80_bf16_expand_backward_kernel", sm80_bf16_expand_backward_kernel<false>, grid, dim3(kThreads), 0,
              stream, false, s);
-  }
+  });
 }
 
 }  // namespace mhc::cuda
