@@ -3,11 +3,9 @@
 
 namespace mhc {
 namespace {
-using D = Dim;
 using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
-    kResidualAct,
-    {MHC_TENSOR_FIELD(layer_output), Role::kInput, Storage::kAct, 2, {D::kTokens, D::kHidden}, true},
+    kResidualAct, kLayerOutputAct,
     kHPost, kHRes, kOutResidualAct,
 };
 }  // namespace

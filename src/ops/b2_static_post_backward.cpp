@@ -6,8 +6,7 @@ namespace {
 using D = Dim;
 using namespace tensor_cards;
 constexpr TensorCard kTensors[] = {
-    kResidualAct,
-    {MHC_TENSOR_FIELD(layer_output), Role::kInput, Storage::kAct, 2, {D::kTokens, D::kHidden}, true},
+    kResidualAct, kLayerOutputAct,
     kHPost, kHRes, kGradResidualAct, kOutGradResidualAct,
     {MHC_TENSOR_FIELD(out_grad_layer_output), Role::kOutput, Storage::kAct, 2, {D::kTokens, D::kHidden}, true},
     kOutGradHPost, kOutGradHRes,

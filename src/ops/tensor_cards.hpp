@@ -30,6 +30,8 @@ constexpr TensorCard kOutPostMix = {MHC_TENSOR_FIELD(out_post_mix), Role::kOutpu
 constexpr TensorCard kOutCombMix = {MHC_TENSOR_FIELD(out_comb_mix), Role::kOutput, Storage::kFp32, 3, {D::kTokens, D::kStreams, D::kStreams}, true};
 // RMSNorm weight [C] bf16
 constexpr TensorCard kNormWeight = {MHC_TENSOR_FIELD(norm_weight), Role::kInput, Storage::kBf16, 1, {D::kHidden}, true};
+// F: a sublayer's output [B, C] in act_dtype (B2's F)
+constexpr TensorCard kLayerOutputAct = {MHC_TENSOR_FIELD(layer_output), Role::kInput, Storage::kAct, 2, {D::kTokens, D::kHidden}, true};
 // Y: a sublayer's output [T, C] bf16 (A4's X)
 constexpr TensorCard kLayerOutputBf16 = {MHC_TENSOR_FIELD(layer_output), Role::kInput, Storage::kBf16, 2, {D::kTokens, D::kHidden}, true};
 // E [T, C] bf16
