@@ -772,22 +772,6 @@ impl<'a> TensorRef<'a> {
     pub unsafe fn from_raw_shaped(ptr: *const c_void, dtype: Dtype, shape: &[usize]) -> TensorRef<'a> {
         TensorRef { ptr, meta: Meta { len: elements_of(shape), dtype, shape: Some(shape.to_vec()) }, _borrow: PhantomData }
     }
-    /// Its element type.
-    pub fn dtype(&self) -> Dtype {
-        self.meta.dtype
-    }
-    /// Its number of elements.
-    pub fn len(&self) -> usize {
-        self.meta.len
-    }
-    /// Whether it has no elements.
-    pub fn is_empty(&self) -> bool {
-        self.meta.len == 0
-    }
-    /// Its shape, `None` for a plain slice.
-    pub fn shape(&self) -> Option<&[usize]> {
-        self.meta.shape.as_deref()
-    }
 }
 
 impl<'a, T: Element> From<&'a [T]> for TensorRef<'a> {
@@ -836,23 +820,33 @@ impl<'a> TensorMut<'a> {
     pub unsafe fn from_raw_shaped(ptr: *mut c_void, dtype: Dtype, shape: &[usize]) -> TensorMut<'a> {
         TensorMut { ptr, meta: Meta { len: elements_of(shape), dtype, shape: Some(shape.to_vec()) }, _borrow: PhantomData }
     }
-    /// Its element type.
-    pub fn dtype(&self) -> Dtype {
-        self.meta.dtype
-    }
-    /// Its number of elements.
-    pub fn len(&self) -> usize {
-        self.meta.len
-    }
-    /// Whether it has no elements.
-    pub fn is_empty(&self) -> bool {
-        self.meta.len == 0
-    }
-    /// Its shape, `None` for a plain slice.
-    pub fn shape(&self) -> Option<&[usize]> {
-        self.meta.shape.as_deref()
-    }
 }
+
+/// What a tensor of a run says about itself (the same for inputs and outputs).
+macro_rules! tensor_accessors {
+    ($t:ident) => {
+        impl<'a> $t<'a> {
+            /// Its element type.
+            pub fn dtype(&self) -> Dtype {
+                self.meta.dtype
+            }
+            /// Its number of elements.
+            pub fn len(&self) -> usize {
+                self.meta.len
+            }
+            /// Whether it has no elements.
+            pub fn is_empty(&self) -> bool {
+                self.meta.len == 0
+            }
+            /// Its shape, `None` for a plain slice.
+            pub fn shape(&self) -> Option<&[usize]> {
+                self.meta.shape.as_deref()
+            }
+        }
+    };
+}
+tensor_accessors!(TensorRef);
+tensor_accessors!(TensorMut);
 
 impl<'a, T: Element> From<&'a mut [T]> for TensorMut<'a> {
     fn from(s: &'a mut [T]) -> TensorMut<'a> {

@@ -4,20 +4,8 @@
 //! memory: GPU runs are covered by the library's own CUDA suites).
 use mhc::{Args, Backend, Bf16, Desc, Dtype, Error, Guarantee, Op, Plan, Preference, Sku, Status, Stream, Workspace};
 
-fn host() -> Preference {
-    Preference::default().backends(Backend::HOST)
-}
-
-/// Deterministic values in [lo, hi) (a 64-bit LCG), the same on every machine.
-fn values(count: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..count)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
-        })
-        .collect()
-}
+mod common;
+use common::{bf16s, host, values};
 
 #[test]
 fn library_queries() {
@@ -188,7 +176,7 @@ fn static_layer_matches_the_formula() {
     let (b, n, c) = (3usize, 4usize, 40usize);
     let plan = Plan::select(&stream, &Desc::new(Op::STATIC_LAYER).unwrap().tokens(b as i64).n(n as i32).hidden(c as i64), host()).unwrap();
     let x = values(b * n * c, 1, -2.0, 2.0);
-    let w: Vec<Bf16> = values(c, 2, 0.5, 1.5).into_iter().map(Bf16::from_f32).collect();
+    let w: Vec<Bf16> = bf16s(c, 2, 0.5, 1.5);
     let h_pre = values(n, 3, -1.0, 1.0);
     let h_post = values(n, 4, -1.0, 1.0);
     let h_res = values(n * n, 5, -2.0, 2.0);

@@ -2,28 +2,12 @@
 //! `desc.tokens`, on the host backend.
 use mhc::sys;
 use mhc::{
-    Args, Backend, Bf16, Desc, Dtype, Field, Guarantee, Op, Plan, Preference, Role, Sku, Status, Stream, TensorInfo,
-    TensorMut, TensorRef, Workspace,
+    Args, Bf16, Desc, Dtype, Field, Guarantee, Op, Plan, Role, Sku, Status, Stream, TensorInfo, TensorMut, TensorRef,
+    Workspace,
 };
 
-fn host() -> Preference {
-    Preference::default().backends(Backend::HOST)
-}
-
-/// Deterministic values in [lo, hi) (a 64-bit LCG), the same on every machine.
-fn values(count: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..count)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
-        })
-        .collect()
-}
-
-fn bf16s(count: usize, seed: u64, lo: f32, hi: f32) -> Vec<Bf16> {
-    values(count, seed, lo, hi).into_iter().map(Bf16::from_f32).collect()
-}
+mod common;
+use common::{bf16s, host, values};
 
 fn info(field: Field, role: Role, dtype: Dtype, required: bool, shape: &[usize], token_dim: Option<usize>) -> TensorInfo {
     TensorInfo { field, role, dtype, required, shape: shape.to_vec(), token_dim }
