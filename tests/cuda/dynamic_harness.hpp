@@ -1,6 +1,7 @@
 // Runs one family-A/B problem on a CUDA plan and on the host reference with the same inputs.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "../common/op_data.hpp"
@@ -49,44 +50,69 @@ inline mhc_desc_t resolved_desc(mhc_plan_t plan) {
   return d;
 }
 
-// Selects a CUDA plan (optionally forcing a SKU), runs it and the host plan on the same random
-// inputs and REQUIREs every output within tolerance. Returns the CUDA outputs for further checks.
-inline std::vector<std::vector<unsigned char>> check_against_host(const mhc_desc_t& desc, uint64_t seed,
-                                                                  mhc_sku_t forced = MHC_SKU_NONE,
-                                                                  mhc_guarantee_flags_t required = 0,
-                                                                  bool with_optional = false) {
+// One problem run on a CUDA plan and on the host plan with the same random inputs.
+struct CudaAndHost {
+  mhc_desc_t resolved;                          // the CUDA plan's descriptor (the host plan's too)
+  OpData data;                                  // inputs, and the outputs as the host wrote them
+  std::vector<std::vector<unsigned char>> got;  // the CUDA outputs by spec index (empty for inputs)
+};
+
+// Selects a CUDA plan (optionally forcing a SKU) and the host plan of its resolved descriptor,
+// runs both with args.grad_accumulate = `accumulate`. Outputs start poisoned, or as
+// `prepare_outputs` sets them on the host (copied to the device before the run).
+inline CudaAndHost run_cuda_and_host(const mhc_desc_t& desc, uint64_t seed, mhc_sku_t forced = MHC_SKU_NONE,
+                                     mhc_guarantee_flags_t required = 0, bool with_optional = false,
+                                     uint32_t accumulate = 0,
+                                     const std::function<void(OpData&)>& prepare_outputs = nullptr) {
   mhc_preference_t pref = cuda_only();
   pref.forced_sku = forced;
   pref.required = required;
   PlanHolder cuda, host;
   REQUIRE_OK(mhc_plan_select(&desc, &pref, &cuda.plan));
-  const mhc_desc_t resolved = resolved_desc(cuda.plan);
+  CudaAndHost r{resolved_desc(cuda.plan), {}, {}};
   mhc_preference_t hp = host_only();
   hp.required = required;
-  mhc_desc_t host_desc = resolved;
+  mhc_desc_t host_desc = r.resolved;
   REQUIRE_OK(mhc_plan_select(&host_desc, &hp, &host.plan));
 
-  OpData data = make_op_data(resolved, seed, with_optional);
+  r.data = make_op_data(r.resolved, seed, with_optional);
+  OpData& data = r.data;
+  if (prepare_outputs) prepare_outputs(data);
   RawDevice dev(data);
-  const mhc_args_t dargs = data.args(dev.ptrs);
+  mhc_args_t dargs = data.args(dev.ptrs);
+  dargs.grad_accumulate = accumulate;
   REQUIRE_OK(mhc_plan_can_implement(cuda.plan, &dargs));
   REQUIRE_OK(mhc_plan_run(cuda.plan, nullptr, nullptr, 0, &dargs));
   CUDA_REQUIRE(cudaDeviceSynchronize());
-  const mhc_args_t hargs = data.args(data.host_ptrs());
+  mhc_args_t hargs = data.args(data.host_ptrs());
+  hargs.grad_accumulate = accumulate;
   REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &hargs));
+  r.got.resize(data.specs.size());
+  for (size_t i = 0; i < data.specs.size(); ++i)
+    if (data.specs[i].role == mhc::Role::kOutput) r.got[i] = dev.download(i);
+  return r;
+}
 
+// run_cuda_and_host, then REQUIREs every output within tolerance (docs/numerics.md). Returns the
+// CUDA outputs for further checks.
+inline std::vector<std::vector<unsigned char>> check_against_host(const mhc_desc_t& desc, uint64_t seed,
+                                                                  mhc_sku_t forced = MHC_SKU_NONE,
+                                                                  mhc_guarantee_flags_t required = 0,
+                                                                  bool with_optional = false) {
+  CudaAndHost r = run_cuda_and_host(desc, seed, forced, required, with_optional);
+  const mhc_desc_t& resolved = r.resolved;
+  const OpData& data = r.data;
   std::vector<std::vector<unsigned char>> outs;
   for (size_t i = 0; i < data.specs.size(); ++i) {
     if (data.specs[i].role != mhc::Role::kOutput) continue;
-    auto got = dev.download(i);
-    const Mismatch m = compare(data.specs[i], got.data(), data.host[i].data(), fp32_tolerance(data.problem),
+    const Mismatch m = compare(data.specs[i], r.got[i].data(), data.host[i].data(), fp32_tolerance(data.problem),
                                bf16_ulps(data.problem, data.specs[i]));
     INFO(m.describe(data.specs[i].name) << " | op " << mhc::op_name(resolved.op) << " T=" << resolved.tokens
                                         << " n=" << resolved.n << " C=" << resolved.hidden
                                         << " S=" << resolved.num_splits << " w=" << resolved.weight_precision
                                         << " flags=" << resolved.flags);
     CHECK(m.bad == 0);
-    outs.push_back(std::move(got));
+    outs.push_back(std::move(r.got[i]));
   }
   return outs;
 }

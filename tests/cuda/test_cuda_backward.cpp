@@ -9,66 +9,35 @@ using namespace mhc_test;
 
 namespace {
 
-struct BothRuns {
-  OpData data;                                  // inputs and the host's outputs
-  std::vector<std::vector<unsigned char>> got;  // the CUDA outputs, by spec index (empty for inputs)
-};
-
-// Runs the CUDA plan and the host plan on the same inputs. With `accumulate` != 0, every output
-// starts from the same random finite values on both sides and args.grad_accumulate = accumulate;
-// otherwise outputs are poisoned.
-BothRuns run_both(const mhc_desc_t& desc, uint64_t seed, uint32_t accumulate = 0) {
-  mhc_preference_t pref = cuda_only();
-  PlanHolder cuda, host;
-  REQUIRE_OK(mhc_plan_select(&desc, &pref, &cuda.plan));
-  const mhc_desc_t resolved = resolved_desc(cuda.plan);
-  mhc_desc_t host_desc = resolved;
-  mhc_preference_t hp = host_only();
-  REQUIRE_OK(mhc_plan_select(&host_desc, &hp, &host.plan));
-
-  BothRuns r{make_op_data(resolved, seed), {}};
-  OpData& data = r.data;
-  if (accumulate == 0) {
-    data.poison_outputs();
-  } else {
-    std::mt19937_64 rng(seed ^ 0x5eedu);
-    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    for (size_t i = 0; i < data.specs.size(); ++i) {
-      if (data.specs[i].role != mhc::Role::kOutput) continue;
-      auto& h = data.host[i];
-      if (data.specs[i].dtype == MHC_DTYPE_BF16) {
-        for (size_t e = 0; e + 2 <= h.size(); e += 2) {
-          const uint16_t b = mhc::num::double_to_bf16(u(rng));
-          std::memcpy(&h[e], &b, 2);
-        }
-      } else {
-        for (size_t e = 0; e + 4 <= h.size(); e += 4) {
-          const float f = u(rng);
-          std::memcpy(&h[e], &f, 4);
-        }
+// Every output starts from the same random finite values on both sides (the accumulate bits
+// add to them).
+void prefill_outputs(OpData& data, uint64_t seed) {
+  std::mt19937_64 rng(seed ^ 0x5eedu);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (size_t i = 0; i < data.specs.size(); ++i) {
+    if (data.specs[i].role != mhc::Role::kOutput) continue;
+    auto& h = data.host[i];
+    if (data.specs[i].dtype == MHC_DTYPE_BF16) {
+      for (size_t e = 0; e + 2 <= h.size(); e += 2) {
+        const uint16_t b = mhc::num::double_to_bf16(u(rng));
+        std::memcpy(&h[e], &b, 2);
+      }
+    } else {
+      for (size_t e = 0; e + 4 <= h.size(); e += 4) {
+        const float f = u(rng);
+        std::memcpy(&h[e], &f, 4);
       }
     }
   }
-  RawDevice dev(data);
-  mhc_args_t da = data.args(dev.ptrs);
-  da.grad_accumulate = accumulate;
-  REQUIRE_OK(mhc_plan_can_implement(cuda.plan, &da));
-  REQUIRE_OK(mhc_plan_run(cuda.plan, nullptr, nullptr, 0, &da));
-  CUDA_REQUIRE(cudaDeviceSynchronize());
-  mhc_args_t ha = data.args(data.host_ptrs());
-  ha.grad_accumulate = accumulate;
-  REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &ha));
-  r.got.resize(data.specs.size());
-  for (size_t i = 0; i < data.specs.size(); ++i)
-    if (data.specs[i].role == mhc::Role::kOutput) r.got[i] = dev.download(i);
-  return r;
 }
 
 // bf16 gradients of A4' and A6' are n-term fp64 sums of exact products, rounded once in the
 // reference's order: bit-identical to the host. fp32 gradients (sums over C) within the fp32
 // tolerance of docs/numerics.md.
 void check_backward(const mhc_desc_t& desc, uint64_t seed, uint32_t accumulate = 0) {
-  const BothRuns r = run_both(desc, seed, accumulate);
+  std::function<void(OpData&)> prefill;
+  if (accumulate != 0) prefill = [seed](OpData& d) { prefill_outputs(d, seed); };
+  const CudaAndHost r = run_cuda_and_host(desc, seed, MHC_SKU_NONE, 0, false, accumulate, prefill);
   for (size_t i = 0; i < r.data.specs.size(); ++i) {
     const mhc::TensorSpec& s = r.data.specs[i];
     if (s.role != mhc::Role::kOutput) continue;
