@@ -188,9 +188,11 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_SM80_POST         0x00500400u
 #define MHC_SKU_SM80_HEAD         0x00500500u
 #define MHC_SKU_SM80_EXPAND       0x00500600u
-/* CUDA, portable: backward (training) of the bandwidth ops. Since 0.4. */
+/* CUDA, portable: backward (training). Since 0.4. */
 #define MHC_SKU_SM80_POST_BACKWARD   0x00504400u
 #define MHC_SKU_SM80_EXPAND_BACKWARD 0x00504600u
+#define MHC_SKU_SM80_PRE_BACKWARD    0x00504300u
+#define MHC_SKU_SM80_HEAD_BACKWARD   0x00504500u
 /* CUDA, portable (sm_80 and newer): static-H layer (family B), one row-fused persistent kernel. */
 #define MHC_SKU_SM80_STATIC_PRE   0x00501000u
 #define MHC_SKU_SM80_STATIC_POST  0x00501100u

@@ -1,9 +1,13 @@
-// a3_pre_backward CUDA SKUs: none yet (the host reference serves the op; select with MHC_BACKEND_CUDA alone
-// answers MHC_STATUS_NOT_SUPPORTED).
+// a3_pre_backward CUDA SKU: the token kernel (dpre, the coefficient math in reverse in fp64), the
+// column kernel (dR and dfn, streaming the tokens per slice of K) and the reductions over tokens.
+#include "../../ops/op_card.hpp"
+#include "pre_backward_sku.hpp"
 #include "skus.hpp"
 
 namespace mhc::cuda {
 
-std::vector<Sku> skus_a3_pre_backward() { return {}; }
+std::vector<Sku> skus_a3_pre_backward() {
+  return {pre_backward_sku(card_a3_pre_backward, MHC_SKU_SM80_PRE_BACKWARD, "sm80_f32_pre_backward", false)};
+}
 
 }  // namespace mhc::cuda

@@ -1,9 +1,12 @@
-// a5_head_backward CUDA SKUs: none yet (the host reference serves the op; select with MHC_BACKEND_CUDA alone
-// answers MHC_STATUS_NOT_SUPPORTED).
+// a5_head_backward CUDA SKU: the pre backward's kernels with the pre gate only (N = n, one scale).
+#include "../../ops/op_card.hpp"
+#include "pre_backward_sku.hpp"
 #include "skus.hpp"
 
 namespace mhc::cuda {
 
-std::vector<Sku> skus_a5_head_backward() { return {}; }
+std::vector<Sku> skus_a5_head_backward() {
+  return {pre_backward_sku(card_a5_head_backward, MHC_SKU_SM80_HEAD_BACKWARD, "sm80_f32_head_backward", true)};
+}
 
 }  // namespace mhc::cuda

@@ -1,0 +1,336 @@
+#include "../launch.cuh"
+#include "sm80_f32_pre_backward.cuh"
+
+namespace mhc::cuda {
+namespace {
+
+constexpr unsigned kFull = 0xffffffffu;
+constexpr int kMaxN = 8;
+constexpr int kMaxMixes = kMaxN * (kMaxN + 2);
+
+// ---- 1. token kernel --------------------------------------------------------------------------
+constexpr int kTokThreads = 256, kTokWarps = kTokThreads / 32;
+constexpr size_t kTokSmemLimit = 40 * 1024;  // the Sinkhorn iterates (beside ~5 KB of static)
+
+__device__ __forceinline__ int mix_group(int j, int n, bool head) { return head || j < n ? 0 : j < 2 * n ? 1 : 2; }
+__device__ __forceinline__ double sigmoid_f64(double z) { return 1.0 / (1.0 + exp(-z)); }
+
+// 4 bf16 at a (8-byte aligned when kVector), or one.
+template <bool kVector>
+__device__ __forceinline__ int load_cols(const uint16_t* a, float (&v)[4]) {
+  if (kVector) {
+    const uint2 w = __ldg(reinterpret_cast<const uint2*>(a));
+    v[0] = bf16_lo(w.x), v[1] = bf16_hi(w.x), v[2] = bf16_lo(w.y), v[3] = bf16_hi(w.y);
+    return 4;
+  }
+  v[0] = bf16_to_f32(*a);
+  return 1;
+}
+
+template <int kN, bool kVector>
+__global__ void __launch_bounds__(kTokThreads) sm80_f32_pre_backward_token_kernel(const PreBackwardParams p) {
+  extern __shared__ double s_trace[];  // the softmax, then the input of each Sinkhorn step [kN * kN] each
+  __shared__ double s_red[kTokWarps][kN], s_dpre[kN];
+  __shared__ double s_z[kMaxMixes], s_dz[kMaxMixes], s_term[2][kMaxMixes];
+  __shared__ double s_m[kN * kN], s_g[kN * kN];
+  const int64_t t = blockIdx.x;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int N = p.N;
+  constexpr int V = kVector ? 4 : 1;
+
+  // dpre[i] = sum_x dli[x] R[i,x]: bf16 x bf16 products are exact in fp32, summed in fp64, each
+  // thread's columns ascending, then a butterfly per warp and the warps in ascending order.
+  {
+    double acc[kN] = {};
+    const uint16_t* g_row = p.dli + t * p.C;
+    const uint16_t* a_row = p.A + t * p.K;
+    for (int64_t x = int64_t{threadIdx.x} * V; x < p.C; x += int64_t{kTokThreads} * V) {
+      float g[4], a[4];
+      const int m = load_cols<kVector>(g_row + x, g);
+#pragma unroll
+      for (int i = 0; i < kN; ++i) {
+        load_cols<kVector>(a_row + i * p.C + x, a);
+        for (int e = 0; e < m; ++e) acc[i] += double{g[e] * a[e]};
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < kN; ++i) {
+#pragma unroll
+      for (int o = 16; o >= 1; o /= 2) acc[i] += __shfl_xor_sync(kFull, acc[i], o);
+      if (lane == 0) s_red[warp][i] = acc[i];
+    }
+  }
+  __syncthreads();
+  if (warp != 0) return;  // the coefficient math runs on warp 0 alone (no block barrier below)
+  if (lane < kN) {
+    double v = s_red[0][lane];
+    for (int w = 1; w < kTokWarps; ++w) v += s_red[w][lane];
+    s_dpre[lane] = v;
+  }
+
+  // The coefficient math in reverse, fp64, in the host reference's order (docs/numerics.md).
+  const double r = 1.0 / sqrt(double{p.Q[t]} / static_cast<double>(p.K) + double{p.rms_eps});
+  for (int j = lane; j < N; j += 32) {
+    s_z[j] = double{p.D[t * N + j]} * r * double{p.scale[mix_group(j, kN, p.head)]} + double{p.base[j]};
+    s_dz[j] = 0.0;
+  }
+  __syncwarp();
+  double pre = 0.0;
+  if (lane < kN) {  // pre = sigmoid(z) + pre_eps; post = post_mult * sigmoid(z)
+    const double s = sigmoid_f64(s_z[lane]);
+    pre = s + double{p.pre_eps};
+    s_dz[lane] = s_dpre[lane] * s * (1.0 - s);
+    if (!p.head) {
+      const double sp = sigmoid_f64(s_z[kN + lane]);
+      s_dz[kN + lane] = double{p.dpost[t * kN + lane]} * double{p.post_mult} * sp * (1.0 - sp);
+    }
+  }
+  if (!p.head) {
+    // Sinkhorn forward from the comb logits, each step's input kept; lane a owns line a.
+    constexpr int nn = kN * kN;
+    const double eps = p.sinkhorn_eps;
+    const int steps = 2 * p.repeat - 1;
+    double* soft = s_trace;
+    double* before = s_trace + nn;
+    if (lane < kN) {  // row softmax, max-subtracted, then + eps
+      const double* z = &s_z[2 * kN + lane * kN];
+      double mx = z[0];
+      for (int k = 1; k < kN; ++k) mx = z[k] > mx ? z[k] : mx;
+      double sum = 0.0;
+      for (int k = 0; k < kN; ++k) sum += (s_m[lane * kN + k] = exp(z[k] - mx));
+      for (int k = 0; k < kN; ++k) {
+        s_m[lane * kN + k] = s_m[lane * kN + k] / sum;
+        soft[lane * kN + k] = s_m[lane * kN + k];
+        s_m[lane * kN + k] += eps;
+      }
+    }
+    __syncwarp();
+    for (int step = 0; step < steps; ++step) {
+      for (int e = lane; e < nn; e += 32) before[step * nn + e] = s_m[e];
+      __syncwarp();
+      if (lane < kN) {  // step s divides by the column sums (s even) or the row sums (s odd)
+        const bool cols = step % 2 == 0;
+        const int first = cols ? lane : lane * kN, stride = cols ? kN : 1;
+        double s = 0.0;
+        for (int b = 0; b < kN; ++b) s += s_m[first + b * stride];
+        for (int b = 0; b < kN; ++b) s_m[first + b * stride] /= s + eps;
+      }
+      __syncwarp();
+    }
+    // Reverse: Y = X / (s + eps) along a line gives dX = (dY - sum_line(dY * Y)) / (s + eps).
+    for (int e = lane; e < nn; e += 32) s_g[e] = double{p.dcomb[t * nn + e]};
+    __syncwarp();
+    for (int step = steps - 1; step >= 0; --step) {
+      if (lane < kN) {
+        const double* X = before + step * nn;
+        const bool cols = step % 2 == 0;
+        const int first = cols ? lane : lane * kN, stride = cols ? kN : 1;
+        double s = 0.0;
+        for (int b = 0; b < kN; ++b) s += X[first + b * stride];
+        const double den = s + eps;
+        double dot = 0.0;
+        for (int b = 0; b < kN; ++b) dot += s_g[first + b * stride] * (X[first + b * stride] / den);
+        for (int b = 0; b < kN; ++b) s_g[first + b * stride] = (s_g[first + b * stride] - dot) / den;
+      }
+      __syncwarp();
+    }
+    if (lane < kN) {  // + eps passes the gradient through; the softmax: dz = (g - sum_row(g p)) p
+      const double* pr = soft + lane * kN;
+      const double* gr = s_g + lane * kN;
+      double dot = 0.0;
+      for (int k = 0; k < kN; ++k) dot += gr[k] * pr[k];
+      for (int k = 0; k < kN; ++k) s_dz[2 * kN + lane * kN + k] = (gr[k] - dot) * pr[k];
+    }
+  }
+  __syncwarp();
+  // z = mix * scale + base, mix = D r: dD = dz scale r; dscale and dr summed over j ascending.
+  for (int j = lane; j < N; j += 32) {
+    const double Dj = p.D[t * N + j];
+    const double mix = Dj * r, dmix = s_dz[j] * double{p.scale[mix_group(j, kN, p.head)]};
+    s_term[0][j] = s_dz[j] * mix;
+    s_term[1][j] = dmix * Dj;
+    p.w_dD[t * N + j] = static_cast<float>(dmix * r);
+    p.w_dz[t * N + j] = s_dz[j];
+  }
+  __syncwarp();
+  if (lane == 0) {
+    double dsc[3] = {0.0, 0.0, 0.0}, dr = 0.0;
+    for (int j = 0; j < N; ++j) {
+      dsc[mix_group(j, kN, p.head)] += s_term[0][j];
+      dr += s_term[1][j];
+    }
+    const double dQ = dr * -0.5 * r * r * r / static_cast<double>(p.K);
+    p.w_coef[t * (kN + 1) + kN] = static_cast<float>(dQ);
+    for (int g = 0; g < 3; ++g) p.w_dsc[t * 3 + g] = dsc[g];
+  }
+  if (lane < kN) p.w_coef[t * (kN + 1) + lane] = static_cast<float>(pre);
+}
+
+// ---- 2. column kernel -------------------------------------------------------------------------
+constexpr int kCols = 64;  // columns of K per CTA
+constexpr int kStage = 32; // tokens staged per block barrier
+
+__device__ __forceinline__ float weight_f32(float f, int precision) {
+  if (precision == MHC_DTYPE_FP32) return f;
+  const float hi = __uint_as_float(tf32_rne(f));
+  if (precision == MHC_DTYPE_TF32) return hi;
+  return hi + __uint_as_float(tf32_rne(f - hi));  // tf32x3: exact in fp32 (22 significant bits)
+}
+
+// kM mixes (N), kGroups token groups of kCols threads: group g takes tokens g, g + kGroups, ...
+template <int kN, int kM, int kGroups>
+__global__ void __launch_bounds__(kCols * kGroups) sm80_f32_pre_backward_column_kernel(const PreBackwardParams p) {
+  constexpr int kPer = kStage / kGroups;
+  __shared__ float s_dD[kStage][kM];
+  __shared__ float s_coef[kStage][kN + 1];
+  __shared__ float s_part[kM][kCols];
+  const int col = threadIdx.x % kCols, grp = threadIdx.x / kCols;
+  const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kCols, k = k0 + col;
+  const bool valid = k < p.K;
+  const int stream = valid ? static_cast<int>(k / p.C) : 0;
+  const int64_t x = valid ? k - stream * p.C : 0;
+
+  float w[kM], acc[kM];
+#pragma unroll
+  for (int j = 0; j < kM; ++j) {
+    w[j] = valid ? weight_f32(__ldg(p.fn + j * p.K + k), p.weight_precision) : 0.0f;
+    acc[j] = 0.0f;
+  }
+  const bool acc_r = (p.accumulate & MHC_GRAD_ACCUMULATE_RESIDUAL) != 0;
+  for (int64_t tb = 0; tb < p.T; tb += kStage) {
+    const int tend = p.T - tb < kStage ? static_cast<int>(p.T - tb) : kStage;
+    __syncthreads();  // the previous block's staged values are consumed
+    for (int e = threadIdx.x; e < kStage * kM; e += kCols * kGroups)
+      s_dD[e / kM][e % kM] = e / kM < tend ? p.w_dD[(tb + e / kM) * kM + e % kM] : 0.0f;
+    for (int e = threadIdx.x; e < kStage * (kN + 1); e += kCols * kGroups)
+      s_coef[e / (kN + 1)][e % (kN + 1)] = e / (kN + 1) < tend ? p.w_coef[(tb + e / (kN + 1)) * (kN + 1) + e % (kN + 1)] : 0.0f;
+    __syncthreads();
+    // Every load of the group's tokens first, then the arithmetic: one memory round trip.
+    float av[kPer], gv[kPer];
+#pragma unroll
+    for (int q = 0; q < kPer; ++q) {
+      const int u = grp + q * kGroups;
+      av[q] = gv[q] = 0.0f;
+      if (valid && u < tend) {
+        av[q] = bf16_to_f32(p.A[(tb + u) * p.K + k]);
+        gv[q] = bf16_to_f32(p.dli[(tb + u) * p.C + x]);
+      }
+    }
+#pragma unroll
+    for (int q = 0; q < kPer; ++q) {
+      const int u = grp + q * kGroups;
+      if (!valid || u >= tend) continue;
+      // dR = pre[i] dli[x] + sum_j dD[j] w(fn[j,k]) + 2 dQ A[k]
+      float v = s_coef[u][stream] * gv[q];
+#pragma unroll
+      for (int j = 0; j < kM; ++j) v = fmaf(s_dD[u][j], w[j], v);
+      v = fmaf(2.0f * s_coef[u][kN], av[q], v);
+#pragma unroll
+      for (int j = 0; j < kM; ++j) acc[j] = fmaf(s_dD[u][j], av[q], acc[j]);
+      uint16_t* dst = p.dR + (tb + u) * p.K + k;
+      *dst = acc_r ? f64_to_bf16(double{bf16_to_f32(*dst)} + double{v}) : f32_to_bf16(v);
+    }
+  }
+  // dfn: the groups' partial sums added in ascending group order.
+  for (int g = 0; g < kGroups; ++g) {
+    __syncthreads();
+    if (grp == g)
+#pragma unroll
+      for (int j = 0; j < kM; ++j) s_part[j][col] = g == 0 ? acc[j] : s_part[j][col] + acc[j];
+  }
+  __syncthreads();
+  const bool acc_fn = (p.accumulate & MHC_GRAD_ACCUMULATE_FN) != 0;
+  for (int e = threadIdx.x; e < kM * kCols; e += kCols * kGroups) {
+    const int j = e / kCols, c = e % kCols;
+    if (k0 + c >= p.K) continue;
+    float* dst = p.dfn + j * p.K + k0 + c;
+    *dst = acc_fn ? static_cast<float>(double{*dst} + double{s_part[j][c]}) : s_part[j][c];
+  }
+}
+
+// ---- 3. reductions over tokens ----------------------------------------------------------------
+// One warp per output: lane l sums tokens l, l + 32, ... in fp64, then a fixed butterfly.
+__global__ void __launch_bounds__(256) sm80_f32_pre_backward_reduce_kernel(const PreBackwardParams p) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int groups = p.head ? 1 : 3;
+  for (int o = warp; o < p.N + groups; o += 8) {
+    double s = 0.0;
+    for (int64_t t = lane; t < p.T; t += 32) s += o < p.N ? p.w_dz[t * p.N + o] : p.w_dsc[t * 3 + (o - p.N)];
+#pragma unroll
+    for (int off = 16; off >= 1; off /= 2) s += __shfl_xor_sync(kFull, s, off);
+    if (lane != 0) continue;
+    const bool is_base = o < p.N;
+    float* dst = is_base ? p.dbase + o : p.dscale + (o - p.N);
+    const bool acc = (p.accumulate & (is_base ? MHC_GRAD_ACCUMULATE_BASE : MHC_GRAD_ACCUMULATE_SCALE)) != 0;
+    *dst = static_cast<float>(acc ? double{*dst} + s : s);
+  }
+}
+
+template <int kN>
+void launch_n(const PreBackwardParams& p, void* stream) {
+  const size_t smem = pre_backward_token_smem(kN, p.head ? 0 : p.repeat);
+  if (!p.head && smem == 0)
+    fail(MHC_STATUS_INTERNAL, "pre backward: the Sinkhorn iterates of n = {}, repeat = {} exceed shared memory", kN,
+         p.repeat);
+  const bool vec = p.C % 4 == 0 && reinterpret_cast<uintptr_t>(p.A) % 8 == 0 &&
+                   reinterpret_cast<uintptr_t>(p.dli) % 8 == 0;
+  const dim3 tok_grid(static_cast<unsigned>(p.T));
+  if (vec)
+    launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, true>, tok_grid,
+           dim3(kTokThreads), smem, stream, false, p);
+  else
+    launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, false>, tok_grid,
+           dim3(kTokThreads), smem, stream, false, p);
+  const dim3 col_grid(ceil_div_u(p.K, kCols));
+  constexpr int kMixes = kN * (kN + 2);
+  constexpr int kGroupsFull = kMixes <= 24 ? 4 : 2;
+  constexpr int kGroupsHead = 4;
+  if (p.head)
+    launch("sm80_f32_pre_backward_column_kernel", sm80_f32_pre_backward_column_kernel<kN, kN, kGroupsHead>, col_grid,
+           dim3(kCols * kGroupsHead), 0, stream, false, p);
+  else
+    launch("sm80_f32_pre_backward_column_kernel", sm80_f32_pre_backward_column_kernel<kN, kMixes, kGroupsFull>,
+           col_grid, dim3(kCols * kGroupsFull), 0, stream, false, p);
+  launch("sm80_f32_pre_backward_reduce_kernel", sm80_f32_pre_backward_reduce_kernel, dim3(1), dim3(256), 0, stream,
+         false, p);
+}
+
+size_t align256(size_t b) { return (b + 255) / 256 * 256; }
+
+}  // namespace
+
+PreBackwardWorkspace::PreBackwardWorkspace(int64_t T, int n, int N)
+    : dD(align256(static_cast<size_t>(T * N) * sizeof(float))),
+      coef(align256(static_cast<size_t>(T * (n + 1)) * sizeof(float))),
+      dz(align256(static_cast<size_t>(T * N) * sizeof(double))),
+      dsc(align256(static_cast<size_t>(T * 3) * sizeof(double))),
+      total(dD + coef + dz + dsc) {}
+
+void PreBackwardWorkspace::carve(void* base, PreBackwardParams& p) const {
+  char* b = static_cast<char*>(base);
+  p.w_dD = reinterpret_cast<float*>(b);
+  p.w_coef = reinterpret_cast<float*>(b + dD);
+  p.w_dz = reinterpret_cast<double*>(b + dD + coef);
+  p.w_dsc = reinterpret_cast<double*>(b + dD + coef + dz);
+}
+
+size_t pre_backward_token_smem(int n, int repeat) {
+  const size_t bytes = static_cast<size_t>(2 * repeat) * n * n * sizeof(double);  // softmax + 2R - 1 steps
+  return bytes <= kTokSmemLimit ? bytes : 0;
+}
+
+void launch_pre_backward(const PreBackwardParams& p, void* stream) {
+  switch (p.n) {
+    case 1: return launch_n<1>(p, stream);
+    case 2: return launch_n<2>(p, stream);
+    case 3: return launch_n<3>(p, stream);
+    case 4: return launch_n<4>(p, stream);
+    case 5: return launch_n<5>(p, stream);
+    case 6: return launch_n<6>(p, stream);
+    case 7: return launch_n<7>(p, stream);
+    case kMaxN: return launch_n<kMaxN>(p, stream);
+    default: fail(MHC_STATUS_INTERNAL, "pre backward: n = {} exceeds {}", p.n, kMaxN);
+  }
+}
+
+}  // namespace mhc::cuda

@@ -1,0 +1,58 @@
+// A3' (pre backward) and A5' (head backward) in three launches, every reduction in a fixed order:
+//   1. token kernel, one CTA per token: dpre[i] = sum_x dli[x] R[i,x] (fp64), then the coefficient
+//      math in reverse on warp 0 in fp64 (RMS, gates, every Sinkhorn step recomputed from the saved
+//      D and Q, its iterates kept in shared memory; line-parallel lanes): dD [T,N], dQ, pre [T,n]
+//      to workspace, and the dbase / dscale terms of the token (dz [T,N], dsc [T,3], fp64).
+//   2. column kernel, one CTA per 128 columns k of K, streaming every token: dR[t,k] = pre[i] dli[x]
+//      + sum_j dD[t,j] w(fn[j,k]) + 2 dQ[t] A[t,k] (fp32, one rounding to bf16), and
+//      dfn[j,k] = sum_t dD[t,j] A[t,k] (fp32: each of the CTA's token groups ascending in t, then the
+//      groups ascending). No atomics: a column belongs to one CTA.
+//   3. reduce kernel: dbase[j] = sum_t dz[t,j], dscale[g] = sum_t dsc[t,g] (fp64, fixed lane split).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace mhc::cuda {
+
+struct PreBackwardParams {
+  const uint16_t* A;       // residual [T, K]
+  const uint16_t* dli;     // dL/d layer_input [T, C]
+  const float* dpost;      // [T, n]; NULL for the head
+  const float* dcomb;      // [T, n, n]; NULL for the head
+  const float* D;          // the forward's saved D [T, N]
+  const float* Q;          // the forward's saved Q [T]
+  const float* fn;         // [N, K]
+  const float* scale;      // [3]; the head: [1]
+  const float* base;       // [N]
+  uint16_t* dR;            // [T, K]
+  float* dfn;              // [N, K]
+  float* dscale;           // [3]; the head: [1]
+  float* dbase;            // [N]
+  uint32_t accumulate;     // MHC_GRAD_ACCUMULATE_* bits
+  // workspace (PreBackwardWorkspace below carves it)
+  float* w_dD;             // [T, N]
+  float* w_coef;           // [T, n + 1]: pre[0 .. n-1], dQ
+  double* w_dz;            // [T, N]
+  double* w_dsc;           // [T, 3]
+  int64_t T, C, K;
+  int n, N;
+  bool head;               // A5': the pre gate only, one scale
+  int weight_precision;    // MHC_DTYPE_TF32, _TF32X3 or _FP32: w() of the dR GEMM term
+  float rms_eps, pre_eps, sinkhorn_eps, post_mult;
+  int repeat;              // sinkhorn_repeat
+};
+
+// Workspace of a run of up to T tokens: one layout that both sizes and carves it.
+struct PreBackwardWorkspace {
+  size_t dD, coef, dz, dsc, total;
+  PreBackwardWorkspace(int64_t T, int n, int N);
+  void carve(void* base, PreBackwardParams& p) const;
+};
+
+// Shared memory the token kernel needs for n and repeat (the Sinkhorn iterates); 0 if too large.
+size_t pre_backward_token_smem(int n, int repeat);
+// Enqueues the three kernels (T >= 1).
+void launch_pre_backward(const PreBackwardParams& p, void* stream);
+
+}  // namespace mhc::cuda
