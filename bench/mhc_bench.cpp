@@ -1,7 +1,7 @@
 // mhc-bench: benchdnn-style benchmark of libmhc plans on the GPU.
 //   mhc-bench --op pre --T 64 --C 7168 [--n 4] [--S 0] [--w tf32|tf32x3|fp32] [--dtype bf16|fp32] [--shifted] [--norm]
 //             [--sku 0x00900300] [--reps 100] [--no-verify] [--json out.json]
-//   mhc-bench --suite perf|decode|static|engine|boundary|backward [--json out.json]
+//   mhc-bench --suite perf|decode|static|engine|boundary|backward|static_backward [--json out.json]
 // For each case: verify against the host reference, then time CUDA-graph replays (median of
 // --reps, rotating input sets larger than L2) and print time, GB/s on the op's floor bytes
 // (each tensor read or written once), % of the device copy bandwidth measured in this run, SKU.
@@ -63,7 +63,8 @@ const std::map<std::string, mhc_op_t> kOps = {
     {"static_pre", MHC_OP_STATIC_PRE},     {"static_post", MHC_OP_STATIC_POST}, {"static_layer", MHC_OP_STATIC_LAYER},
     {"boundary", MHC_OP_BOUNDARY},         {"collapse", MHC_OP_BOUNDARY_COLLAPSE}, {"mix", MHC_OP_BOUNDARY_MIX},
     {"first", MHC_OP_BOUNDARY_FIRST},      {"post_backward", MHC_OP_POST_BACKWARD},
-    {"expand_backward", MHC_OP_EXPAND_BACKWARD}};
+    {"expand_backward", MHC_OP_EXPAND_BACKWARD}, {"static_pre_backward", MHC_OP_STATIC_PRE_BACKWARD},
+    {"static_post_backward", MHC_OP_STATIC_POST_BACKWARD}, {"static_layer_backward", MHC_OP_STATIC_LAYER_BACKWARD}};
 
 // Device-to-device copy bandwidth (bytes read + written per second), median of 20.
 double copy_bandwidth(cudaStream_t s) {
@@ -293,6 +294,19 @@ std::vector<Case> suite(const std::string& name) {
       for (int64_t T : {1, 64, 4096, 16384}) add("post_backward", T, C);
     for (int64_t T : {64, 16384}) add("expand_backward", T, 7168);
   }
+  // Training, family B: the static-H backward ops (issue 13's targets: B3' at B = 8192, C = 4096,
+  // n = 4, fp32 and at B = 320, C = 1280), then B1' and B2' at the same shapes and bf16.
+  if (name == "static_backward") {
+    for (const char* op : {"static_layer_backward", "static_pre_backward", "static_post_backward"}) {
+      add(op, 8192, 4096, 4, MHC_DTYPE_FP32);
+      add(op, 320, 1280, 4, MHC_DTYPE_FP32);
+      add(op, 8192, 4096, 4, MHC_DTYPE_BF16);
+      add(op, 320, 1280, 4, MHC_DTYPE_BF16);
+    }
+    add("static_layer_backward", 4096, 7168, 4, MHC_DTYPE_FP32);
+    add("static_layer_backward", 1024, 4096, 4, MHC_DTYPE_FP32);
+    add("static_layer_backward", 128, 1280, 32, MHC_DTYPE_FP32);
+  }
   if (name == "perf" || name == "static") {
     add("static_layer", 320, 1280, 4, MHC_DTYPE_FP32);
     add("static_layer", 1280, 2560, 4, MHC_DTYPE_FP32);
@@ -328,9 +342,10 @@ void write_json(const std::string& json, const cudaDeviceProp& prop, double bw, 
 
 void usage() {
   std::printf(
-      "usage: mhc-bench [--suite perf|decode|static|engine|boundary|backward] [--op OP --T T --C C --n N --S S --repeat R --w tf32|tf32x3|fp32 "
+      "usage: mhc-bench [--suite perf|decode|static|engine|boundary|backward|static_backward] [--op OP --T T --C C --n N --S S --repeat R --w tf32|tf32x3|fp32 "
       "--dtype bf16|fp32 --sku ID --shifted --norm] [--reps R] [--no-verify] [--json FILE]\n"
-      "ops: prenorm_gemm pre_fuse pre post head expand static_pre static_post static_layer\n");
+      "ops: prenorm_gemm pre_fuse pre post head expand static_pre static_post static_layer boundary collapse mix first\n"
+      "     post_backward expand_backward static_pre_backward static_post_backward static_layer_backward\n");
 }
 
 }  // namespace

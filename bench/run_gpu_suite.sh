@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # On the GPU machine: the CUDA test suites, compute-sanitizer (memcheck, racecheck, synccheck,
 # initcheck) on every CUDA suite, then the benchmark. Logs go to $OUT (or ./gpu-out).
-# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|ncu|ncu-gemm]...
-#   engine: the pre engine before/after (mhc-bench --suite engine); boundary, backward: those suites;
+# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm]...
+#   engine: the pre engine before/after (mhc-bench --suite engine); boundary, backward,
+#   static_backward: those suites;
 #   ncu: DRAM and L2 throughput of each kernel of pre at T = 16384, C = 7168 on the default and the
 #   earlier SKU; ncu-gemm: what bounds the GEMM pass (A1, T = 16384, C = 7168: the wide-token kernel
 #   and the narrow one): throughput, occupancy, stall reasons.
@@ -21,6 +22,7 @@ declare -A sanitize_args=(
   [test_cuda_runtime]="[determinism],[graph],[threads],[validation]"
   [test_cuda_dynamic]="[a2],[a4],[a5],[sanitize-onepass]"
   [test_cuda_static]="[sanitize],[guard]"
+  [test_cuda_static_backward]="[sanitize]"
   [test_cuda_backward]=""
 )
 # test_cuda_device provokes CUDA API errors on purpose (an invalid device, a scratch too large to
@@ -48,7 +50,7 @@ for step in $steps; do
       "$build/bench/mhc-bench" --suite perf --json "$out/bench.json" 2>&1 | tee "$out/bench.log" || status=1 ;;
     engine)
       "$build/bench/mhc-bench" --suite engine --json "$out/engine.json" 2>&1 | tee "$out/engine.log" || status=1 ;;
-    boundary|backward)
+    boundary|backward|static_backward)
       "$build/bench/mhc-bench" --suite "$step" --json "$out/$step.json" 2>&1 | tee "$out/$step.log" || status=1 ;;
     ncu-gemm)
       for sku in 0x00900100 0x00900102; do

@@ -160,6 +160,9 @@ const (
 	SKUSM80StaticPost          SKU = 0x00501100
 	SKUSM80StaticLayer         SKU = 0x00501200
 	SKUSM80StaticLayer1Stage   SKU = 0x00501201
+	SKUSM80StaticPreBackward   SKU = 0x00505000
+	SKUSM80StaticPostBackward  SKU = 0x00505100
+	SKUSM80StaticLayerBackward SKU = 0x00505200
 	SKUSM90PrenormGemm         SKU = 0x00900100
 	SKUSM90Pre                 SKU = 0x00900300
 	SKUSM90Head                SKU = 0x00900500

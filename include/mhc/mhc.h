@@ -198,6 +198,12 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_SM80_STATIC_POST  0x00501100u
 #define MHC_SKU_SM80_STATIC_LAYER 0x00501200u
 #define MHC_SKU_SM80_STATIC_LAYER_1STAGE 0x00501201u /* one row buffer per row slot */
+/* CUDA, portable: backward (training) of the static-H layer (family B): a persistent row kernel,
+ * the parameters' gradients reduced in a fixed order through a workspace, a finalize in fp64.
+ * Since 0.5. */
+#define MHC_SKU_SM80_STATIC_PRE_BACKWARD   0x00505000u
+#define MHC_SKU_SM80_STATIC_POST_BACKWARD  0x00505100u
+#define MHC_SKU_SM80_STATIC_LAYER_BACKWARD 0x00505200u
 /* CUDA, portable: the fused pre stage over blocks of 8 tokens (partials summed once per token). */
 #define MHC_SKU_SM80_PRE_FUSE_TOKENS 0x00500201u
 /* CUDA, portable: the layer boundary. Critical path: post + collapse + RMSNorm in one kernel, a

@@ -1,7 +1,9 @@
 // Every CUDA plan, walked from the op list: the CUDA registry serves each card's op with the
 // card's tensors, and a plan selected for desc.tokens runs any smaller T (args.tokens) with rows
 // bit-identical to the same rows of a full run, nothing written past T, and the full run within
-// tolerance of the fp64 host reference (outputs poisoned before every run).
+// tolerance of the fp64 host reference (outputs poisoned before every run). A backward op's
+// gradient that sums the run's tokens (no T dimension) is checked against the host's sum over the
+// same tokens instead.
 #include <cstring>
 
 #include "dynamic_harness.hpp"
@@ -38,6 +40,10 @@ size_t elem_bytes(const mhc::TensorSpec& s) { return s.dtype == MHC_DTYPE_BF16 ?
 
 // The tensor's leading-T prefix is its short layout (T first, or no T at all).
 bool prefix_layout(const mhc::TensorSpec& s) { return s.token_dim <= 0; }
+
+// A gradient output without a T dimension sums the run's tokens (a backward op's parameter
+// gradient): a shorter run gives the sum over its own tokens, checked against the host's.
+bool sums_tokens(const mhc::TensorSpec& s) { return s.role == mhc::Role::kOutput && s.token_dim < 0 && s.accumulate_bit != 0; }
 
 }  // namespace
 
@@ -99,9 +105,11 @@ TEST_CASE("CUDA plans run any T up to desc.tokens", "[cuda][tokens]") {
 
       for (int64_t t : {int64_t{1}, int64_t{7}, int64_t{64}, int64_t{257}}) {
         INFO(card->tag << (partials ? " partials" : "") << " run-time T " << t);
-        // Inputs: the full buffers where the first t rows are the short layout, else a compacted copy.
+        // Inputs: the full buffers where the first t rows are the short layout, else a compacted copy
+        // (on the device, and in `short_ref` for the host reference of the outputs that sum tokens).
         std::vector<void*> ptrs = dev.ptrs;
         std::vector<void*> extra;
+        OpData short_ref = data;
         for (size_t i = 0; i < data.specs.size(); ++i) {
           const mhc::TensorSpec& s = data.specs[i];
           if (s.role != mhc::Role::kInput || prefix_layout(s)) continue;
@@ -114,6 +122,15 @@ TEST_CASE("CUDA plans run any T up to desc.tokens", "[cuda][tokens]") {
           CUDA_REQUIRE(cudaMemcpy(p, compact.data(), compact.size(), cudaMemcpyHostToDevice));
           ptrs[i] = p;
           extra.push_back(p);
+          short_ref.host[i] = compact;
+        }
+        bool any_sums = false;
+        for (const mhc::TensorSpec& s : data.specs) any_sums = any_sums || sums_tokens(s);
+        if (any_sums) {
+          short_ref.poison_outputs();
+          mhc_args_t ha = short_ref.args(short_ref.host_ptrs());
+          ha.tokens = t;
+          REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &ha));
         }
         dev.poison_outputs(data);
         mhc_args_t a = data.args(ptrs);
@@ -128,6 +145,15 @@ TEST_CASE("CUDA plans run any T up to desc.tokens", "[cuda][tokens]") {
           if (s.role != mhc::Role::kOutput) continue;
           INFO(s.name);
           const auto got = dev.download(i);
+          if (sums_tokens(s)) {  // the sum over the first t tokens: against the host's
+            mhc::Problem short_problem = data.problem;
+            short_problem.T = t;
+            const Mismatch m = compare(s, got.data(), short_ref.host[i].data(), fp32_tolerance(short_problem),
+                                       bf16_ulps(short_problem, s));
+            INFO(m.describe(s.name));
+            CHECK(m.bad == 0);
+            continue;
+          }
           int64_t diff = 0, covered = 0;
           for_each_row_element(s, t, [&](int64_t e, int64_t src) {
             diff += std::memcmp(&got[e * elem_bytes(s)], &full[i][src * elem_bytes(s)], elem_bytes(s)) != 0;

@@ -1,9 +1,15 @@
-// b1_static_pre_backward CUDA SKUs: none yet (the host reference serves the op; select with MHC_BACKEND_CUDA alone
-// answers MHC_STATUS_NOT_SUPPORTED).
+// b1_static_pre_backward CUDA SKU: B1' (dx, dh_pre, dw) with the static-H backward kernels
+// (static_backward.cu): a persistent row kernel, the parameters' partials reduced in an order fixed
+// by (C, dtype, n), a finalize in fp64. Workspace: the partials.
+#include "../../ops/op_card.hpp"
 #include "skus.hpp"
+#include "static_backward.hpp"
 
 namespace mhc::cuda {
 
-std::vector<Sku> skus_b1_static_pre_backward() { return {}; }
+std::vector<Sku> skus_b1_static_pre_backward() {
+  return {static_backward_sku(card_b1_static_pre_backward, MHC_SKU_SM80_STATIC_PRE_BACKWARD,
+                              "sm80_f32acc_static_pre_backward", kStaticPreBackwardMode)};
+}
 
 }  // namespace mhc::cuda
