@@ -63,6 +63,7 @@ const std::map<std::string, mhc_op_t> kOps = {
     {"static_pre", MHC_OP_STATIC_PRE},     {"static_post", MHC_OP_STATIC_POST}, {"static_layer", MHC_OP_STATIC_LAYER},
     {"boundary", MHC_OP_BOUNDARY},         {"collapse", MHC_OP_BOUNDARY_COLLAPSE}, {"mix", MHC_OP_BOUNDARY_MIX},
     {"first", MHC_OP_BOUNDARY_FIRST},      {"post_backward", MHC_OP_POST_BACKWARD},
+    {"pre_backward", MHC_OP_PRE_BACKWARD}, {"head_backward", MHC_OP_HEAD_BACKWARD},
     {"expand_backward", MHC_OP_EXPAND_BACKWARD}, {"static_pre_backward", MHC_OP_STATIC_PRE_BACKWARD},
     {"static_post_backward", MHC_OP_STATIC_POST_BACKWARD}, {"static_layer_backward", MHC_OP_STATIC_LAYER_BACKWARD}};
 
@@ -293,6 +294,9 @@ std::vector<Case> suite(const std::string& name) {
     for (int64_t C : {int64_t{4096}, int64_t{7168}})
       for (int64_t T : {1, 64, 4096, 16384}) add("post_backward", T, C);
     for (int64_t T : {64, 16384}) add("expand_backward", T, 7168);
+    for (int64_t C : {int64_t{4096}, int64_t{7168}})
+      for (int64_t T : {1, 64, 4096, 16384}) add("pre_backward", T, C);
+    for (int64_t T : {4096, 16384}) add("head_backward", T, 7168);
   }
   // Training, family B: the static-H backward ops (issue 13's targets: B3' at B = 8192, C = 4096,
   // n = 4, fp32 and at B = 320, C = 1280), then B1' and B2' at the same shapes and bf16.
@@ -345,7 +349,7 @@ void usage() {
       "usage: mhc-bench [--suite perf|decode|static|engine|boundary|backward|static_backward] [--op OP --T T --C C --n N --S S --repeat R --w tf32|tf32x3|fp32 "
       "--dtype bf16|fp32 --sku ID --shifted --norm] [--reps R] [--no-verify] [--json FILE]\n"
       "ops: prenorm_gemm pre_fuse pre post head expand static_pre static_post static_layer boundary collapse mix first\n"
-      "     post_backward expand_backward static_pre_backward static_post_backward static_layer_backward\n");
+      "     post_backward expand_backward pre_backward head_backward static_pre_backward static_post_backward static_layer_backward\n");
 }
 
 }  // namespace

@@ -159,6 +159,8 @@ var goConstants = map[string]int64{
 	"MHC_SKU_SM80_HEAD":                  int64(SKUSM80Head),
 	"MHC_SKU_SM80_EXPAND":                int64(SKUSM80Expand),
 	"MHC_SKU_SM80_POST_BACKWARD":         int64(SKUSM80PostBackward),
+	"MHC_SKU_SM80_PRE_BACKWARD":          int64(SKUSM80PreBackward),
+	"MHC_SKU_SM80_HEAD_BACKWARD":         int64(SKUSM80HeadBackward),
 	"MHC_SKU_SM80_EXPAND_BACKWARD":       int64(SKUSM80ExpandBackward),
 	"MHC_SKU_SM80_STATIC_PRE":            int64(SKUSM80StaticPre),
 	"MHC_SKU_SM80_STATIC_POST":           int64(SKUSM80StaticPost),

@@ -155,6 +155,8 @@ const (
 	SKUSM80Head                SKU = 0x00500500
 	SKUSM80Expand              SKU = 0x00500600
 	SKUSM80PostBackward        SKU = 0x00504400
+	SKUSM80PreBackward         SKU = 0x00504300
+	SKUSM80HeadBackward        SKU = 0x00504500
 	SKUSM80ExpandBackward      SKU = 0x00504600
 	SKUSM80StaticPre           SKU = 0x00501000
 	SKUSM80StaticPost          SKU = 0x00501100

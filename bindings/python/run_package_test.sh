@@ -62,4 +62,9 @@ if "$venv/bin/python" -c 'import torch' 2>/dev/null; then
   grep -q "host_fp64_pre\|sm[0-9]*_" quickstart5.out
 fi
 echo "== pytest bindings/python/tests"
-"$venv/bin/python" -m pytest -q -p no:cacheprovider -p no:logging "$MHC_SOURCE_DIR/bindings/python/tests"
+rc=0
+"$venv/bin/python" -m pytest -q -p no:cacheprovider -p no:logging "$MHC_SOURCE_DIR/bindings/python/tests" || rc=$?
+# pytest's 5 is "no tests collected": without torch the mhc.torch module skips itself, and the
+# package was still built, installed, imported and its library checked above.
+if [[ $rc == 5 ]]; then echo "== no torch: the mhc.torch tests were skipped"; rc=0; fi
+exit $rc
