@@ -91,8 +91,9 @@ def _raw_plan_run():
 
 try:
     _raw_stream = torch._C._cuda_getCurrentRawStream  # the current stream's handle, no Stream object
+    _current_device = torch._C._cuda_getDevice          # torch.cuda.current_device() minus its Python layer
 except AttributeError:  # a torch without CUDA support
-    _raw_stream = None
+    _raw_stream = _current_device = None
 
 
 class _Fast:
@@ -118,7 +119,7 @@ class _Fast:
             words[w] = t.data_ptr()
         stream, ws, ws_bytes, buf = None, None, 0, None
         if self.cuda_index is not None:
-            if torch.cuda.current_device() != self.cuda_index:
+            if _current_device() != self.cuda_index:
                 torch.cuda.set_device(self.cuda_index)
             stream = _raw_stream(self.cuda_index) or None
             if self.workspace:
