@@ -716,7 +716,7 @@ TileKernelFn tile_kernel_f32(int mode);
 TileKernelFn tile_kernel_bf16(int mode);
 
 // The finalize (sm80_f32acc_static_bwd_finalize.cu): CTA 0 sums the coefficient partials and runs
-// the Sinkhorn's reverse; CTAs 1.. sum dw's partials, 256 columns each.
+// the Sinkhorn's reverse; CTAs 1.. sum dw's partials, 32 columns each.
 // The Sinkhorn's record: per step the matrix after it and 1/s per line, then M0 (fp64). In the
 // finalize's shared memory up to kFinalizeRecordSmem bytes, else in the workspace (`trace`).
 constexpr int64_t kFinalizeRecordSmem = 30 << 10;
