@@ -497,14 +497,19 @@ TEST_CASE("static backward against the host: large shapes", "[cuda][static_backw
   uint64_t seed = 2000;
   for (mhc_op_t op : kOps)
     for (mhc_dtype_t act : kActs) {
-      for (int64_t C : {int64_t{1280}, int64_t{4096}})
-        for (int n : {4, 17, 32}) check_backward(bdesc(op, 300, n, C, act), seed++);
-      check_backward(bdesc(op, 600, 4, 7168, act), seed++);
-      check_backward(bdesc(op, 4097, 4, 4096, act), seed++);  // 16-step folds, dw's accumulator in shared memory
-      check_backward(bdesc(op, 8192, 4, 1280, act), seed++);  // 16-step folds with two rows per step
-      check_backward(bdesc(op, 2100, 17, 1280, act), seed++);
-      check_backward(bdesc(op, 700, 4, 10000, act), seed++);   // 16-step folds, dw's accumulator in global memory
-      check_backward(bdesc(op, 40, 32, 4096, act), seed++);    // rows beyond shared memory: read twice
+      // Shapes: the host reference costs ~B C n^2, so n > 4 runs on fewer rows. A run folds 16 row
+      // steps per CTA once its per-step partials pass 16 MiB (steps x (C + 24) x 8 bytes), so the
+      // fold cases need B x C of a few million, not B = 8192.
+      for (int64_t C : {int64_t{1280}, int64_t{4096}}) {
+        check_backward(bdesc(op, 300, 4, C, act), seed++);
+        for (int n : {17, 32}) check_backward(bdesc(op, 40, n, C, act), seed++);
+      }
+      check_backward(bdesc(op, 200, 4, 7168, act), seed++);
+      check_backward(bdesc(op, 600, 4, 4096, act), seed++);   // 16-step folds, dw's accumulator in shared memory
+      check_backward(bdesc(op, 3300, 4, 1280, act), seed++);  // 16-step folds with two rows per step
+      check_backward(bdesc(op, 2100, 8, 1280, act), seed++);  // the tile kernel with the dw fold
+      check_backward(bdesc(op, 250, 4, 10000, act), seed++);  // 16-step folds, dw's accumulator in global memory
+      check_backward(bdesc(op, 8, 32, 4096, act), seed++);    // rows beyond shared memory: read twice
       for (int64_t C : {int64_t{60000}, int64_t{60001}}) check_backward(bdesc(op, 3, 4, C, act), seed++);
     }
 }
@@ -550,7 +555,7 @@ TEST_CASE("static backward: accumulate bits, alone and together", "[cuda][static
   uint64_t seed = 5000;
   for (mhc_op_t op : kOps)
     for (mhc_dtype_t act : kActs)
-      for (auto [B, n, C] : {std::tuple<int64_t, int, int64_t>{5, 4, 13}, {300, 4, 1280}, {37, 17, 64}, {4097, 4, 4096}}) {
+      for (auto [B, n, C] : {std::tuple<int64_t, int, int64_t>{5, 4, 13}, {300, 4, 1280}, {37, 17, 64}, {600, 4, 4096}}) {
         const uint32_t all = all_bits(op);
         check_backward(bdesc(op, B, n, C, act), seed++, 0, all);
         if (B > 300) continue;  // each bit alone on the smaller shapes
@@ -592,8 +597,8 @@ TEST_CASE("static backward: parameter bits independent of the work split", "[cud
   uint64_t seed = 6000;
   for (mhc_op_t op : kOps)
     for (mhc_dtype_t act : kActs)
-      for (auto [B1, B2, n, C] : {std::tuple<int64_t, int64_t, int, int64_t>{300, 8192, 4, 1280},
-                                  {150, 4097, 4, 4096}, {150, 700, 4, 10000}, {300, 4096, 17, 1280},
+      for (auto [B1, B2, n, C] : {std::tuple<int64_t, int64_t, int, int64_t>{300, 3300, 4, 1280},
+                                  {150, 600, 4, 4096}, {150, 250, 4, 10000}, {300, 2100, 8, 1280},
                                   {1, 2100, 1, 64}}) {
         const mhc_desc_t big = bdesc(op, B2, n, C, act);
         OpData data = make_op_data(big, seed++);
@@ -720,9 +725,9 @@ TEST_CASE("static backward: run-to-run bit identity, graph capture and replay", 
   for (mhc_op_t op : kOps)
     for (mhc_dtype_t act : kActs)
       for (int n : {4, 17})
-        for (int64_t B : {int64_t{1}, int64_t{700}, int64_t{4097}}) {
-          if (B == 4097 && n != 4) continue;
-          const mhc_desc_t d = bdesc(op, B, n, 4096, act);
+        for (int64_t B : {int64_t{1}, int64_t{150}, int64_t{600}}) {
+          if (B == 600 && n != 4) continue;  // 600 rows at C = 4096: 16-step folds
+          const mhc_desc_t d = bdesc(op, B, n, n == 4 ? 4096 : 1280, act);
           PlanHolder p;
           p.plan = cuda_plan(d);
           OpData d0 = make_op_data(d, seed++), d1 = make_op_data(d, seed++);
@@ -824,8 +829,8 @@ TEST_CASE("static backward: sanitizer subset", "[sanitize]") {
       check_backward(bdesc(op, 3, 4, 64, act), seed++, 1);
       check_backward(bdesc(op, 5, 4, 64, act), seed++, 0, all_bits(op));
       check_backward(bdesc(op, 2, 32, 4096, act), seed++);
-      check_backward(bdesc(op, 2, 4, 60001, act), seed++);
-      check_backward(bdesc(op, 1100, 4, 256, act), seed++);  // 16-step folds, two-plus rows per step
+      check_backward(bdesc(op, 40, 4, 60001, act), seed++);  // rows read twice; 16-step folds (dw in global memory)
+      check_backward(bdesc(op, 97, 4, 256, act), seed++);    // 16 rows per step
       check_backward(bdesc(op, 300, 4, 64, act, 2), seed++);
     }
 }
