@@ -1,8 +1,10 @@
 // Runs one family-A/B problem on a CUDA plan and on the host reference with the same inputs.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "../common/op_data.hpp"
 #include "cuda_support.hpp"
@@ -48,6 +50,29 @@ inline mhc_desc_t resolved_desc(mhc_plan_t plan) {
   d.struct_size = sizeof d;
   mhc_plan_get_desc(plan, &d);
   return d;
+}
+
+// One plan from two threads at once: thread k runs `plan` on a[k] `iters` times (or until a run
+// fails) on its own non-blocking stream with its own `ws`-byte workspace (none when ws is 0).
+// Returns each thread's last status.
+inline std::array<mhc_status_t, 2> run_on_two_threads(mhc_plan_t plan, const mhc_args_t (&a)[2], size_t ws,
+                                                      int iters) {
+  std::array<mhc_status_t, 2> status = {MHC_STATUS_SUCCESS, MHC_STATUS_SUCCESS};
+  auto worker = [&](int k) {
+    cudaStream_t s;
+    cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    void* w = nullptr;
+    if (ws) cudaMalloc(&w, ws);
+    for (int it = 0; it < iters && status[k] == MHC_STATUS_SUCCESS; ++it)
+      status[k] = mhc_plan_run(plan, s, w, ws, &a[k]);
+    cudaStreamSynchronize(s);
+    cudaFree(w);
+    cudaStreamDestroy(s);
+  };
+  std::thread t0(worker, 0), t1(worker, 1);
+  t0.join();
+  t1.join();
+  return status;
 }
 
 // One problem run on a CUDA plan and on the host plan with the same random inputs.

@@ -1,6 +1,5 @@
 // What every CUDA plan promises beyond numerics: run-to-run bit identity, batch invariance where
 // declared, CUDA-graph capture and replay, one plan on two streams from two threads.
-#include <thread>
 
 #include "dynamic_harness.hpp"
 
@@ -197,23 +196,8 @@ TEST_CASE("one plan, two threads, two streams, own workspaces", "[cuda][threads]
         if (d0.specs[i].role == mhc::Role::kOutput) ref[k].push_back(v.download(i));
       v.poison_outputs(k ? d1 : d0);
     }
-    mhc_status_t status[2] = {MHC_STATUS_SUCCESS, MHC_STATUS_SUCCESS};
-    auto worker = [&](int k) {
-      RawDevice& v = k ? v1 : v0;
-      const mhc_args_t a = (k ? d1 : d0).args(v.ptrs);
-      cudaStream_t s;
-      cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
-      void* w = nullptr;
-      if (ws) cudaMalloc(&w, ws);
-      for (int it = 0; it < 20 && status[k] == MHC_STATUS_SUCCESS; ++it)
-        status[k] = mhc_plan_run(plan.plan, s, w, ws, &a);
-      cudaStreamSynchronize(s);
-      cudaFree(w);
-      cudaStreamDestroy(s);
-    };
-    std::thread t0(worker, 0), t1(worker, 1);
-    t0.join();
-    t1.join();
+    const mhc_args_t a[2] = {d0.args(v0.ptrs), d1.args(v1.ptrs)};
+    const auto status = run_on_two_threads(plan.plan, a, ws, 20);
     REQUIRE(status[0] == MHC_STATUS_SUCCESS);
     REQUIRE(status[1] == MHC_STATUS_SUCCESS);
     for (int k = 0; k < 2; ++k) {

@@ -11,9 +11,9 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
-#include <thread>
 #include <tuple>
 
+#include "device_set.hpp"
 #include "dynamic_harness.hpp"
 
 using namespace mhc_test;
@@ -133,41 +133,6 @@ Verdict compare_output(const OpData& d, size_t oi, const void* got) {
       d.specs[oi].dtype == MHC_DTYPE_BF16 ? term_magnitudes(d, oi) : std::vector<double>{};
   return compare_static(d.specs[oi], got, d.host[oi].data(), d.problem.n, terms);
 }
-
-// Device copies of an OpData's tensors, each placed `shift` elements past a 256-byte boundary
-// (shift 1 makes every tensor misaligned for vector access but naturally aligned).
-struct DeviceSet {
-  std::vector<void*> base, ptrs;
-  std::vector<size_t> bytes;
-  DeviceSet(const OpData& d, int shift) {
-    for (size_t i = 0; i < d.specs.size(); ++i) {
-      const size_t off = static_cast<size_t>(shift) * (d.specs[i].dtype == MHC_DTYPE_BF16 ? 2 : 4);
-      void* p = nullptr;
-      CUDA_REQUIRE(cudaMalloc(&p, d.host[i].size() + off + 16));
-      base.push_back(p);
-      ptrs.push_back(static_cast<char*>(p) + off);
-      bytes.push_back(d.host[i].size());
-      CUDA_REQUIRE(cudaMemcpy(ptrs[i], d.host[i].data(), bytes[i], cudaMemcpyHostToDevice));
-    }
-  }
-  ~DeviceSet() {
-    for (void* p : base) cudaFree(p);
-  }
-  DeviceSet(const DeviceSet&) = delete;
-  DeviceSet& operator=(const DeviceSet&) = delete;
-  void poison_outputs(const OpData& d) {
-    OpData copy = d;
-    copy.poison_outputs();
-    for (size_t i = 0; i < d.specs.size(); ++i)
-      if (d.specs[i].role == mhc::Role::kOutput)
-        CUDA_REQUIRE(cudaMemcpy(ptrs[i], copy.host[i].data(), bytes[i], cudaMemcpyHostToDevice));
-  }
-  std::vector<unsigned char> download(size_t i) const {
-    std::vector<unsigned char> h(bytes[i]);
-    CUDA_REQUIRE(cudaMemcpy(h.data(), ptrs[i], bytes[i], cudaMemcpyDeviceToHost));
-    return h;
-  }
-};
 
 mhc_plan_t cuda_plan(const mhc_desc_t& d) {
   mhc_preference_t pref = cuda_only();
@@ -641,20 +606,8 @@ TEST_CASE("static: one plan, two threads, two streams, no workspace", "[cuda][st
           if (d0.specs[i].role == mhc::Role::kOutput) ref[k].push_back(v.download(i));
         v.poison_outputs(k ? d1 : d0);
       }
-      mhc_status_t status[2] = {MHC_STATUS_SUCCESS, MHC_STATUS_SUCCESS};
-      auto worker = [&](int k) {
-        DeviceSet& v = k ? v1 : v0;
-        const mhc_args_t a = (k ? d1 : d0).args(v.ptrs);
-        cudaStream_t s;
-        cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
-        for (int it = 0; it < 25 && status[k] == MHC_STATUS_SUCCESS; ++it)
-          status[k] = mhc_plan_run(p.plan, s, nullptr, 0, &a);
-        cudaStreamSynchronize(s);
-        cudaStreamDestroy(s);
-      };
-      std::thread t0(worker, 0), t1(worker, 1);
-      t0.join();
-      t1.join();
+      const mhc_args_t a[2] = {d0.args(v0.ptrs), d1.args(v1.ptrs)};
+      const auto status = run_on_two_threads(p.plan, a, 0, 25);  // no workspace
       REQUIRE(status[0] == MHC_STATUS_SUCCESS);
       REQUIRE(status[1] == MHC_STATUS_SUCCESS);
       for (int k = 0; k < 2; ++k) {

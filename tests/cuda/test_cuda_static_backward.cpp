@@ -21,9 +21,9 @@
 #include <cstring>
 #include <functional>
 #include <random>
-#include <thread>
 #include <tuple>
 
+#include "device_set.hpp"
 #include "dynamic_harness.hpp"
 
 using namespace mhc_test;
@@ -257,49 +257,6 @@ std::string label(const mhc_desc_t& d) {
   return std::string(mhc::op_name(d.op)) + " " + dtype_name(d.act_dtype) + " B=" + std::to_string(d.tokens) +
          " n=" + std::to_string(d.n) + " C=" + std::to_string(d.hidden) + " iters=" + std::to_string(d.sinkhorn_repeat);
 }
-
-// Device copies of an OpData's tensors, each `shift` elements past a 256-byte boundary.
-struct DeviceSet {
-  std::vector<void*> base, ptrs;
-  std::vector<size_t> bytes;
-  DeviceSet(const OpData& d, int shift) {
-    for (size_t i = 0; i < d.specs.size(); ++i) {
-      const size_t off = static_cast<size_t>(shift) * (d.specs[i].dtype == MHC_DTYPE_BF16 ? 2 : 4);
-      void* p = nullptr;
-      CUDA_REQUIRE(cudaMalloc(&p, d.host[i].size() + off + 16));
-      base.push_back(p);
-      ptrs.push_back(static_cast<char*>(p) + off);
-      bytes.push_back(d.host[i].size());
-      CUDA_REQUIRE(cudaMemcpy(ptrs[i], d.host[i].data(), bytes[i], cudaMemcpyHostToDevice));
-    }
-  }
-  ~DeviceSet() {
-    for (void* p : base) cudaFree(p);
-  }
-  DeviceSet(const DeviceSet&) = delete;
-  DeviceSet& operator=(const DeviceSet&) = delete;
-  // Outputs from d's host buffers (poisoned, or the old values of an accumulating run).
-  void upload_outputs(const OpData& d) {
-    for (size_t i = 0; i < d.specs.size(); ++i)
-      if (d.specs[i].role == mhc::Role::kOutput)
-        CUDA_REQUIRE(cudaMemcpy(ptrs[i], d.host[i].data(), bytes[i], cudaMemcpyHostToDevice));
-  }
-  void poison_outputs(const OpData& d) {
-    OpData copy = d;
-    copy.poison_outputs();
-    upload_outputs(copy);
-  }
-  std::vector<std::vector<unsigned char>> outputs(const OpData& d) const {
-    std::vector<std::vector<unsigned char>> o;
-    for (size_t i = 0; i < d.specs.size(); ++i)
-      if (d.specs[i].role == mhc::Role::kOutput) {
-        std::vector<unsigned char> h(bytes[i]);
-        CUDA_REQUIRE(cudaMemcpy(h.data(), ptrs[i], bytes[i], cudaMemcpyDeviceToHost));
-        o.push_back(std::move(h));
-      }
-    return o;
-  }
-};
 
 mhc_plan_t cuda_plan(const mhc_desc_t& d) {
   mhc_preference_t pref = cuda_only();
@@ -792,23 +749,8 @@ TEST_CASE("static backward: one plan, two threads, two streams, own workspaces",
         ref[k] = v.outputs(k ? d1 : d0);
         v.poison_outputs(k ? d1 : d0);
       }
-      mhc_status_t status[2] = {MHC_STATUS_SUCCESS, MHC_STATUS_SUCCESS};
-      auto worker = [&](int k) {
-        DeviceSet& v = k ? v1 : v0;
-        const mhc_args_t a = (k ? d1 : d0).args(v.ptrs);
-        cudaStream_t s;
-        cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
-        void* w = nullptr;
-        cudaMalloc(&w, ws);
-        for (int it = 0; it < 25 && status[k] == MHC_STATUS_SUCCESS; ++it)
-          status[k] = mhc_plan_run(p.plan, s, w, ws, &a);
-        cudaStreamSynchronize(s);
-        cudaFree(w);
-        cudaStreamDestroy(s);
-      };
-      std::thread t0(worker, 0), t1(worker, 1);
-      t0.join();
-      t1.join();
+      const mhc_args_t a[2] = {d0.args(v0.ptrs), d1.args(v1.ptrs)};
+      const auto status = run_on_two_threads(p.plan, a, ws, 25);
       REQUIRE(status[0] == MHC_STATUS_SUCCESS);
       REQUIRE(status[1] == MHC_STATUS_SUCCESS);
       INFO(label(d));

@@ -17,6 +17,7 @@
 #include "../kernels/sm80_f32acc_static_bwd.cuh"
 #include "skus.hpp"
 #include "static_backward.hpp"
+#include "static_rowfused.hpp"  // static_guarantee, static_supports
 
 namespace mhc::cuda {
 static_assert(kStaticPreBackwardMode == static_hc::kPre && kStaticPostBackwardMode == static_hc::kPost &&
@@ -35,7 +36,6 @@ using static_bwd::TileKernelFn;
 using static_bwd::TileParams;
 
 constexpr int kMaxTprLog2 = 8;  // at most the whole CTA per row
-constexpr int64_t kMaxHidden = int64_t{1} << 30;
 // A run writes one partial per row step (every step its own unit of work: the most parallelism)
 // only while those partials stay below this; else CTAs fold 16 steps each.
 constexpr int64_t kStepPartialBytes = int64_t{16} << 20;
@@ -315,27 +315,12 @@ void run_static_backward(const RunContext& ctx, int mode) {
   static_bwd::launch_static_bwd_finalize(fp, ctx.stream, pdl);
 }
 
-mhc_precision_guarantee_t static_backward_guarantee(const Problem&) {
-  return {sizeof(mhc_precision_guarantee_t), MHC_DTYPE_FP32, MHC_DTYPE_FP32,
-          MHC_GUARANTEE_DETERMINISTIC | MHC_GUARANTEE_BIT_STABLE | MHC_GUARANTEE_BATCH_INVARIANT |
-              MHC_GUARANTEE_NO_ATOMICS};
-}
-
-std::string static_backward_supports(const Problem& p, const DeviceInfo&) {
-  if (p.family != Family::kStatic) return "not a static-H op";
-  if (p.n < 1 || p.n > 32) return fmt::format("n = {}: this SKU runs n = 1..32", p.n);
-  if (p.C > kMaxHidden) return fmt::format("C = {}: this SKU runs C <= 2^30", p.C);
-  if (p.desc.act_dtype != MHC_DTYPE_FP32 && p.desc.act_dtype != MHC_DTYPE_BF16)
-    return "activations must be fp32 or bf16";
-  return {};
-}
-
 }  // namespace
 
 Sku static_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, int mode) {
   Sku s = cuda_sku(card, id, name, 80);
-  s.guarantee = static_backward_guarantee;
-  s.supports = static_backward_supports;
+  s.guarantee = static_guarantee;
+  s.supports = static_supports;
   s.workspace_bytes = [mode](const Problem& plan) { return sections(plan, shape_of(plan, mode)).total(); };
   s.run = [mode](const RunContext& ctx) { run_static_backward(ctx, mode); };
   return s;

@@ -167,6 +167,8 @@ void run_static(const RunContext& ctx, int mode, bool single_stage) {
   launch(kernel_name(mode), fn, dim3(grid), dim3(threads), cfg.smem, ctx.stream, ctx.device.cc >= 90, prm);
 }
 
+}  // namespace
+
 mhc_precision_guarantee_t static_guarantee(const Problem&) {
   return {sizeof(mhc_precision_guarantee_t), MHC_DTYPE_FP32, MHC_DTYPE_FP32,
           MHC_GUARANTEE_DETERMINISTIC | MHC_GUARANTEE_BIT_STABLE | MHC_GUARANTEE_BATCH_INVARIANT |
@@ -181,8 +183,6 @@ std::string static_supports(const Problem& p, const DeviceInfo&) {
     return "activations must be fp32 or bf16";
   return {};
 }
-
-}  // namespace
 
 Sku static_sku(const OpCard& card, mhc_sku_t id, const char* name, int mode, bool single_stage) {
   Sku s = cuda_sku(card, id, name, 80);

@@ -1,6 +1,8 @@
 // The static-H row-fused SKUs (B1 pre, B2 post, B3 layer): one persistent kernel per run.
 #pragma once
 
+#include <string>
+
 #include "../../plan/sku.hpp"
 
 namespace mhc::cuda {
@@ -11,5 +13,11 @@ constexpr int kStaticPreMode = 0, kStaticPostMode = 1, kStaticLayerMode = 2;
 // A row-fused SKU of `card` running kernel `mode`; `single_stage`: one row buffer per row slot
 // (no copy/compute overlap inside a CTA; more CTAs per SM instead), the same bits.
 Sku static_sku(const OpCard& card, mhc_sku_t id, const char* name, int mode, bool single_stage);
+
+// Shared by every static-H SKU, forward and backward (static_backward.cu): the guarantee
+// (deterministic, bit-stable, batch-invariant, no atomics; fp32 math) and the support check
+// (a static-H op, n = 1..32, C <= 2^30, fp32 or bf16 activations).
+mhc_precision_guarantee_t static_guarantee(const Problem&);
+std::string static_supports(const Problem& p, const DeviceInfo&);
 
 }  // namespace mhc::cuda
