@@ -8,16 +8,12 @@
 // partial per row step or folds 16 steps itself, the row buffers (none, one or two per row slot),
 // dw's fold accumulator (shared or global memory), vector or element-wise access.
 #include <algorithm>
-#include <map>
-#include <mutex>
-#include <set>
-#include <tuple>
 
 #include "../../common/error.hpp"
 #include "../kernels/sm80_f32acc_static_bwd.cuh"
 #include "skus.hpp"
 #include "static_backward.hpp"
-#include "static_rowfused.hpp"  // static_guarantee, static_supports
+#include "static_rowfused.hpp"  // static_guarantee, static_supports, blocks_per_sm, aligned
 
 namespace mhc::cuda {
 static_assert(kStaticPreBackwardMode == static_hc::kPre && kStaticPostBackwardMode == static_hc::kPost &&
@@ -136,34 +132,6 @@ Config layout(const Shape& s, const Problem& p, const DeviceInfo& dev, bool fold
   return c;
 }
 
-// Opt-in shared memory (raised once per kernel and device to the device's limit) and occupancy,
-// cached per (kernel, device, smem): no device work, nothing a stream capture forbids.
-int blocks_per_sm(const void* f, const DeviceInfo& dev, size_t smem) {
-  static std::mutex mu;
-  static std::map<std::tuple<const void*, int, size_t>, int> cache;
-  static std::set<std::pair<const void*, int>> raised;
-  const auto key = std::make_tuple(f, dev.ordinal, smem);
-  std::lock_guard<std::mutex> lock(mu);
-  const auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  if (raised.insert({f, dev.ordinal}).second) {
-    const cudaError_t e =
-        cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dev.smem_optin));
-    if (e != cudaSuccess) raised.erase({f, dev.ordinal});
-    check_cuda(e, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize) for a static-H backward kernel");
-  }
-  int blocks = 0;
-  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, kThreads, smem),
-             "cudaOccupancyMaxActiveBlocksPerMultiprocessor for a static-H backward kernel");
-  if (blocks < 1)
-    fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH, "a static-H backward kernel cannot be resident with {} bytes of shared memory",
-         smem);
-  cache.emplace(key, blocks);
-  return blocks;
-}
-
-bool aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
-
 RowKernelFn row_kernel(const Shape& s, int mode, bool vec, bool res) {
   return s.ab == 2 ? static_bwd::rows_kernel_bf16(mode, s.nb, vec, res)
                    : static_bwd::rows_kernel_f32(mode, s.nb, vec, res);
@@ -207,7 +175,7 @@ void run_static_backward(const RunContext& ctx, int mode) {
       for (int stages = 2; stages >= 1; --stages) {
         const Config c = layout(s, p, ctx.device, fold, stages);
         if (f == nullptr || c.smem > ctx.device.smem_optin) continue;
-        const int blocks = blocks_per_sm(reinterpret_cast<const void*>(f), ctx.device, c.smem);
+        const int blocks = blocks_per_sm(reinterpret_cast<const void*>(f), ctx.device, kThreads, c.smem);
         if (blocks * stages > best_score || (blocks * stages == best_score && blocks > best_blocks))
           best = c, best_score = blocks * stages, best_blocks = blocks;
       }
@@ -222,12 +190,12 @@ void run_static_backward(const RunContext& ctx, int mode) {
   Config cfg = configure(true);
   RowKernelFn fn = kernel_of(cfg);
   int64_t resident_ctas =
-      int64_t{ctx.device.sm_count} * blocks_per_sm(reinterpret_cast<const void*>(fn), ctx.device, cfg.smem);
+      int64_t{ctx.device.sm_count} * blocks_per_sm(reinterpret_cast<const void*>(fn), ctx.device, kThreads, cfg.smem);
   const bool fold16 = s.step_bytes > 0 && !(steps <= s.step_cap && units16 * 4 < resident_ctas * 3);
   if (!fold16) {
     cfg = configure(false);
     fn = kernel_of(cfg);
-    resident_ctas = int64_t{ctx.device.sm_count} * blocks_per_sm(reinterpret_cast<const void*>(fn), ctx.device, cfg.smem);
+    resident_ctas = int64_t{ctx.device.sm_count} * blocks_per_sm(reinterpret_cast<const void*>(fn), ctx.device, kThreads, cfg.smem);
   }
   const int64_t units = fold16 ? units16 : steps;
 

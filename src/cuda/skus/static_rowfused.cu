@@ -82,35 +82,6 @@ Config configure(const Problem& p, const DeviceInfo& dev, int mode, bool single_
   return c;
 }
 
-// Opt-in shared memory (raised once per kernel and device to the device's limit, so that no
-// run ever lowers it under another's feet) and occupancy, cached per (kernel, device, block,
-// smem): no device work, and nothing that a stream capture forbids.
-int blocks_per_sm(KernelFn fn, const DeviceInfo& dev, int threads, size_t smem) {
-  static std::mutex mu;
-  static std::map<std::tuple<const void*, int, int, size_t>, int> cache;
-  static std::set<std::pair<const void*, int>> raised;
-  const void* f = reinterpret_cast<const void*>(fn);
-  const auto key = std::make_tuple(f, dev.ordinal, threads, smem);
-  std::lock_guard<std::mutex> lock(mu);
-  const auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  if (raised.insert({f, dev.ordinal}).second) {
-    const cudaError_t e =
-        cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dev.smem_optin));
-    if (e != cudaSuccess) raised.erase({f, dev.ordinal});
-    check_cuda(e, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize) for a static-H kernel");
-  }
-  int blocks = 0;
-  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, fn, threads, smem),
-             "cudaOccupancyMaxActiveBlocksPerMultiprocessor for a static-H kernel");
-  if (blocks < 1)
-    fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH,
-         "a static-H kernel cannot be resident with {} threads and {} bytes of shared memory", threads, smem);
-  cache.emplace(key, blocks);
-  return blocks;
-}
-
-bool aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
 
 const char* kernel_name(int mode) {
   return mode == static_hc::kPre ? "sm80_static_pre" : mode == static_hc::kPost ? "sm80_static_post"
@@ -162,12 +133,37 @@ void run_static(const RunContext& ctx, int mode, bool single_stage) {
          cfg.resident);
   const int threads = cfg.threads();
   const int64_t row_blocks = (p.T + cfg.rpc - 1) / cfg.rpc;
-  const int64_t resident_blocks = int64_t{ctx.device.sm_count} * blocks_per_sm(fn, ctx.device, threads, cfg.smem);
+  const int64_t resident_blocks =
+      int64_t{ctx.device.sm_count} * blocks_per_sm(reinterpret_cast<const void*>(fn), ctx.device, threads, cfg.smem);
   const unsigned grid = static_cast<unsigned>(std::max<int64_t>(1, std::min(row_blocks, resident_blocks)));
   launch(kernel_name(mode), fn, dim3(grid), dim3(threads), cfg.smem, ctx.stream, ctx.device.cc >= 90, prm);
 }
 
 }  // namespace
+
+int blocks_per_sm(const void* f, const DeviceInfo& dev, int threads, size_t smem) {
+  static std::mutex mu;
+  static std::map<std::tuple<const void*, int, int, size_t>, int> cache;
+  static std::set<std::pair<const void*, int>> raised;
+  const auto key = std::make_tuple(f, dev.ordinal, threads, smem);
+  std::lock_guard<std::mutex> lock(mu);
+  const auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  if (raised.insert({f, dev.ordinal}).second) {
+    const cudaError_t e =
+        cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dev.smem_optin));
+    if (e != cudaSuccess) raised.erase({f, dev.ordinal});
+    check_cuda(e, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize) for a static-H kernel");
+  }
+  int blocks = 0;
+  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, threads, smem),
+             "cudaOccupancyMaxActiveBlocksPerMultiprocessor for a static-H kernel");
+  if (blocks < 1)
+    fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH,
+         "a static-H kernel cannot be resident with {} threads and {} bytes of shared memory", threads, smem);
+  cache.emplace(key, blocks);
+  return blocks;
+}
 
 mhc_precision_guarantee_t static_guarantee(const Problem&) {
   return {sizeof(mhc_precision_guarantee_t), MHC_DTYPE_FP32, MHC_DTYPE_FP32,

@@ -1,6 +1,7 @@
 // The static-H row-fused SKUs (B1 pre, B2 post, B3 layer): one persistent kernel per run.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "../../plan/sku.hpp"
@@ -19,5 +20,13 @@ Sku static_sku(const OpCard& card, mhc_sku_t id, const char* name, int mode, boo
 // (a static-H op, n = 1..32, C <= 2^30, fp32 or bf16 activations).
 mhc_precision_guarantee_t static_guarantee(const Problem&);
 std::string static_supports(const Problem& p, const DeviceInfo&);
+
+// Resident CTAs of kernel f per SM at `threads` and `smem` bytes of dynamic shared memory, after
+// raising its opt-in limit to the device's (once per kernel and device, so that no run lowers it
+// under another's feet); cached per (kernel, device, block, smem): no device work, nothing a
+// stream capture forbids. Fails (status) when not even one CTA fits.
+int blocks_per_sm(const void* f, const DeviceInfo& dev, int threads, size_t smem);
+// ptr is a multiple of `bytes`.
+inline bool aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
 
 }  // namespace mhc::cuda
