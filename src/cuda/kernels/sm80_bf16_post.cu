@@ -177,13 +177,18 @@ __global__ void __launch_bounds__(kBwdThreads, kN <= 4 ? 2 : 1) sm80_bf16_post_b
     load_bf16<V>(x_tok + x, xv);
 #pragma unroll
     for (int j = 0; j < kN; ++j) load_bf16<V>(r_tok + j * p.C + x, rv[j]);
+    double gd[kN][V];  // G in fp64, converted once for dX and every row of dR
+#pragma unroll
+    for (int k = 0; k < kN; ++k)
+#pragma unroll
+      for (int e = 0; e < V; ++e) gd[k][e] = f32_to_f64(gv[k][e]);
     if (p.dX) {
       double d[V];
 #pragma unroll
       for (int e = 0; e < V; ++e) {
         d[e] = 0.0;
 #pragma unroll
-        for (int k = 0; k < kN; ++k) d[e] = fma(pc[k], f32_to_f64(gv[k][e]), d[e]);
+        for (int k = 0; k < kN; ++k) d[e] = fma(pc[k], gd[k][e], d[e]);
       }
       store_grad_bf16<V>(p.dX + t * p.C + x, d, p.accumulate & MHC_GRAD_ACCUMULATE_LAYER_OUTPUT);
     }
@@ -195,7 +200,7 @@ __global__ void __launch_bounds__(kBwdThreads, kN <= 4 ? 2 : 1) sm80_bf16_post_b
         for (int e = 0; e < V; ++e) {
           d[e] = 0.0;
 #pragma unroll
-          for (int k = 0; k < kN; ++k) d[e] = fma(cc[j * kN + k], f32_to_f64(gv[k][e]), d[e]);
+          for (int k = 0; k < kN; ++k) d[e] = fma(cc[j * kN + k], gd[k][e], d[e]);
         }
         store_grad_bf16<V>(p.dR + (t * kN + j) * p.C + x, d, p.accumulate & MHC_GRAD_ACCUMULATE_RESIDUAL);
       }
