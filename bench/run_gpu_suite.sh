@@ -5,8 +5,8 @@
 #   engine: the pre engine before/after (mhc-bench --suite engine); boundary, backward,
 #   static_backward: those suites;
 #   ncu: DRAM and L2 throughput of each kernel of pre at T = 16384, C = 7168 on the default and the
-#   earlier SKU; ncu-gemm: what bounds the GEMM pass (A1, T = 16384, C = 7168: the wide-token kernel
-#   and the narrow one): throughput, occupancy, stall reasons.
+#   earlier SKU; ncu-gemm: what bounds the GEMM pass (A1, T = 16384, C = 7168: the staged wide-token
+#   kernel and the register-pipelined one): throughput, occupancy, stall reasons.
 set -uo pipefail
 build=${1:-build}; shift || true
 out=${OUT:-gpu-out}; mkdir -p "$out"
@@ -20,7 +20,7 @@ declare -A sanitize_args=(
   [test_cuda_device]=""
   [test_cuda_tokens]=""
   [test_cuda_runtime]="[determinism],[graph],[threads],[validation]"
-  [test_cuda_dynamic]="[a2],[a4],[a5],[sanitize-onepass]"
+  [test_cuda_dynamic]="[a2],[a4],[a5],[sanitize-onepass],[sanitize-staged]"
   [test_cuda_static]="[sanitize],[guard]"
   [test_cuda_static_backward]="[sanitize]"
   [test_cuda_backward]=""
@@ -53,7 +53,7 @@ for step in $steps; do
     boundary|backward|static_backward)
       "$build/bench/mhc-bench" --suite "$step" --json "$out/$step.json" 2>&1 | tee "$out/$step.log" || status=1 ;;
     ncu-gemm)
-      for sku in 0x00900100 0x00900102; do
+      for sku in 0x00900100 0x00900103; do
         echo "== ncu A1 T=16384 C=7168 sku=$sku" | tee -a "$out/ncu_gemm.log"
         ncu --section SpeedOfLight --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
           --kernel-name regex:prenorm_gemm --launch-skip 2 --launch-count 1 "$build/bench/mhc-bench" --op prenorm_gemm --T 16384 --C 7168 \

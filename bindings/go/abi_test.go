@@ -179,6 +179,7 @@ var goConstants = map[string]int64{
 	"MHC_SKU_SM80_BOUNDARY_FIRST":        int64(SKUSM80BoundaryFirst),
 	"MHC_SKU_SM90_PRENORM_GEMM_ONEPASS":  int64(SKUSM90PrenormGemmOnepass),
 	"MHC_SKU_SM90_PRENORM_GEMM_NARROW":   int64(SKUSM90PrenormGemmNarrow),
+	"MHC_SKU_SM90_PRENORM_GEMM_WIDE_REGS": int64(SKUSM90PrenormGemmWideRegs),
 	"MHC_SKU_SM90_PRE_ONEPASS":           int64(SKUSM90PreOnepass),
 	"MHC_SKU_SM90_PRE_ONEPASS_TB16":      int64(SKUSM90PreOnepassTB16),
 	"MHC_SKU_SM90_HEAD_ONEPASS":          int64(SKUSM90HeadOnepass),

@@ -175,6 +175,7 @@ const (
 	SKUSM80BoundaryFirst       SKU = 0x00500a00
 	SKUSM90PrenormGemmOnepass  SKU = 0x00900101
 	SKUSM90PrenormGemmNarrow   SKU = 0x00900102 // split-K GEMM without the wide-token kernel
+	SKUSM90PrenormGemmWideRegs SKU = 0x00900103 // wide-token kernel with A in registers, not staged
 	SKUSM90PreOnepass          SKU = 0x00900301
 	SKUSM90PreOnepassTB16      SKU = 0x00900302
 	SKUSM90HeadOnepass         SKU = 0x00900501

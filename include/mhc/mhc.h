@@ -220,6 +220,7 @@ typedef uint32_t mhc_sku_t;
  * from DRAM (the fuse re-reads a token block from L2). TB16: 16-token blocks (same bits). */
 #define MHC_SKU_SM90_PRENORM_GEMM_ONEPASS 0x00900101u
 #define MHC_SKU_SM90_PRENORM_GEMM_NARROW  0x00900102u /* split-K GEMM without the wide-token kernel */
+#define MHC_SKU_SM90_PRENORM_GEMM_WIDE_REGS 0x00900103u /* wide-token kernel with A in registers, not staged */
 #define MHC_SKU_SM90_PRE_ONEPASS          0x00900301u
 #define MHC_SKU_SM90_PRE_ONEPASS_TB16     0x00900302u
 #define MHC_SKU_SM90_HEAD_ONEPASS         0x00900501u

@@ -276,14 +276,15 @@ TEST_CASE("one-pass and two-pass engines give the same bits where their slots ag
   check_same_bits(desc(MHC_OP_HEAD, 77, 4, 7168), MHC_SKU_SM90_HEAD_ONEPASS, MHC_SKU_SM90_HEAD, 903);
 }
 
-TEST_CASE("the wide-token GEMM kernel gives the narrow kernel's partials bit for bit", "[cuda][a1][wide]") {
+TEST_CASE("the wide-token GEMM kernels give the narrow kernel's partials bit for bit", "[cuda][a1][wide]") {
   if (!have_sm90()) {
     WARN("the narrow-only SKU needs sm_90: not run");
     return;
   }
   // T = 1100: eight full 128-token CTAs and a partial one. K from one chunk (every warp of the
   // narrow kernel but the first empty) to 1024 chunks per slot; n = 8 fills five mix tiles;
-  // C = 13 takes the scalar path.
+  // C = 13 takes the scalar path (the register-pipelined wide kernel under both SKUs). The default
+  // SKU runs the staged kernel on the vector path, the wide-registers SKU the earlier one.
   uint64_t seed = 1000;
   for (int n : {1, 2, 4, 5, 8})
     for (int64_t C : {int64_t{13}, int64_t{72}, int64_t{4096}})
@@ -293,12 +294,31 @@ TEST_CASE("the wide-token GEMM kernel gives the narrow kernel's partials bit for
           mhc_desc_t d = desc(MHC_OP_PRENORM_GEMM, 1100, n, C, S, w);
           d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
           check_same_bits(d, MHC_SKU_SM90_PRENORM_GEMM, MHC_SKU_SM90_PRENORM_GEMM_NARROW, seed++);
+          check_same_bits(d, MHC_SKU_SM90_PRENORM_GEMM_WIDE_REGS, MHC_SKU_SM90_PRENORM_GEMM_NARROW, seed++);
         }
   // Reduced output and the pre (chunks of 4096 tokens, a short last chunk on the narrow kernel).
   check_same_bits(desc(MHC_OP_PRENORM_GEMM, 5000, 4, 7168, 16), MHC_SKU_SM90_PRENORM_GEMM,
                   MHC_SKU_SM90_PRENORM_GEMM_NARROW, seed++);
   check_against_host(desc(MHC_OP_PRE, 5000, 4, 7168), seed++);
   check_against_host(desc(MHC_OP_PRE, 4100, 4, 4096, 0, MHC_DTYPE_FP32), seed++);
+}
+
+TEST_CASE("the staged GEMM kernel on small shapes (the sanitizers' subset)", "[cuda][sanitize-staged]") {
+  if (!have_sm90()) {
+    WARN("the narrow-only SKU needs sm_90: not run");
+    return;
+  }
+  // 1030 tokens (a partial last CTA), one slot of a few chunks and slots shorter than the ring,
+  // tf32 and fp32 weights (the lo buffers), n = 4 and 8.
+  uint64_t seed = 1200;
+  for (int n : {4, 8})
+    for (int S : {1, 3})
+      for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32}) {
+        mhc_desc_t d = desc(MHC_OP_PRENORM_GEMM, 1030, n, 72, S, w);
+        d.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
+        check_same_bits(d, MHC_SKU_SM90_PRENORM_GEMM, MHC_SKU_SM90_PRENORM_GEMM_NARROW, seed++);
+      }
+  check_against_host(desc(MHC_OP_PRE, 1030, 4, 1280), seed++);
 }
 
 TEST_CASE("one-pass SKUs on small shapes (the sanitizers' subset)", "[cuda][sanitize-onepass]") {

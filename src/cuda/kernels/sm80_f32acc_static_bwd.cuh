@@ -286,7 +286,7 @@ __global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowP
   pdl_wait();
   if constexpr (RES) {
     copy_row(step_of(0), 0);
-    static_hc::cp_async_commit();
+    cp_async_commit();
   }
   if (tid < 32) {
     static_hc::Params cp{};
@@ -316,10 +316,10 @@ __global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowP
       const int stg = p.stages == 2 ? parity : 0;
       if (p.stages == 2) {
         copy_row(step_of(k + 1), parity ^ 1);
-        static_hc::cp_async_commit();
-        static_hc::cp_async_wait_group<1>();
+        cp_async_commit();
+        cp_async_wait<1>();
       } else {
-        static_hc::cp_async_wait_group<0>();
+        cp_async_wait<0>();
       }
       __syncthreads();
       const unsigned char* b = slot + stg * slot_bytes;
@@ -538,7 +538,7 @@ __global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowP
       __syncthreads();  // every thread is done with this stage's buffer
       if (p.stages == 1) {
         copy_row(step_of(k + 1), 0);
-        static_hc::cp_async_commit();
+        cp_async_commit();
       }
     }
   }

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 
+#include "../cp_async.cuh"
 #include "../launch.cuh"
 
 namespace mhc::cuda::static_hc {
@@ -134,21 +135,12 @@ __device__ __forceinline__ void load_weight(const uint16_t* p, float (&v)[W]) {
   Act<uint16_t>::load<W>(p, v);
 }
 
-// ---- asynchronous global -> shared copies (sm_80) ---------------------------------------------
-__device__ __forceinline__ void cp_async_16(void* dst, const void* src) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(src) : "memory");
-}
+// ---- asynchronous global -> shared copies (sm_80; 16-byte ones from ../cp_async.cuh) -----------
+__device__ __forceinline__ void cp_async_16(void* dst, const void* src) { cp_async16(dst, src, 16); }
 __device__ __forceinline__ void cp_async_4(void* dst, const void* src) {
   const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(dst));
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(s), "l"(src) : "memory");
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait_group() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
 // ---- coefficients: once per CTA, by warp 0, in registers -------------------------------------
 // Lane l (< NB) owns column l of M: c[i] = M[i][l]. Row reductions go through a transpose-reduce
 // (NB - 1 shuffles; lane l ends with row l's result, each row reduced in one lane, so every lane
@@ -394,9 +386,9 @@ __global__ void __launch_bounds__(512) static_rows_kernel(const Params p) {
       if (p.stages == 2) {
         copy_row(row + row_step, parity ^ 1);
         cp_async_commit();
-        cp_async_wait_group<1>();
+        cp_async_wait<1>();
       } else {
-        cp_async_wait_group<0>();
+        cp_async_wait<0>();
       }
       __syncthreads();
       xs = reinterpret_cast<const T*>(slot + stage * buf_bytes);

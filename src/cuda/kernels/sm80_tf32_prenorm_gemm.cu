@@ -1,4 +1,6 @@
+#include "../cp_async.cuh"
 #include "../launch.cuh"
+#include "../smem_optin.hpp"
 #include "sm80_tf32_prenorm_gemm.cuh"
 
 namespace mhc::cuda {
@@ -336,6 +338,86 @@ __device__ __forceinline__ FnFrag staged_frag(const uint4 (&h0)[2], const uint4 
   return f;
 }
 
+// One 32-k chunk of a warp's TN token tiles against fn staged in shared memory as tf32 (hi, and
+// lo for fp32 weights; rows of kFnStride words): every mix tile's MMAs in mt, j order.
+template <int MT, int TN, bool kFp32Weights>
+__device__ __forceinline__ void mma_staged_chunk(float (&acc)[MT][TN][4], const uint32_t* hi, const uint32_t* lo,
+                                                 const uint32_t (&a)[TN][4], int g, int q) {
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+    uint4 h0[2], h1[2], l0[2], l1[2];
+#pragma unroll
+    for (int v = 0; v < 2; ++v) {
+      h0[v] = *reinterpret_cast<const uint4*>(hi + (mt * 16 + g) * kFnStride + 8 * q + 4 * v);
+      h1[v] = *reinterpret_cast<const uint4*>(hi + (mt * 16 + g + 8) * kFnStride + 8 * q + 4 * v);
+      if (kFp32Weights) {
+        l0[v] = *reinterpret_cast<const uint4*>(lo + (mt * 16 + g) * kFnStride + 8 * q + 4 * v);
+        l1[v] = *reinterpret_cast<const uint4*>(lo + (mt * 16 + g + 8) * kFnStride + 8 * q + 4 * v);
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      mma_step<TN, kFp32Weights>(acc[mt], staged_frag<kFp32Weights>(h0, h1, l0, l1, j), a, j);
+  }
+}
+
+// A warp's sums in the wide kernels: acc and sq over the chunks of the current residue, folded
+// into the totals after the residue's last chunk, residues in ascending order, as the narrow
+// kernel adds its warps.
+template <int MT, int TN>
+struct ResidueSums {
+  float total[MT][TN][4] = {}, acc[MT][TN][4] = {};
+  float sq_total[TN] = {}, sq[TN] = {};
+  int done = 0;  // residues folded into the totals
+
+  __device__ __forceinline__ void fold() {
+    square_butterfly<TN>(sq);
+#pragma unroll
+    for (int tn = 0; tn < TN; ++tn) {
+      sq_total[tn] = done == 0 ? sq[tn] : sq_total[tn] + sq[tn];
+      sq[tn] = 0.0f;
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          total[mt][tn][e] = done == 0 ? acc[mt][tn][e] : total[mt][tn][e] + acc[mt][tn][e];
+          acc[mt][tn][e] = 0.0f;
+        }
+    }
+    ++done;
+  }
+  // Chunk c of nc (residue-major order) multiplied: fold after the last chunk of residue c mod 8.
+  __device__ __forceinline__ void chunk_done(int64_t c, int64_t nc) {
+    if (c + kWarps >= nc) fold();
+  }
+  // Residues with no chunk add zeros, as the narrow kernel's empty warps do.
+  __device__ __forceinline__ void finish() {
+    while (done < kWarps) fold();
+  }
+
+  // Tokens t0 .. t0 + 8 * TN - 1 into slot `slot` of D and Q (C fragment: rows are mixes g and
+  // g + 8, columns tokens 2q and 2q + 1).
+  __device__ __forceinline__ void store(const PrenormGemmParams& p, int slot, int64_t t0, int g, int q) const {
+#pragma unroll
+    for (int tn = 0; tn < TN; ++tn) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int64_t t = t0 + tn * 8 + 2 * q + h;
+        if (t >= p.T) continue;
+        float* d = p.D + slot * p.d_split_stride + t * p.N;
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          const int j0 = mt * 16 + g, j1 = j0 + 8;
+          if (j0 < p.N) d[j0] = total[mt][tn][h];
+          if (j1 < p.N) d[j1] = total[mt][tn][2 + h];
+        }
+      }
+      const int64_t t = t0 + tn * 8 + g;
+      if (q == 0 && t < p.T) p.Q[slot * p.q_split_stride + t] = sq_total[tn];
+    }
+  }
+};
+
 template <int MT, bool kFp32Weights, bool kVector>
 __global__ void __launch_bounds__(kWarps * 32)
 sm80_tf32_prenorm_gemm_wide_kernel(const PrenormGemmParams p) {
@@ -365,26 +447,7 @@ sm80_tf32_prenorm_gemm_wide_kernel(const PrenormGemmParams p) {
     }
   };
 
-  float total[MT][TN][4] = {}, acc[MT][TN][4] = {};
-  float sq_total[TN] = {}, sq[TN] = {};
-  int done = 0;  // residues folded into the totals
-  auto fold = [&]() {
-    square_butterfly<TN>(sq);
-#pragma unroll
-    for (int tn = 0; tn < TN; ++tn) {
-      sq_total[tn] = done == 0 ? sq[tn] : sq_total[tn] + sq[tn];
-      sq[tn] = 0.0f;
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          total[mt][tn][e] = done == 0 ? acc[mt][tn][e] : total[mt][tn][e] + acc[mt][tn][e];
-          acc[mt][tn][e] = 0.0f;
-        }
-    }
-    ++done;
-  };
-
+  ResidueSums<MT, TN> r;
   // Two chunks of A in flight ahead of the one being multiplied; one fn chunk staged ahead.
   int64_t c = 0, c1 = next_chunk(0, nc), c2 = c1 < 0 ? -1 : next_chunk(c1, nc);
   uint32_t a0[TN][4], a1[TN][4], a2[TN][4];
@@ -397,24 +460,9 @@ sm80_tf32_prenorm_gemm_wide_kernel(const PrenormGemmParams p) {
   for (int b = 0; c >= 0; b ^= 1) {
     load_a(c2, a2);
     fetch_fn<MT, kVector>(fq, p, k_begin, k_end, c1);
-    square_step<TN>(sq, a0);
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt) {
-      uint4 h0[2], h1[2], l0[2], l1[2];
-#pragma unroll
-      for (int v = 0; v < 2; ++v) {
-        h0[v] = *reinterpret_cast<const uint4*>(&s.hi[b][mt * 16 + g][8 * q + 4 * v]);
-        h1[v] = *reinterpret_cast<const uint4*>(&s.hi[b][mt * 16 + g + 8][8 * q + 4 * v]);
-        if (kFp32Weights) {
-          l0[v] = *reinterpret_cast<const uint4*>(&s.lo[b][mt * 16 + g][8 * q + 4 * v]);
-          l1[v] = *reinterpret_cast<const uint4*>(&s.lo[b][mt * 16 + g + 8][8 * q + 4 * v]);
-        }
-      }
-#pragma unroll
-      for (int j = 0; j < 4; ++j)
-        mma_step<TN, kFp32Weights>(acc[mt], staged_frag<kFp32Weights>(h0, h1, l0, l1, j), a0, j);
-    }
-    if (c + kWarps >= nc) fold();  // the last chunk of residue c mod 8
+    square_step<TN>(r.sq, a0);
+    mma_staged_chunk<MT, TN, kFp32Weights>(r.acc, &s.hi[b][0][0], &s.lo[b][0][0], a0, g, q);
+    r.chunk_done(c, nc);
     if (c1 >= 0) store_fn<MT, kFp32Weights>(s, b ^ 1, fq);
     __syncthreads();  // buffer b is free, b ^ 1 is staged
 #pragma unroll
@@ -423,26 +471,145 @@ sm80_tf32_prenorm_gemm_wide_kernel(const PrenormGemmParams p) {
       for (int e = 0; e < 4; ++e) a0[tn][e] = a1[tn][e], a1[tn][e] = a2[tn][e];
     c = c1, c1 = c2, c2 = c2 < 0 ? -1 : next_chunk(c2, nc);
   }
-  while (done < kWarps) fold();  // residues with no chunk add zeros, as empty warps do
+  r.finish();
 
   if (p.preload) pdl_wait();  // the previous kernel may still read D / Q
-#pragma unroll
-  for (int tn = 0; tn < TN; ++tn) {
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int64_t t = t0 + tn * 8 + 2 * q + h;
-      if (t >= p.T) continue;
-      float* d = p.D + slot * p.d_split_stride + t * p.N;
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        const int j0 = mt * 16 + g, j1 = j0 + 8;
-        if (j0 < p.N) d[j0] = total[mt][tn][h];
-        if (j1 < p.N) d[j1] = total[mt][tn][2 + h];
+  r.store(p, slot, t0, g, q);
+}
+
+// ---- the staged wide-token kernel (vector path, the default from kWideMinTokens) --------------
+// The kernel above keeps two chunks of A in registers ahead of its MMAs, about 16 KB per CTA in
+// flight: it streams at about half the copy bandwidth, its warps waiting on DRAM. Here A and fn
+// go through a ring of kStages shared-memory stages filled with cp.async, kStages - 2 chunks
+// ahead of the MMAs (48 KB per CTA at 8 stages, two CTAs per SM); fn is rounded to tf32 in place,
+// once per CTA, the iteration before its MMAs. The chunk order, the MMAs and the folds are the
+// kernel above's: the same partials, bit for bit.
+template <int MT, bool kFp32Weights>
+struct StagedLayout {
+  static constexpr int kAWords = kWideTokens * kChunk / 2;  // [token][32 k] bf16 pairs, 64-byte rows
+  static constexpr int kFnWords = MT * 16 * kFnStride;      // [mix][kFnStride]: fp32, then tf32 in place
+  static constexpr int kStageBytes = (kAWords + kFnWords) * 4;
+  static constexpr int kLoBytes = kFp32Weights ? 2 * kFnWords * 4 : 0;  // lo words, double-buffered
+  static constexpr int kBudget = 115712;  // half of an sm_90 SM's 228 KB, less the 1 KB per CTA
+  static constexpr int kFit = (kBudget - kLoBytes) / kStageBytes;
+  static constexpr int kStages = kFit < 8 ? kFit : 8;
+  static_assert(kStages >= 3, "the ring needs a stage computing, one converting and one in flight");
+  static constexpr size_t kBytes = size_t{kStages} * kStageBytes + kLoBytes;
+
+  uint32_t* base;
+  __device__ __forceinline__ uint32_t* a(int stage) const { return base + stage * (kAWords + kFnWords); }
+  __device__ __forceinline__ uint32_t* fn(int stage) const { return a(stage) + kAWords; }
+  __device__ __forceinline__ uint32_t* lo(int b) const { return base + kStages * (kAWords + kFnWords) + b * kFnWords; }
+};
+
+template <int MT, bool kFp32Weights>
+// Two CTAs per SM where shared memory allows them (up to two mix tiles); n = 5..8 keep one and
+// their registers.
+__global__ void __launch_bounds__(kWarps * 32, MT <= 2 ? 2 : 1)
+sm80_tf32_prenorm_gemm_staged_kernel(const PrenormGemmParams p) {
+  using Layout = StagedLayout<MT, kFp32Weights>;
+  constexpr int TN = kWideTN, kStages = Layout::kStages, kThreads = kWarps * 32;
+  pdl_launch_dependents();
+  if (!p.preload) pdl_wait();
+  extern __shared__ __align__(16) uint32_t staged_smem[];
+  const Layout L{staged_smem};
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
+  const int slot = blockIdx.y;
+  const int64_t tb = static_cast<int64_t>(blockIdx.x) * kWideTokens;
+  const SlotRange range = slot_k_range(p.G, p.K, p.S, p.U, slot);
+  const int64_t k_begin = range.begin, k_end = range.end;
+  const int64_t nc = (k_end - k_begin + kChunk - 1) / kChunk;  // >= 1: a slot is never empty
+  const int tokens = static_cast<int>(p.T - tb < kWideTokens ? p.T - tb : kWideTokens);
+  const int rows = p.N < MT * 16 ? p.N : MT * 16;
+
+  // Rows no copy fills stay zero: tokens past T, mix rows past N (and all of lo's rows past N).
+  for (int st = 0; st < kStages; ++st) {
+    for (int i = tokens * 16 + threadIdx.x; i < kWideTokens * 16; i += kThreads) L.a(st)[i] = 0u;
+    for (int i = rows * kFnStride + threadIdx.x; i < Layout::kFnWords; i += kThreads) L.fn(st)[i] = 0u;
+  }
+  if (kFp32Weights)
+    for (int i = threadIdx.x; i < 2 * Layout::kFnWords; i += kThreads) L.lo(0)[i] = 0u;
+
+  // Chunk c into stage st: 16-byte pieces, zero-filled past the slot's end (K % 8 == 0 here, so a
+  // piece is all in or all out). One commit per call, also when c < 0, so that the group count
+  // stays the chunk count.
+  auto issue = [&](int64_t c, int st) {
+    if (c >= 0) {
+      const int64_t k0 = k_begin + c * kChunk;
+      for (int i = threadIdx.x; i < tokens * 4; i += kThreads) {
+        const int row = i / 4, k = (i % 4) * 8;
+        const uint16_t* src = p.A + (tb + row) * p.K;
+        const bool in = k0 + k < k_end;
+        cp_async16(L.a(st) + row * 16 + k / 2, in ? src + k0 + k : src, in ? 16 : 0);
+      }
+      for (int i = threadIdx.x; i < rows * 8; i += kThreads) {
+        const int row = i / 8, k = (i % 8) * 4;
+        const float* src = p.fn + static_cast<int64_t>(row) * p.K;
+        const bool in = k0 + k < k_end;
+        cp_async16(L.fn(st) + row * kFnStride + k, in ? src + k0 + k : src, in ? 16 : 0);
       }
     }
-    const int64_t t = t0 + tn * 8 + g;
-    if (q == 0 && t < p.T) p.Q[slot * p.q_split_stride + t] = sq_total[tn];
+    cp_async_commit();
+  };
+  // fn of stage st rounded to tf32 in place; lo (fp32 weights) into lo buffer b.
+  auto convert = [&](int st, int b) {
+    for (int i = threadIdx.x; i < rows * 8; i += kThreads) {
+      const int row = i / 8, k = (i % 8) * 4;
+      uint32_t* w = L.fn(st) + row * kFnStride + k;
+      const uint4 v = *reinterpret_cast<const uint4*>(w);
+      const float f[4] = {__uint_as_float(v.x), __uint_as_float(v.y), __uint_as_float(v.z), __uint_as_float(v.w)};
+      uint32_t hi[4], lo[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        hi[e] = tf32_rne(f[e]);
+        lo[e] = kFp32Weights ? tf32_rne(f[e] - __uint_as_float(hi[e])) : 0u;
+      }
+      *reinterpret_cast<uint4*>(w) = make_uint4(hi[0], hi[1], hi[2], hi[3]);
+      if (kFp32Weights)
+        *reinterpret_cast<uint4*>(L.lo(b) + row * kFnStride + k) = make_uint4(lo[0], lo[1], lo[2], lo[3]);
+    }
+  };
+
+  // Chunks in residue-major order: i-th multiplied from stage i % kStages, issued kStages - 1
+  // ahead; the one after it converted during its MMAs.
+  int64_t ci = 0;  // the next chunk to issue
+  for (int st = 0; st < kStages - 1; ++st) {
+    issue(ci, st);
+    ci = ci < 0 ? -1 : next_chunk(ci, nc);
   }
+  cp_async_wait<kStages - 2>();  // chunk 0 landed
+  __syncthreads();
+  convert(0, 0);
+
+  ResidueSums<MT, TN> r;
+  const int64_t t0 = tb + warp * 8 * TN;
+  const int arow = warp * 8 * TN + g;  // the warp's token rows arow + 8 tn in a stage
+  int64_t c = 0;
+  for (int i = 0; c >= 0; ++i) {
+    cp_async_wait<kStages - 3>();  // chunk i + 1 landed (this thread's copies)
+    __syncthreads();               // ... everyone's; chunk i converted; stage (i - 1) % kStages free
+    const int st = i % kStages;
+    issue(ci, (i + kStages - 1) % kStages);
+    ci = ci < 0 ? -1 : next_chunk(ci, nc);
+    const int64_t c1 = next_chunk(c, nc);
+    if (c1 >= 0) convert((i + 1) % kStages, (i + 1) & 1);
+
+    uint32_t a[TN][4];
+#pragma unroll
+    for (int tn = 0; tn < TN; ++tn) {
+      const uint4 v = *reinterpret_cast<const uint4*>(L.a(st) + (arow + 8 * tn) * 16 + 4 * q);
+      a[tn][0] = v.x, a[tn][1] = v.y, a[tn][2] = v.z, a[tn][3] = v.w;
+    }
+    square_step<TN>(r.sq, a);
+    mma_staged_chunk<MT, TN, kFp32Weights>(r.acc, L.fn(st), kFp32Weights ? L.lo(i & 1) : L.fn(st), a, g, q);
+    r.chunk_done(c, nc);
+    c = c1;
+  }
+  r.finish();
+  cp_async_wait<0>();  // no copy outlives the CTA (the trailing groups are empty)
+
+  if (p.preload) pdl_wait();  // the previous kernel may still read D / Q
+  r.store(p, slot, t0, g, q);
 }
 
 template <int MT, int TN>
@@ -481,11 +648,27 @@ void launch_wide(const PrenormGemmParams& p, bool fp32_weights, bool vector_path
   }
 }
 
+// False (nothing launched) when the device cannot give the kernel its shared memory.
+template <int MT, bool kFp32Weights>
+bool launch_staged_as(const PrenormGemmParams& p, void* stream, bool pdl) {
+  auto* kernel = sm80_tf32_prenorm_gemm_staged_kernel<MT, kFp32Weights>;
+  const size_t smem = StagedLayout<MT, kFp32Weights>::kBytes;
+  const char* name = "sm80_tf32_prenorm_gemm_staged_kernel";
+  if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, name)) return false;
+  launch(name, kernel, dim3(ceil_div_u(p.T, kWideTokens), static_cast<unsigned>(p.S * p.U)), dim3(kWarps * 32), smem,
+         stream, pdl, p);
+  return true;
+}
+
 template <int MT>
 void launch_mix_tiles(const PrenormGemmParams& p, int token_tiles, bool fp32_weights, bool vector_path, void* stream,
-                      bool pdl) {
-  if (token_tiles == kWideTokens / 8)
+                      bool pdl, GemmKernel kernel) {
+  if (token_tiles == kWideTokens / 8) {
+    if (vector_path && kernel == GemmKernel::kAuto &&
+        (fp32_weights ? launch_staged_as<MT, true>(p, stream, pdl) : launch_staged_as<MT, false>(p, stream, pdl)))
+      return;
     launch_wide<MT>(p, fp32_weights, vector_path, stream, pdl);
+  }
   else if (token_tiles == 1)
     launch_shape<MT, 1>(p, fp32_weights, vector_path, stream, pdl);
   else if (MT <= 2 && token_tiles == 4)
@@ -514,22 +697,22 @@ __global__ void sm80_split_reduce_kernel(const SplitReduceParams p) {
 
 }  // namespace
 
-PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, bool narrow_only) {
+PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, GemmKernel kernel) {
   const int mix_tiles = (N + 15) / 16;
-  if (!narrow_only && T >= kWideMinTokens) return {mix_tiles, kWideTokens / 8};
+  if (kernel != GemmKernel::kNarrow && T >= kWideMinTokens) return {mix_tiles, kWideTokens / 8};
   const int token_tiles = T <= 8 ? 1 : (mix_tiles <= 2 && T > 16 ? 4 : 2);
   return {mix_tiles, token_tiles};
 }
 
 void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl,
-                         bool narrow_only) {
-  const PrenormGemmShape shape = prenorm_gemm_shape(p.N, p.T, narrow_only);
+                         GemmKernel kernel) {
+  const PrenormGemmShape shape = prenorm_gemm_shape(p.N, p.T, kernel);
   switch (shape.mix_tiles) {
-    case 1: return launch_mix_tiles<1>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl);
-    case 2: return launch_mix_tiles<2>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl);
-    case 3: return launch_mix_tiles<3>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl);
-    case 4: return launch_mix_tiles<4>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl);
-    case kMaxMixTiles: return launch_mix_tiles<kMaxMixTiles>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl);
+    case 1: return launch_mix_tiles<1>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl, kernel);
+    case 2: return launch_mix_tiles<2>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl, kernel);
+    case 3: return launch_mix_tiles<3>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl, kernel);
+    case 4: return launch_mix_tiles<4>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl, kernel);
+    case kMaxMixTiles: return launch_mix_tiles<kMaxMixTiles>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl, kernel);
     default: fail(MHC_STATUS_INTERNAL, "prenorm GEMM: N = {} exceeds {} mixes", p.N, kMaxMixTiles * 16);
   }
 }

@@ -37,19 +37,24 @@ __host__ __device__ inline SlotRange slot_k_range(int64_t G, int64_t K, int S, i
 }
 
 // Launch shape chosen by the host heuristic: mix tiles (ceil(N/16)), token tiles of 8 per CTA.
-// Launches of at least kWideMinTokens tokens take the wide kernel (16 token tiles per CTA, the
-// warps splitting tokens instead of K), whose partials are the narrow kernel's bit for bit.
+// Launches of at least kWideMinTokens tokens take a wide kernel (16 token tiles per CTA, the
+// warps splitting tokens instead of K): the staged one (A and fn through a cp.async ring in shared
+// memory) on the vector path where the device has the shared memory, else the one that holds A in
+// registers. Every kernel's partials are the narrow kernel's bit for bit.
 struct PrenormGemmShape {
   int mix_tiles;
   int token_tiles;
 };
 constexpr int64_t kWideMinTokens = 1024;
 
-PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, bool narrow_only = false);
-// Enqueues the kernel; `fp32_weights` selects the hi + lo split of fn; `narrow_only` keeps the
-// narrow kernel at every T (the before/after SKU).
+// kAuto: the above. The others keep an earlier kernel for the before/after SKUs: kNarrow the
+// narrow kernel at every T, kWideRegisters the register-pipelined wide kernel from kWideMinTokens.
+enum class GemmKernel { kAuto, kNarrow, kWideRegisters };
+
+PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, GemmKernel kernel = GemmKernel::kAuto);
+// Enqueues the kernel; `fp32_weights` selects the hi + lo split of fn.
 void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl,
-                         bool narrow_only = false);
+                         GemmKernel kernel = GemmKernel::kAuto);
 
 // Sums split partials in ascending s into reduced D [T, N] and Q [T] (A1 with reduced output).
 struct SplitReduceParams {

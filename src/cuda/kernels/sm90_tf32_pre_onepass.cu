@@ -1,8 +1,8 @@
 #include <algorithm>
-#include <atomic>
 
 #include "../../runtime/device.hpp"
 #include "../launch.cuh"
+#include "../smem_optin.hpp"
 #include "sm80_f32_pre_fuse_block.cuh"
 #include "sm80_tf32_prenorm_gemm.cuh"
 #include "sm90_tf32_pre_onepass.cuh"
@@ -206,26 +206,14 @@ __global__ void __launch_bounds__(kThreads, 1) sm90_tf32_pre_onepass_kernel(cons
 #endif
 }
 
-constexpr int kMaxDevices = 64;
-
 template <int NT, int MTOK, bool kFp32W, int kN>
 void launch_kernel(const OnepassParams& p, size_t smem, int64_t ctas, int nck_max, const DeviceInfo& dev,
                    void* stream) {
   auto* kernel = sm90_tf32_pre_onepass_kernel<NT, MTOK, kFp32W, kN>;
-  // The kernel's dynamic shared-memory limit is raised to the largest size launched so far, per
-  // device (relaxed capture mode: allowed while a graph is being captured).
-  static std::atomic<size_t> raised[kMaxDevices] = {};
-  const bool known = dev.ordinal >= 0 && dev.ordinal < kMaxDevices;
-  if (!known || smem > raised[dev.ordinal].load()) {
-    const RelaxedCaptureMode relaxed;
-    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
-               "cudaFuncSetAttribute(one-pass pre, dynamic shared memory)");
-    if (known) {
-      size_t have = raised[dev.ordinal].load();
-      while (smem > have && !raised[dev.ordinal].compare_exchange_weak(have, smem)) {
-      }
-    }
-  }
+  if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem,
+                           "cudaFuncSetAttribute(one-pass pre, dynamic shared memory)"))
+    fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH, "the one-pass pre needs {} bytes of shared memory; device {} allows {}",
+         smem, dev.ordinal, device_smem_optin());
   launch("sm90_tf32_pre_onepass_kernel", kernel, dim3(static_cast<unsigned>(ctas)), dim3(kThreads), smem, stream,
          false, p, nck_max);
 }

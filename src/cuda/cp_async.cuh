@@ -1,0 +1,24 @@
+// Asynchronous global -> shared copies (cp.async, sm_80+): a CTA keeps several stages of a
+// streamed operand in flight while it computes on an earlier one.
+#pragma once
+
+#include <cuda_runtime.h>
+
+namespace mhc::cuda {
+
+// Copies `bytes` (0 or 16) from global `src` to shared `dst` and zero-fills the rest of the 16;
+// with 0, nothing is read (src must still be a valid address). Bypasses L1.
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(src), "r"(bytes) : "memory");
+}
+// Closes this thread's group of copies issued since the last commit (an empty group is fine).
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+// Waits until at most `kPending` of this thread's committed groups are still in flight; a block
+// barrier after it makes every thread's completed copies visible to all.
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
+
+}  // namespace mhc::cuda
