@@ -1,6 +1,6 @@
 #include <type_traits>
 
-#include "../fp64_bits.cuh"
+#include "../launch.cuh"
 #include "sm80_bf16_post.cuh"
 
 namespace mhc::cuda {
@@ -72,10 +72,10 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostPara
       uint16_t h[kVec];
 #pragma unroll
       for (int e = 0; e < kVec; ++e) {
-        double acc = f32_to_f64(pc[k]) * f32_to_f64(xv[e]);
+        double acc = double{pc[k]} * xv[e];
 #pragma unroll
-        for (int j = 0; j < kN; ++j) acc = fma(f32_to_f64(cc[j * kN + k]), f32_to_f64(rv[j][e]), acc);
-        h[e] = f64_to_bf16_bits(acc);
+        for (int j = 0; j < kN; ++j) acc = fma(double{cc[j * kN + k]}, double{rv[j][e]}, acc);
+        h[e] = f64_to_bf16(acc);
       }
       const uint4 o = {h[0] | (uint32_t{h[1]} << 16), h[2] | (uint32_t{h[3]} << 16), h[4] | (uint32_t{h[5]} << 16),
                        h[6] | (uint32_t{h[7]} << 16)};
@@ -95,7 +95,7 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostPara
       double acc = double{__ldg(post + k)} * xv;
 #pragma unroll
       for (int j = 0; j < kN; ++j) acc = fma(double{__ldg(comb + j * kN + k)}, double{rv[j]}, acc);
-      o_tok[k * p.C + x] = f64_to_bf16_bits(acc);
+      o_tok[k * p.C + x] = f64_to_bf16(acc);
     }
   }
 }
@@ -141,17 +141,17 @@ __device__ __forceinline__ void store_grad_bf16(uint16_t* dst, const double (&g)
     float old[V];
     load_bf16<V>(dst, old);
 #pragma unroll
-    for (int e = 0; e < V; ++e) s[e] = f32_to_f64(old[e]) + g[e];
+    for (int e = 0; e < V; ++e) s[e] = double{old[e]} + g[e];
   } else {
 #pragma unroll
     for (int e = 0; e < V; ++e) s[e] = g[e];
   }
   if (V == 4) {
-    const uint32_t lo = f64_to_bf16_bits(s[0]) | (uint32_t{f64_to_bf16_bits(s[1])} << 16);
-    const uint32_t hi = f64_to_bf16_bits(s[2]) | (uint32_t{f64_to_bf16_bits(s[3])} << 16);
+    const uint32_t lo = f64_to_bf16(s[0]) | (uint32_t{f64_to_bf16(s[1])} << 16);
+    const uint32_t hi = f64_to_bf16(s[2]) | (uint32_t{f64_to_bf16(s[3])} << 16);
     *reinterpret_cast<uint2*>(dst) = make_uint2(lo, hi);
   } else {
-    *dst = f64_to_bf16_bits(s[0]);
+    *dst = f64_to_bf16(s[0]);
   }
 }
 
@@ -163,11 +163,10 @@ __global__ void __launch_bounds__(kBwdThreads, kN <= 4 ? 2 : 1) sm80_bf16_post_b
   const uint16_t* g_tok = p.G + t * kN * p.C;
   const uint16_t* x_tok = p.X + t * p.C;
   const uint16_t* r_tok = p.R + t * kN * p.C;
-  // post and comb from shared memory (broadcast reads), converted to fp64 once per token:
-  // registers go to the fp64 sums.
-  __shared__ double pc[kN], cc[kN * kN];
-  if (threadIdx.x < kN) pc[threadIdx.x] = f32_to_f64(__ldg(p.post + t * kN + threadIdx.x));
-  if (threadIdx.x < kN * kN) cc[threadIdx.x] = f32_to_f64(__ldg(p.comb + t * kN * kN + threadIdx.x));
+  // post and comb from shared memory (broadcast reads): registers go to the fp64 sums.
+  __shared__ float pc[kN], cc[kN * kN];
+  if (threadIdx.x < kN) pc[threadIdx.x] = __ldg(p.post + t * kN + threadIdx.x);
+  if (threadIdx.x < kN * kN) cc[threadIdx.x] = __ldg(p.comb + t * kN * kN + threadIdx.x);
   __syncthreads();
   double sums[kSums] = {};
   for (int64_t x = static_cast<int64_t>(threadIdx.x) * V; x < p.C; x += kBwdThreads * V) {
@@ -177,18 +176,13 @@ __global__ void __launch_bounds__(kBwdThreads, kN <= 4 ? 2 : 1) sm80_bf16_post_b
     load_bf16<V>(x_tok + x, xv);
 #pragma unroll
     for (int j = 0; j < kN; ++j) load_bf16<V>(r_tok + j * p.C + x, rv[j]);
-    double gd[kN][V];  // G in fp64, converted once for dX and every row of dR
-#pragma unroll
-    for (int k = 0; k < kN; ++k)
-#pragma unroll
-      for (int e = 0; e < V; ++e) gd[k][e] = f32_to_f64(gv[k][e]);
     if (p.dX) {
       double d[V];
 #pragma unroll
       for (int e = 0; e < V; ++e) {
         d[e] = 0.0;
 #pragma unroll
-        for (int k = 0; k < kN; ++k) d[e] = fma(pc[k], gd[k][e], d[e]);
+        for (int k = 0; k < kN; ++k) d[e] = fma(double{pc[k]}, double{gv[k][e]}, d[e]);
       }
       store_grad_bf16<V>(p.dX + t * p.C + x, d, p.accumulate & MHC_GRAD_ACCUMULATE_LAYER_OUTPUT);
     }
@@ -200,7 +194,7 @@ __global__ void __launch_bounds__(kBwdThreads, kN <= 4 ? 2 : 1) sm80_bf16_post_b
         for (int e = 0; e < V; ++e) {
           d[e] = 0.0;
 #pragma unroll
-          for (int k = 0; k < kN; ++k) d[e] = fma(cc[j * kN + k], gd[k][e], d[e]);
+          for (int k = 0; k < kN; ++k) d[e] = fma(double{cc[j * kN + k]}, double{gv[k][e]}, d[e]);
         }
         store_grad_bf16<V>(p.dR + (t * kN + j) * p.C + x, d, p.accumulate & MHC_GRAD_ACCUMULATE_RESIDUAL);
       }
@@ -211,7 +205,7 @@ __global__ void __launch_bounds__(kBwdThreads, kN <= 4 ? 2 : 1) sm80_bf16_post_b
       float d = a[0] * b[0];
 #pragma unroll
       for (int e = 1; e < V; ++e) d = fmaf(a[e], b[e], d);
-      return f32_to_f64(d);
+      return double{d};
     };
 #pragma unroll
     for (int k = 0; k < kN; ++k) sums[k] += dot(gv[k], xv);
@@ -256,7 +250,7 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_expand_backward_kernel(con
     float g[V];
     load_bf16<V>(p.G + (t * p.n + i) * p.C + x, g);
 #pragma unroll
-    for (int e = 0; e < V; ++e) s[e] += f32_to_f64(g[e]);
+    for (int e = 0; e < V; ++e) s[e] += double{g[e]};
   }
   store_grad_bf16<V>(p.dE + t * p.C + x, s, p.accumulate);
 }
