@@ -7,6 +7,10 @@
 #   MHC_CMAKE_ARGS   extra arguments for the CMake configure step (word-split)
 #   MHC_NO_INSTALL   set to 1 to never call apt-get (report what is missing and go on)
 #   MHC_CUDA         OFF: build host-only even where nvcc exists (default: auto)
+#   MHC_CUDA_ARCHITECTURES
+#                    architectures for the kernels; unset: the library's default (80;90a) where
+#                    nvidia-smi sees a GPU, else 90a alone (no kernel can run there: the build is
+#                    the kernels' compile check, and one architecture halves its nvcc time)
 #   CUDACXX          nvcc to use; else /usr/local/cuda/bin/nvcc, else nvcc on PATH; none: host-only
 
 MHC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -178,8 +182,11 @@ mhc_configure() {
   local nvcc
   nvcc="$(mhc_find_nvcc)"
   if [[ -n "$nvcc" ]]; then
-    mhc_log "CUDA backend: on ($nvcc)"
+    local archs="${MHC_CUDA_ARCHITECTURES:-}"
+    if [[ -z "$archs" ]] && ! nvidia-smi -L >/dev/null 2>&1; then archs=90a; fi
+    mhc_log "CUDA backend: on ($nvcc; architectures ${archs:-the default})"
     args+=(-DMHC_ENABLE_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc")
+    [[ -n "$archs" ]] && args+=(-DMHC_CUDA_ARCHITECTURES="$archs")
   else
     mhc_log "CUDA backend: off (MHC_CUDA=OFF or no nvcc found): host-only build"
     args+=(-DMHC_ENABLE_CUDA=OFF)

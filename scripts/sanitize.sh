@@ -16,7 +16,7 @@
 #
 # Environment (and those of scripts/lib.sh: MHC_NO_INSTALL, MHC_JOBS):
 #   MHC_SANITIZE_JOBS   the jobs to run, comma-separated (default asan,tsan,fuzz)
-#   MHC_FUZZ_SECONDS    fuzzing time in seconds (default 120)
+#   MHC_FUZZ_SECONDS    fuzzing time in seconds (default 90)
 #   MHC_ASAN_BUILD_DIR, MHC_TSAN_BUILD_DIR, MHC_FUZZ_BUILD_DIR
 #                       build folders (default build-asan, build-tsan, build-fuzz in the repository)
 # shellcheck disable=SC2317  # the job_* functions are called as "job_$job"
@@ -25,7 +25,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MHC_SANITIZE_JOBS="${MHC_SANITIZE_JOBS:-asan,tsan,fuzz}"
-MHC_FUZZ_SECONDS="${MHC_FUZZ_SECONDS:-120}"
+MHC_FUZZ_SECONDS="${MHC_FUZZ_SECONDS:-90}"
 export MHC_CUDA=OFF  # host-only builds (mhc_configure)
 
 wants() { [[ ",$MHC_SANITIZE_JOBS," == *",$1,"* ]]; }
