@@ -137,10 +137,7 @@ __device__ __forceinline__ void load_weight(const uint16_t* p, float (&v)[W]) {
 
 // ---- asynchronous global -> shared copies (sm_80; 16-byte ones from ../cp_async.cuh) -----------
 __device__ __forceinline__ void cp_async_16(void* dst, const void* src) { cp_async16(dst, src, 16); }
-__device__ __forceinline__ void cp_async_4(void* dst, const void* src) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(s), "l"(src) : "memory");
-}
+__device__ __forceinline__ void cp_async_4(void* dst, const void* src) { cp_async_small<4>(dst, src); }
 // ---- coefficients: once per CTA, by warp 0, in registers -------------------------------------
 // Lane l (< NB) owns column l of M: c[i] = M[i][l]. Row reductions go through a transpose-reduce
 // (NB - 1 shuffles; lane l ends with row l's result, each row reduced in one lane, so every lane
