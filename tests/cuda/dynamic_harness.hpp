@@ -83,12 +83,12 @@ struct CudaAndHost {
 };
 
 // Selects a CUDA plan (optionally forcing a SKU) and the host plan of its resolved descriptor,
-// runs both with args.grad_accumulate = `accumulate`. Outputs start poisoned, or as
-// `prepare_outputs` sets them on the host (copied to the device before the run).
+// runs both with args.grad_accumulate = `accumulate`. Outputs start poisoned; `prepare` may set
+// outputs or change inputs on the host first (copied to the device before the run).
 inline CudaAndHost run_cuda_and_host(const mhc_desc_t& desc, uint64_t seed, mhc_sku_t forced = MHC_SKU_NONE,
                                      mhc_guarantee_flags_t required = 0, bool with_optional = false,
                                      uint32_t accumulate = 0,
-                                     const std::function<void(OpData&)>& prepare_outputs = nullptr) {
+                                     const std::function<void(OpData&)>& prepare = nullptr) {
   mhc_preference_t pref = cuda_only();
   pref.forced_sku = forced;
   pref.required = required;
@@ -102,7 +102,7 @@ inline CudaAndHost run_cuda_and_host(const mhc_desc_t& desc, uint64_t seed, mhc_
 
   r.data = make_op_data(r.resolved, seed, with_optional);
   OpData& data = r.data;
-  if (prepare_outputs) prepare_outputs(data);
+  if (prepare) prepare(data);
   RawDevice dev(data);
   mhc_args_t dargs = data.args(dev.ptrs);
   dargs.grad_accumulate = accumulate;

@@ -238,49 +238,26 @@ TEST_CASE("Boundary: an all-zero padding row gives zeros with eps = 1e-20", "[cu
   for (int i = 0; i < n; ++i) REQUIRE(std::isfinite(o.pre[2 * n + i]));
 }
 
-namespace {
-
-// Runs `d` on the CUDA and the host SKU with the same random inputs (`edit(data)` may change them
-// first), then calls check(spec index, device bytes) for each output (data.host holds the host's).
-template <typename Edit, typename Check>
-void cuda_vs_host(const mhc_desc_t& d, uint64_t seed, Edit edit, Check check) {
-  mhc_preference_t pref = cuda_only(), hp = host_only();
-  PlanHolder cuda, host;
-  REQUIRE_OK(mhc_plan_select(&d, &pref, &cuda.plan));
-  REQUIRE_OK(mhc_plan_select(&d, &hp, &host.plan));
-  OpData data = make_op_data(resolved_desc(cuda.plan), seed, /*with_optional=*/true);
-  edit(data);
-  RawDevice dev(data);
-  const mhc_args_t dargs = data.args(dev.ptrs);
-  REQUIRE_OK(mhc_plan_run(cuda.plan, nullptr, nullptr, 0, &dargs));
-  CUDA_REQUIRE(cudaDeviceSynchronize());
-  const mhc_args_t hargs = data.args(data.host_ptrs());
-  REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &hargs));
-  for (size_t i = 0; i < data.specs.size(); ++i)
-    if (data.specs[i].role == mhc::Role::kOutput) check(data, i, dev.download(i));
-}
-
-}  // namespace
-
 TEST_CASE("The new residual (post) is bit-identical to the fp64 reference", "[cuda][boundary][a4]") {
   // Random inputs: the post sums in fp64 in the reference's order and rounds once.
   uint64_t seed = 990;
   for (mhc_op_t op : {MHC_OP_POST, MHC_OP_BOUNDARY_COLLAPSE})
     for (int n : {1, 4, 8})
-      for (int64_t C : {int64_t{13}, int64_t{5120}})
-        cuda_vs_host(bdesc(op, 33, n, C, 0), seed++, [](OpData&) {},
-                     [&](const OpData& data, size_t i, const std::vector<unsigned char>& got) {
-                       INFO(mhc::op_name(op) << " n " << n << " C " << C << " " << data.specs[i].name);
-                       CHECK(got == data.host[i]);  // H and, from the exact carried pre, the collapse
-                     });
+      for (int64_t C : {int64_t{13}, int64_t{5120}}) {
+        const CudaAndHost r = run_cuda_and_host(bdesc(op, 33, n, C, 0), seed++, MHC_SKU_NONE, 0, /*with_optional=*/true);
+        for (size_t i = 0; i < r.data.specs.size(); ++i) {
+          if (r.data.specs[i].role != mhc::Role::kOutput) continue;
+          INFO(mhc::op_name(op) << " n " << n << " C " << C << " " << r.data.specs[i].name);
+          CHECK(r.got[i] == r.data.host[i]);  // H and, from the exact carried pre, the collapse
+        }
+      }
 }
 
 TEST_CASE("Post and collapse keep the reference's bits on special values", "[cuda][boundary][a4][special]") {
-  // The kernels convert zero and normal values by integer operations and send every 8-column
-  // vector holding anything else (a subnormal, inf or NaN input; a result that rounds outside
-  // bf16's normal range: zero, tiny, huge) to the hardware conversions. Sprinkle such inputs, and
-  // the largest and smallest normals (their sums overflow or underflow), over Y and H_prev; NaN
-  // matches NaN whatever its payload.
+  // Subnormal, inf and NaN inputs, and results that round outside bf16's normal range (zero,
+  // tiny, huge), are where a kernel's own conversions (by integer operations, say) would part from
+  // the reference's. Sprinkle such inputs, and the largest and smallest normals (their sums
+  // overflow or underflow), over Y and H_prev; NaN matches NaN whatever its payload.
   const uint16_t specials[] = {0x0001, 0x8001, 0x7f80, 0xff80, 0x7fc0, 0x0000, 0x8000, 0x7f7f, 0x0080, 0xff7f};
   const auto inject = [&](OpData& data) {
     for (size_t i = 0; i < data.specs.size(); ++i) {
@@ -292,18 +269,22 @@ TEST_CASE("Post and collapse keep the reference's bits on special values", "[cud
   const auto is_nan = [](uint16_t v) { return (v & 0x7f80u) == 0x7f80u && (v & 0x7fu) != 0; };
   uint64_t seed = 1300;
   for (mhc_op_t op : {MHC_OP_POST, MHC_OP_BOUNDARY_COLLAPSE})
-    for (int n : {4, 8})
-      cuda_vs_host(bdesc(op, 9, n, 5120, 0), seed++, inject,
-                   [&](const OpData& data, size_t i, const std::vector<unsigned char>& got) {
-                     const std::vector<unsigned char>& want = data.host[i];
-                     REQUIRE(got.size() == want.size());
-                     size_t bad = 0;
-                     for (size_t e = 0; e * 2 < got.size(); ++e) {
-                       uint16_t a, b;
-                       std::memcpy(&a, &got[2 * e], 2), std::memcpy(&b, &want[2 * e], 2);
-                       bad += a == b || (is_nan(a) && is_nan(b)) ? 0 : 1;
-                     }
-                     INFO(mhc::op_name(op) << " n " << n << " " << data.specs[i].name);
-                     CHECK(bad == 0);
-                   });
+    for (int n : {4, 8}) {
+      const CudaAndHost r =
+          run_cuda_and_host(bdesc(op, 9, n, 5120, 0), seed++, MHC_SKU_NONE, 0, /*with_optional=*/true, 0, inject);
+      for (size_t i = 0; i < r.data.specs.size(); ++i) {
+        if (r.data.specs[i].role != mhc::Role::kOutput) continue;
+        const std::vector<unsigned char>& got = r.got[i];
+        const std::vector<unsigned char>& want = r.data.host[i];
+        REQUIRE(got.size() == want.size());
+        size_t bad = 0;
+        for (size_t e = 0; e * 2 < got.size(); ++e) {
+          uint16_t a, b;
+          std::memcpy(&a, &got[2 * e], 2), std::memcpy(&b, &want[2 * e], 2);
+          bad += a == b || (is_nan(a) && is_nan(b)) ? 0 : 1;
+        }
+        INFO(mhc::op_name(op) << " n " << n << " " << r.data.specs[i].name);
+        CHECK(bad == 0);
+      }
+    }
 }

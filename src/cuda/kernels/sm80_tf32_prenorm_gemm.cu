@@ -299,6 +299,20 @@ __device__ __forceinline__ void fetch_fn(FnQuads<MT>& f, const PrenormGemmParams
   }
 }
 
+// Four fn values as tf32 words: hi = w(v), and lo = w(v - hi) for fp32 weights (the 3xTF32 split).
+template <bool kFp32Weights>
+__device__ __forceinline__ void split_tf32x4(const float4& v, uint4& hi, uint4& lo) {
+  const float f[4] = {v.x, v.y, v.z, v.w};
+  uint32_t h[4], l[4];
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    h[e] = tf32_rne(f[e]);
+    l[e] = kFp32Weights ? tf32_rne(f[e] - __uint_as_float(h[e])) : 0u;
+  }
+  hi = make_uint4(h[0], h[1], h[2], h[3]);
+  lo = make_uint4(l[0], l[1], l[2], l[3]);
+}
+
 template <int MT, bool kFp32Weights>
 __device__ __forceinline__ void store_fn(WideSmem<MT, kFp32Weights>& s, int b, const FnQuads<MT>& f) {
 #pragma unroll
@@ -306,15 +320,10 @@ __device__ __forceinline__ void store_fn(WideSmem<MT, kFp32Weights>& s, int b, c
     const int i = threadIdx.x + u * kWarps * 32;
     const int row = i / (kChunk / 4), k = (i % (kChunk / 4)) * 4;
     if (row >= MT * 16) continue;
-    const float v[4] = {f.v[u].x, f.v[u].y, f.v[u].z, f.v[u].w};
-    uint32_t hi[4], lo[4];
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      hi[e] = tf32_rne(v[e]);
-      lo[e] = kFp32Weights ? tf32_rne(v[e] - __uint_as_float(hi[e])) : 0u;
-    }
-    *reinterpret_cast<uint4*>(&s.hi[b][row][k]) = make_uint4(hi[0], hi[1], hi[2], hi[3]);
-    if (kFp32Weights) *reinterpret_cast<uint4*>(&s.lo[b][row][k]) = make_uint4(lo[0], lo[1], lo[2], lo[3]);
+    uint4 hi, lo;
+    split_tf32x4<kFp32Weights>(f.v[u], hi, lo);
+    *reinterpret_cast<uint4*>(&s.hi[b][row][k]) = hi;
+    if (kFp32Weights) *reinterpret_cast<uint4*>(&s.lo[b][row][k]) = lo;
   }
 }
 
@@ -556,17 +565,10 @@ sm80_tf32_prenorm_gemm_staged_kernel(const PrenormGemmParams p) {
     for (int i = threadIdx.x; i < rows * 8; i += kThreads) {
       const int row = i / 8, k = (i % 8) * 4;
       uint32_t* w = L.fn(st) + row * kFnStride + k;
-      const uint4 v = *reinterpret_cast<const uint4*>(w);
-      const float f[4] = {__uint_as_float(v.x), __uint_as_float(v.y), __uint_as_float(v.z), __uint_as_float(v.w)};
-      uint32_t hi[4], lo[4];
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        hi[e] = tf32_rne(f[e]);
-        lo[e] = kFp32Weights ? tf32_rne(f[e] - __uint_as_float(hi[e])) : 0u;
-      }
-      *reinterpret_cast<uint4*>(w) = make_uint4(hi[0], hi[1], hi[2], hi[3]);
-      if (kFp32Weights)
-        *reinterpret_cast<uint4*>(L.lo(b) + row * kFnStride + k) = make_uint4(lo[0], lo[1], lo[2], lo[3]);
+      uint4 hi, lo;
+      split_tf32x4<kFp32Weights>(*reinterpret_cast<const float4*>(w), hi, lo);
+      *reinterpret_cast<uint4*>(w) = hi;
+      if (kFp32Weights) *reinterpret_cast<uint4*>(L.lo(b) + row * kFnStride + k) = lo;
     }
   };
 

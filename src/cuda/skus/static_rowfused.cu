@@ -4,11 +4,11 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
-#include <set>
 #include <tuple>
 
 #include "../../common/error.hpp"
 #include "../kernels/sm80_f32acc_static_hc.cuh"
+#include "../smem_optin.hpp"
 #include "skus.hpp"
 #include "static_rowfused.hpp"
 
@@ -144,17 +144,13 @@ void run_static(const RunContext& ctx, int mode, bool single_stage) {
 int blocks_per_sm(const void* f, const DeviceInfo& dev, int threads, size_t smem) {
   static std::mutex mu;
   static std::map<std::tuple<const void*, int, int, size_t>, int> cache;
-  static std::set<std::pair<const void*, int>> raised;
   const auto key = std::make_tuple(f, dev.ordinal, threads, smem);
   std::lock_guard<std::mutex> lock(mu);
   const auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  if (raised.insert({f, dev.ordinal}).second) {
-    const cudaError_t e =
-        cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dev.smem_optin));
-    if (e != cudaSuccess) raised.erase({f, dev.ordinal});
-    check_cuda(e, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize) for a static-H kernel");
-  }
+  if (!opt_in_dynamic_smem(f, dev.smem_optin, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize) for a static-H kernel"))
+    fail(MHC_STATUS_INTERNAL, "device {} gives less than its reported {} bytes of shared memory",
+         dev.ordinal, dev.smem_optin);
   int blocks = 0;
   check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, threads, smem),
              "cudaOccupancyMaxActiveBlocksPerMultiprocessor for a static-H kernel");
