@@ -9,8 +9,8 @@ implementation, so it works under torch.compile (fullgraph), torch.export and Fa
 tracing. T, n and C are taken from the tensors; the remaining descriptor fields are keyword
 options with libmhc's defaults (docs/numerics.md). Plans are selected once per (op, shapes, dtype,
 device, options) and cached. CUDA tensors run on torch.cuda.current_stream() with a CUDA SKU
-(workspace from torch's allocator), CPU tensors on the host fp64 backend; an op without a CUDA
-SKU (the pre and head backward) runs on the host on copies.
+(workspace from torch's allocator), CPU tensors on the host fp64 backend; a case that no CUDA SKU
+supports (select finds none for it) runs on the host on copies.
 
 Each public function returns new tensors, or writes the tensors given as ``out=`` (a tuple in
 the order of the returned tensors) through a separate op ``torch.ops.mhc.<name>_out`` that
@@ -176,7 +176,7 @@ def _execute(op, T, n, C, options, tensors, outputs, device):
         else:
             p.run(T, tensors, device)
         return
-    # No CUDA SKU for this op: the host backend on copies (the pre and head backward).
+    # No CUDA SKU supports this case: the host backend on copies.
     cpu = torch.device("cpu")
     hp = _select(op, T, n, C, cpu, options)
     copies = {f: (t.cpu() if t is not None else None) for f, t in tensors.items()}
