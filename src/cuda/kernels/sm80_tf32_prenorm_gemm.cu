@@ -652,22 +652,22 @@ void launch_wide(const PrenormGemmParams& p, bool fp32_weights, bool vector_path
 
 // False (nothing launched) when the device cannot give the kernel its shared memory.
 template <int MT, bool kFp32Weights>
-bool launch_staged_as(const PrenormGemmParams& p, void* stream, bool pdl) {
+bool launch_staged_as(const PrenormGemmParams& p, const DeviceInfo& dev, void* stream, bool pdl) {
   auto* kernel = sm80_tf32_prenorm_gemm_staged_kernel<MT, kFp32Weights>;
   const size_t smem = StagedLayout<MT, kFp32Weights>::kBytes;
   const char* name = "sm80_tf32_prenorm_gemm_staged_kernel";
-  if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, name)) return false;
+  if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, dev, name)) return false;
   launch(name, kernel, dim3(ceil_div_u(p.T, kWideTokens), static_cast<unsigned>(p.S * p.U)), dim3(kWarps * 32), smem,
          stream, pdl, p);
   return true;
 }
 
 template <int MT>
-void launch_mix_tiles(const PrenormGemmParams& p, int token_tiles, bool fp32_weights, bool vector_path, void* stream,
-                      bool pdl, GemmKernel kernel) {
+void launch_mix_tiles(const PrenormGemmParams& p, int token_tiles, bool fp32_weights, bool vector_path,
+                      const DeviceInfo& dev, void* stream, bool pdl, GemmKernel kernel) {
   if (token_tiles == kWideTokens / 8) {
     if (vector_path && kernel == GemmKernel::kAuto &&
-        (fp32_weights ? launch_staged_as<MT, true>(p, stream, pdl) : launch_staged_as<MT, false>(p, stream, pdl)))
+        (fp32_weights ? launch_staged_as<MT, true>(p, dev, stream, pdl) : launch_staged_as<MT, false>(p, dev, stream, pdl)))
       return;
     launch_wide<MT>(p, fp32_weights, vector_path, stream, pdl);
   }
@@ -706,15 +706,15 @@ PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, GemmKernel kernel) {
   return {mix_tiles, token_tiles};
 }
 
-void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl,
-                         GemmKernel kernel) {
+void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, const DeviceInfo& dev,
+                         void* stream, bool pdl, GemmKernel kernel) {
   const PrenormGemmShape shape = prenorm_gemm_shape(p.N, p.T, kernel);
   switch (shape.mix_tiles) {
-    case 1: return launch_mix_tiles<1>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl, kernel);
-    case 2: return launch_mix_tiles<2>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl, kernel);
-    case 3: return launch_mix_tiles<3>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl, kernel);
-    case 4: return launch_mix_tiles<4>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl, kernel);
-    case kMaxMixTiles: return launch_mix_tiles<kMaxMixTiles>(p, shape.token_tiles, fp32_weights, vector_path, stream, pdl, kernel);
+    case 1: return launch_mix_tiles<1>(p, shape.token_tiles, fp32_weights, vector_path, dev, stream, pdl, kernel);
+    case 2: return launch_mix_tiles<2>(p, shape.token_tiles, fp32_weights, vector_path, dev, stream, pdl, kernel);
+    case 3: return launch_mix_tiles<3>(p, shape.token_tiles, fp32_weights, vector_path, dev, stream, pdl, kernel);
+    case 4: return launch_mix_tiles<4>(p, shape.token_tiles, fp32_weights, vector_path, dev, stream, pdl, kernel);
+    case kMaxMixTiles: return launch_mix_tiles<kMaxMixTiles>(p, shape.token_tiles, fp32_weights, vector_path, dev, stream, pdl, kernel);
     default: fail(MHC_STATUS_INTERNAL, "prenorm GEMM: N = {} exceeds {} mixes", p.N, kMaxMixTiles * 16);
   }
 }

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "../../runtime/device.hpp"
+
 namespace mhc::cuda {
 
 struct PrenormGemmParams {
@@ -52,9 +54,9 @@ constexpr int64_t kWideMinTokens = 1024;
 enum class GemmKernel { kAuto, kNarrow, kWideRegisters };
 
 PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, GemmKernel kernel = GemmKernel::kAuto);
-// Enqueues the kernel; `fp32_weights` selects the hi + lo split of fn.
-void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, void* stream, bool pdl,
-                         GemmKernel kernel = GemmKernel::kAuto);
+// Enqueues the kernel on `dev` (the plan's device); `fp32_weights` selects the hi + lo split of fn.
+void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, const DeviceInfo& dev,
+                         void* stream, bool pdl, GemmKernel kernel = GemmKernel::kAuto);
 
 // Sums split partials in ascending s into reduced D [T, N] and Q [T] (A1 with reduced output).
 struct SplitReduceParams {

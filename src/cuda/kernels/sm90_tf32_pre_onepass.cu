@@ -210,10 +210,10 @@ template <int NT, int MTOK, bool kFp32W, int kN>
 void launch_kernel(const OnepassParams& p, size_t smem, int64_t ctas, int nck_max, const DeviceInfo& dev,
                    void* stream) {
   auto* kernel = sm90_tf32_pre_onepass_kernel<NT, MTOK, kFp32W, kN>;
-  if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem,
+  if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, dev,
                            "cudaFuncSetAttribute(one-pass pre, dynamic shared memory)"))
     fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH, "the one-pass pre needs {} bytes of shared memory; device {} allows {}",
-         smem, dev.ordinal, device_smem_optin());
+         smem, dev.ordinal, dev.smem_optin);
   launch("sm90_tf32_pre_onepass_kernel", kernel, dim3(static_cast<unsigned>(ctas)), dim3(kThreads), smem, stream,
          false, p, nck_max);
 }

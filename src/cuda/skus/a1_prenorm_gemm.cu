@@ -29,12 +29,12 @@ void run_gemm(const RunContext& c, bool pdl, GemmKernel kernel) {
   auto* Q_out = static_cast<float*>(c.args.out_sqrsum);
   const bool vec = gemm_vector(p, A, fn);
   if (p.partials || p.S == 1) {
-    launch_prenorm_gemm(gemm_params(p, A, fn, D_out, Q_out), split_weights(p), vec, c.stream, false, kernel);
+    launch_prenorm_gemm(gemm_params(p, A, fn, D_out, Q_out), split_weights(p), vec, c.device, c.stream, false, kernel);
     return;
   }
   auto* D = static_cast<float*>(c.workspace);
   float* Q = D + p.S * p.T * p.N;
-  launch_prenorm_gemm(gemm_params(p, A, fn, D, Q), split_weights(p), vec, c.stream, false, kernel);
+  launch_prenorm_gemm(gemm_params(p, A, fn, D, Q), split_weights(p), vec, c.device, c.stream, false, kernel);
   launch_split_reduce(SplitReduceParams{D, Q, D_out, Q_out, p.T, p.T * p.N, p.T, int(p.N), p.S}, c.stream, pdl);
 }
 

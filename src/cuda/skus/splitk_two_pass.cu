@@ -32,7 +32,7 @@ void run(const RunContext& c, const TwoPassSettings& s) {
     const int64_t tc = p.T - t0 < Tc ? p.T - t0 : Tc;
     PrenormGemmParams g{A + t0 * p.K, fn, D, Q, tc, p.K, p.G, Tc * p.N, Tc, int(p.N), S, U, false};
     g.preload = s.pdl && t0 > 0;  // the run's first kernel must not overlap the caller's work
-    launch_prenorm_gemm(g, split_weights(p), gvec, c.stream, g.preload);
+    launch_prenorm_gemm(g, split_weights(p), gvec, c.device, c.stream, g.preload);
 
     PreFuseParams f = base;
     f.D = D, f.Q = Q, f.S = S * U, f.d_split_stride = Tc * p.N, f.q_split_stride = Tc;

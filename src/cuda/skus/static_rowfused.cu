@@ -148,7 +148,7 @@ int blocks_per_sm(const void* f, const DeviceInfo& dev, int threads, size_t smem
   std::lock_guard<std::mutex> lock(mu);
   const auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  if (!opt_in_dynamic_smem(f, dev.smem_optin, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize) for a static-H kernel"))
+  if (!opt_in_dynamic_smem(f, dev.smem_optin, dev, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize) for a static-H kernel"))
     fail(MHC_STATUS_INTERNAL, "device {} gives less than its reported {} bytes of shared memory",
          dev.ordinal, dev.smem_optin);
   int blocks = 0;
