@@ -27,6 +27,7 @@ struct CollapseParams {
   int n;
   float norm_eps, norm_scale;
 };
-void launch_boundary_collapse(const CollapseParams& p, bool vector_path, void* stream);
+// pdl (sm_90): launched with programmatic dependent launch; the kernel waits before its loads.
+void launch_boundary_collapse(const CollapseParams& p, bool vector_path, void* stream, bool pdl);
 
 }  // namespace mhc::cuda
