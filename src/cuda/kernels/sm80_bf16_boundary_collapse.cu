@@ -63,8 +63,6 @@ __device__ __forceinline__ void collapse8(const CollapseParams& p, int64_t t, in
 
 template <bool kVector, int kN, bool kPost>
 __global__ void __launch_bounds__(kThreads) sm80_bf16_boundary_collapse_kernel(const CollapseParams p) {
-  pdl_wait();  // launched with PDL on sm_90: the previous kernel may still write the inputs
-  pdl_launch_dependents();
   __shared__ float s_warp[kWarps];
   const int64_t t = blockIdx.x;
   float q[kN], c[kN * kN], pre[kN];
@@ -153,33 +151,33 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_boundary_collapse_kernel(c
 }
 
 template <int kN>
-void launch_n(const CollapseParams& p, bool vector_path, dim3 grid, void* stream, bool pdl) {
+void launch_n(const CollapseParams& p, bool vector_path, dim3 grid, void* stream) {
   const char* name = "sm80_bf16_boundary_collapse_kernel";
   const dim3 block(kThreads);
   if (p.Y != nullptr) {
-    if (vector_path) return launch(name, sm80_bf16_boundary_collapse_kernel<true, kN, true>, grid, block, 0, stream, pdl, p);
-    return launch(name, sm80_bf16_boundary_collapse_kernel<false, kN, true>, grid, block, 0, stream, pdl, p);
+    if (vector_path) return launch(name, sm80_bf16_boundary_collapse_kernel<true, kN, true>, grid, block, 0, stream, false, p);
+    return launch(name, sm80_bf16_boundary_collapse_kernel<false, kN, true>, grid, block, 0, stream, false, p);
   }
-  if (vector_path) return launch(name, sm80_bf16_boundary_collapse_kernel<true, 1, false>, grid, block, 0, stream, pdl, p);
-  launch(name, sm80_bf16_boundary_collapse_kernel<false, 1, false>, grid, block, 0, stream, pdl, p);
+  if (vector_path) return launch(name, sm80_bf16_boundary_collapse_kernel<true, 1, false>, grid, block, 0, stream, false, p);
+  launch(name, sm80_bf16_boundary_collapse_kernel<false, 1, false>, grid, block, 0, stream, false, p);
 }
 
 }  // namespace
 
-void launch_boundary_collapse(const CollapseParams& p, bool vector_path, void* stream, bool pdl) {
+void launch_boundary_collapse(const CollapseParams& p, bool vector_path, void* stream) {
   if (p.n > kMaxN) fail(MHC_STATUS_INTERNAL, "boundary collapse: n = {} exceeds {}", p.n, kMaxN);
   if (p.T > 2147483647) fail(MHC_STATUS_INTERNAL, "boundary collapse: T = {} exceeds one CTA per token", p.T);
   const dim3 grid(static_cast<unsigned>(p.T));
-  if (p.Y == nullptr) return launch_n<1>(p, vector_path, grid, stream, pdl);
+  if (p.Y == nullptr) return launch_n<1>(p, vector_path, grid, stream);
   switch (p.n) {
-    case 1: return launch_n<1>(p, vector_path, grid, stream, pdl);
-    case 2: return launch_n<2>(p, vector_path, grid, stream, pdl);
-    case 3: return launch_n<3>(p, vector_path, grid, stream, pdl);
-    case 4: return launch_n<4>(p, vector_path, grid, stream, pdl);
-    case 5: return launch_n<5>(p, vector_path, grid, stream, pdl);
-    case 6: return launch_n<6>(p, vector_path, grid, stream, pdl);
-    case 7: return launch_n<7>(p, vector_path, grid, stream, pdl);
-    default: return launch_n<kMaxN>(p, vector_path, grid, stream, pdl);
+    case 1: return launch_n<1>(p, vector_path, grid, stream);
+    case 2: return launch_n<2>(p, vector_path, grid, stream);
+    case 3: return launch_n<3>(p, vector_path, grid, stream);
+    case 4: return launch_n<4>(p, vector_path, grid, stream);
+    case 5: return launch_n<5>(p, vector_path, grid, stream);
+    case 6: return launch_n<6>(p, vector_path, grid, stream);
+    case 7: return launch_n<7>(p, vector_path, grid, stream);
+    default: return launch_n<kMaxN>(p, vector_path, grid, stream);
   }
 }
 

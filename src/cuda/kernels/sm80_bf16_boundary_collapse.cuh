@@ -27,7 +27,6 @@ struct CollapseParams {
   int n;
   float norm_eps, norm_scale;
 };
-// pdl (sm_90): launched with programmatic dependent launch; the kernel waits before its loads.
-void launch_boundary_collapse(const CollapseParams& p, bool vector_path, void* stream, bool pdl);
+void launch_boundary_collapse(const CollapseParams& p, bool vector_path, void* stream);
 
 }  // namespace mhc::cuda

@@ -42,8 +42,6 @@ __device__ __forceinline__ void load_coeffs(const float* post, const float* comb
 
 template <bool kVector, int kN>
 __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostParams p) {
-  pdl_wait();  // launched with PDL on sm_90: the previous kernel may still write the inputs
-  pdl_launch_dependents();
   const int64_t t = blockIdx.y;
   const uint16_t* x_tok = p.X + t * p.C;
   const uint16_t* r_tok = p.R + t * kN * p.C;
@@ -285,7 +283,7 @@ unsigned column_blocks(int64_t C, int vec) { return ceil_div_u(C, int64_t{kThrea
 
 }  // namespace
 
-void launch_post(const PostParams& p, bool vector_path, void* stream, bool pdl) {
+void launch_post(const PostParams& p, bool vector_path, void* stream) {
   with_streams(p.n, "post", [&](auto n) {
     constexpr int kN = decltype(n)::value;
     for_token_chunks(p.T, [&](int64_t t0, int64_t tokens) {
@@ -294,9 +292,9 @@ void launch_post(const PostParams& p, bool vector_path, void* stream, bool pdl) 
       s.X += t0 * p.C, s.R += t0 * p.n * p.C, s.post += t0 * p.n, s.comb += t0 * p.n * p.n, s.out += t0 * p.n * p.C;
       const dim3 grid(column_blocks(p.C, vector_path ? kVec : 1), static_cast<unsigned>(tokens));
       if (vector_path)
-        launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<true, kN>, grid, dim3(kThreads), 0, stream, pdl, s);
+        launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<true, kN>, grid, dim3(kThreads), 0, stream, false, s);
       else
-        launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<false, kN>, grid, dim3(kThreads), 0, stream, pdl, s);
+        launch("sm80_bf16_post_kernel", sm80_bf16_post_kernel<false, kN>, grid, dim3(kThreads), 0, stream, false, s);
     });
   });
 }

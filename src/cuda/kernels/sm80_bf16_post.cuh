@@ -17,8 +17,7 @@ struct PostParams {
   int64_t T, C;
   int n;
 };
-// pdl (sm_90): launched with programmatic dependent launch; the kernel waits before its loads.
-void launch_post(const PostParams& p, bool vector_path, void* stream, bool pdl);
+void launch_post(const PostParams& p, bool vector_path, void* stream);
 
 struct ExpandParams {
   const uint16_t* E;       // [T, C]

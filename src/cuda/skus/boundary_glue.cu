@@ -17,7 +17,7 @@ void run_post_collapse(const RunContext& c, uint16_t* H, uint16_t* out) {
   k.H = H, k.out = out;
   k.T = p.T, k.C = p.C, k.n = p.n;
   k.norm_eps = p.desc.norm_eps, k.norm_scale = p.desc.norm_scale;
-  launch_boundary_collapse(k, cols_vector(p, {k.Y, k.H_prev, k.norm_w, H, out}), c.stream, pdl_device(c));
+  launch_boundary_collapse(k, cols_vector(p, {k.Y, k.H_prev, k.norm_w, H, out}), c.stream);
 }
 
 void run_norm(const RunContext& c, const uint16_t* src, uint16_t* out) {
@@ -28,7 +28,7 @@ void run_norm(const RunContext& c, const uint16_t* src, uint16_t* out) {
   k.norm_w = p.norm ? static_cast<const uint16_t*>(c.args.norm_weight) : nullptr;
   k.T = p.T, k.C = p.C, k.n = p.n;
   k.norm_eps = p.desc.norm_eps, k.norm_scale = p.desc.norm_scale;
-  launch_boundary_collapse(k, cols_vector(p, {src, out, k.norm_w}), c.stream, pdl_device(c));
+  launch_boundary_collapse(k, cols_vector(p, {src, out, k.norm_w}), c.stream);
 }
 
 void MixEngine::run(const RunContext& c, const void* H, void* layer_input) const {
@@ -36,12 +36,11 @@ void MixEngine::run(const RunContext& c, const void* H, void* layer_input) const
   a.residual = H;
   a.out_layer_input = layer_input;
   const RunContext mix{c.problem, c.plan_problem, a, c.stream, c.workspace, c.device};
-  (pdl_device(c) ? engine_pdl : engine).run(mix);
+  engine.run(mix);
 }
 
 MixEngine mix_engine(const OpCard& card) {
-  return {two_pass_sku(card, 0, "mix", 80, {/*head=*/false, /*decode_subsplit=*/true, /*pdl=*/false}),
-          two_pass_sku(card, 0, "mix", 90, {/*head=*/false, /*decode_subsplit=*/true, /*pdl=*/true})};
+  return {two_pass_sku(card, 0, "mix", 80, {/*head=*/false, /*decode_subsplit=*/true, /*pdl=*/false})};
 }
 
 Sku boundary_sku(const OpCard& card, mhc_sku_t id, const char* name, const MixEngine* engine) {

@@ -17,7 +17,7 @@ void run_norm(const RunContext& c, const uint16_t* src, uint16_t* out);
 // The two-pass pre engine of `card` bound as the mix part: pre, post, comb (and the layer input
 // when given) of the residual `H`.
 struct MixEngine {
-  Sku engine, engine_pdl;  // the passes chained by PDL on sm_90 (same kernels, same bits)
+  Sku engine;
   void run(const RunContext& c, const void* H, void* layer_input) const;
 };
 MixEngine mix_engine(const OpCard& card);

@@ -36,7 +36,7 @@ void run_post(const RunContext& c, uint16_t* out) {
   const PostParams q{static_cast<const uint16_t*>(c.args.layer_output), static_cast<const uint16_t*>(c.args.residual),
                      static_cast<const float*>(c.args.post_mix),       static_cast<const float*>(c.args.comb_mix),
                      out,                                             p.T, p.C, p.n};
-  launch_post(q, cols_vector(p, {q.X, q.R, q.out}), c.stream, pdl_device(c));
+  launch_post(q, cols_vector(p, {q.X, q.R, q.out}), c.stream);
 }
 
 void run_expand(const RunContext& c, uint16_t* out) {

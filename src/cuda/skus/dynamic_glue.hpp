@@ -42,9 +42,6 @@ PreFuseParams fuse_params(const RunContext& c, bool head);
 std::string fuse_grid_limits(int64_t tokens, int64_t C);
 std::string gemm_grid_limits(int64_t partials);
 
-// Programmatic dependent launch (sm_90): kernels of a run may start while the previous one ends.
-inline bool pdl_device(const RunContext& c) { return c.device.cc >= 90; }
-
 // A4's post from the run's layer_output, residual, post_mix, comb_mix into `out` (A4's
 // out_residual, or a boundary's new residual); A6's expand of the run's embedding into `out`.
 void run_post(const RunContext& c, uint16_t* out);

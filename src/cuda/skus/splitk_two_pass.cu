@@ -31,10 +31,8 @@ void run(const RunContext& c, const TwoPassSettings& s) {
   for (int64_t t0 = 0; t0 < p.T; t0 += Tc) {
     const int64_t tc = p.T - t0 < Tc ? p.T - t0 : Tc;
     PrenormGemmParams g{A + t0 * p.K, fn, D, Q, tc, p.K, p.G, Tc * p.N, Tc, int(p.N), S, U, false};
-    // The run's first GEMM may launch early (PDL) but reads nothing before the caller's work
-    // ends; later chunks read A and fn while the previous fuse pass runs.
-    g.preload = s.pdl && t0 > 0;
-    launch_prenorm_gemm(g, split_weights(p), gvec, c.device, c.stream, s.pdl);
+    g.preload = s.pdl && t0 > 0;  // the run's first kernel must not overlap the caller's work
+    launch_prenorm_gemm(g, split_weights(p), gvec, c.device, c.stream, g.preload);
 
     PreFuseParams f = base;
     f.D = D, f.Q = Q, f.S = S * U, f.d_split_stride = Tc * p.N, f.q_split_stride = Tc;
