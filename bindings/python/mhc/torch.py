@@ -98,36 +98,14 @@ except AttributeError:  # a torch without CUDA support
 
 class _Fast:
     """What an eager call of one op on one set of shapes, dtypes, device and options needs, worked
-    out once (the full checks ran when it was made): the plan, the word index in mhc_args_t of
-    each tensor, the outputs' shapes and dtypes."""
-    __slots__ = ("raw", "ins", "out_words", "out_specs", "tokens", "device", "cuda_index", "workspace", "run")
+    out once (the full checks ran when it was made): the plan's handle, T, the device, the
+    workspace size and the outputs' shapes and dtypes (specs)."""
+    __slots__ = ("raw", "tokens", "device", "cuda_index", "workspace", "specs")
 
-    def __init__(self, runner, in_words, out_words, out_specs, tokens, device):
-        self.raw, self.out_words, self.out_specs = runner.raw, out_words, out_specs
-        self.ins = [(i, w) for i, w in enumerate(in_words) if w is not None]
-        self.tokens, self.device, self.workspace = tokens, device, runner.workspace
+    def __init__(self, runner, specs, tokens, device):
+        self.raw, self.specs, self.tokens, self.device, self.workspace = runner.raw, specs, tokens, device, \
+            runner.workspace
         self.cuda_index = device.index if device.type == "cuda" else None
-        self.run = _raw_plan_run()
-
-    def __call__(self, tensors, outs):
-        words = _Words()
-        words[0] = _ARGS_SIZE
-        words[_TOKENS_WORD] = self.tokens
-        for i, w in self.ins:
-            words[w] = tensors[i].data_ptr()
-        for w, t in zip(self.out_words, outs):
-            words[w] = t.data_ptr()
-        stream, ws, ws_bytes, buf = None, None, 0, None
-        if self.cuda_index is not None:
-            if _current_device() != self.cuda_index:
-                torch.cuda.set_device(self.cuda_index)
-            stream = _raw_stream(self.cuda_index) or None
-            if self.workspace:
-                buf = torch.empty(self.workspace, dtype=torch.uint8, device=self.device)
-                ws, ws_bytes = buf.data_ptr(), self.workspace
-        s = self.run(self.raw, stream, ws, ws_bytes, ctypes.addressof(words))
-        if s != _mhc.STATUS_SUCCESS:
-            raise _mhc._error(s, _mhc.last_error())
 
 
 def _select(op, tokens, n, hidden, device, options):
@@ -219,10 +197,10 @@ class _Op:
     def __init__(self, name, op, inputs, outputs, sizes, options=(), flags=None, family="A"):
         self.name, self.op, self.inputs, self.outputs = name, op, inputs, outputs
         self.sizes, self.options, self.flags, self.family = sizes, tuple(options), flags, family
-        self.fast = {}
         self.defaults = [d for o, d in self.options]
         self.option_names = frozenset(o for o, d in self.options)
         self.functional, self.out = self._register()
+        self.eager = self._make_eager()
         OPS[name], OPS[name + "_out"] = self.functional, self.out
 
     # what every variant does first: sizes, checks, the descriptor options
@@ -348,52 +326,109 @@ class _Op:
         self.out(*tensors, *opts, outs)
         return out
 
-    def eager(self, tensors, opts, out):
-        """The eager fast path (plain contiguous tensors, nothing to record for autograd): the same
-        computation as the registered ops without the dispatcher's Python overhead. None: take
-        the registered op (the first call of a shape, a FakeTensor or other subclass, a tensor
-        that needs autograd, out tensors that do not fit)."""
-        grad = _grad_enabled()
-        key = list(opts)
-        for t in tensors:
-            if t is None:
-                key.append(None)
-            elif type(t) is _Tensor and not (grad and t.requires_grad) and t.is_contiguous():
-                key += (t.shape, t.dtype, t.device)
-            else:
-                return None
-        key = tuple(key)
-        f = self.fast.get(key, _MISSING)
-        if f is _MISSING:
-            self.fast[key] = self.make_fast(tensors, opts)
-            return None
-        if f is None:  # no fast path for this case (no CUDA SKU: the host on copies)
-            return None
-        if out is None:
-            device = f.device
-            outs = [_empty(shape, dtype=dtype, device=device) for shape, dtype in f.out_specs]
-            f(tensors, outs)
-            return outs[0] if len(outs) == 1 else tuple(outs)
-        outs = (out,) if type(out) is _Tensor else out
-        if len(outs) != len(f.out_specs):
-            return None
-        for o, (shape, dtype) in zip(outs, f.out_specs):
-            if type(o) is not _Tensor or o.shape != shape or o.dtype != dtype or o.device != f.device or \
-                    not o.is_contiguous():
-                return None
-        f(tensors, outs)
-        return out
-
-    def make_fast(self, tensors, opts):
+    def make_fast(self, tensors, opts, outs):
+        """The _Fast of a first eager call (the full checks), or None: no CUDA SKU for the case (the
+        host on copies), or out tensors that do not fit (the registered op reports them)."""
         T, n, C, act, device = self.prepare(tensors, opts)
         runner = _select(self.op, T, n, C, device, self.desc_options(tensors, opts, act))
-        if runner is None:  # no CUDA SKU: always the registered op (host on copies)
+        if runner is None:
             return None
-        in_words = [getattr(_mhc.Args, field).offset // 8 if t is not None else None
-                    for (arg, field, kind, rule, optional), t in zip(self.inputs, tensors)]
-        out_words = [getattr(_mhc.Args, field).offset // 8 for field, kind, rule in self.outputs]
-        out_specs = [(torch.Size(_dims(rule, T, n, C)), self.dtype(kind, act)) for field, kind, rule in self.outputs]
-        return _Fast(runner, in_words, out_words, out_specs, T, device)
+        specs = [(torch.Size(_dims(rule, T, n, C)), self.dtype(kind, act)) for field, kind, rule in self.outputs]
+        if outs is not None and any(o.shape != shape or o.dtype != dtype or o.device != device
+                                    for o, (shape, dtype) in zip(outs, specs)):
+            return None
+        return _Fast(runner, specs, T, device)
+
+    def _make_eager(self):
+        """eager(tensors, opts, out): the eager fast path (plain contiguous tensors, nothing to record
+        for autograd), generated for this op's inputs and outputs: the same computation as the
+        registered ops without the dispatcher's Python overhead. It writes the mhc_args_t as
+        64-bit words and calls mhc_plan_run on a plan cached per (options, inputs' shapes, dtypes,
+        devices[, out tensors']). None: take the registered op (the first call of a key, a
+        FakeTensor or other subclass, a tensor that needs autograd, out tensors that do not fit)."""
+        k, m = len(self.inputs), len(self.outputs)
+        ins = ["t%d" % i for i in range(k)]
+        outs = ["o%d" % i for i in range(m)]
+        optional = [a[4] for a in self.inputs]
+
+        def plain(t):  # a tensor the fast path takes
+            return "(type({t}) is _Tensor and {t}.is_contiguous() and not (grad and {t}.requires_grad))".format(t=t)
+
+        def meta(t, opt):
+            d = "{t}.shape, {t}.dtype, {t}.device".format(t=t)
+            return "None if %s is None else (%s)" % (t, d) if opt else d
+
+        in_ok = " and ".join(("(%s is None or %s)" % (t, plain(t))) if opt else plain(t) for t, opt in zip(ins, optional))
+        key = ", ".join(["*opts"] + [meta(t, opt) for t, opt in zip(ins, optional)])
+        words = ["w[%d] = %s.data_ptr()" % (getattr(_mhc.Args, a[1]).offset // 8, t) if not a[4] else
+                 "if %s is not None: w[%d] = %s.data_ptr()" % (t, getattr(_mhc.Args, a[1]).offset // 8, t)
+                 for t, a in zip(ins, self.inputs)]
+        words += ["w[%d] = %s.data_ptr()" % (getattr(_mhc.Args, o[0]).offset // 8, t) for t, o in zip(outs, self.outputs)]
+        run = "\n".join("    " + line for line in [
+            "w = _Words()",
+            "w[0] = _ARGS_SIZE",
+            "w[%d] = f.tokens" % _TOKENS_WORD] + words + [
+            "ci = f.cuda_index",
+            "if ci is None:",
+            "    s = _run(f.raw, None, None, 0, _addressof(w))",
+            "else:",
+            "    if _current_device() != ci:",
+            "        _set_device(ci)",
+            "    if f.workspace:",
+            "        buf = _empty(f.workspace, dtype=_U8, device=f.device)",
+            "        s = _run(f.raw, _raw_stream(ci) or None, buf.data_ptr(), f.workspace, _addressof(w))",
+            "    else:",
+            "        s = _run(f.raw, _raw_stream(ci) or None, None, 0, _addressof(w))",
+            "if s:",
+            "    raise _mhc._error(s, _mhc.last_error())"])
+        take_out = ("if type(out) is not _Tensor:\n        return None\n    o0 = out" if m == 1 else
+                    "if type(out) not in (tuple, list) or len(out) != %d:\n        return None\n    %s, = out" % (m, ", ".join(outs)))
+        src = """def eager(ts, opts, out):
+    {ins}, = ts
+    grad = _grad_enabled()
+    if not ({in_ok}):
+        return None
+    key = ({key},)
+    if out is None:
+        f = fast.get(key, _MISSING)
+        if f is _MISSING:
+            fast[key] = make_fast(ts, opts, None)
+            return None
+        if f is None:
+            return None
+{new}
+{run}
+        return {ret}
+    {take_out}
+    if not ({out_ok}):
+        return None
+    key += ({out_key},)
+    f = fast.get(key, _MISSING)
+    if f is _MISSING:
+        fast[key] = make_fast(ts, opts, [{outs}])
+        return None
+    if f is None:
+        return None
+{run_out}
+    return out
+""".format(ins=", ".join(ins), in_ok=in_ok, key=key,
+           new="\n".join("        %s = _empty(f.specs[%d][0], dtype=f.specs[%d][1], device=f.device)" % (o, i, i)
+                         for i, o in enumerate(outs)),
+           run="\n".join("    " + line for line in run.split("\n")),
+           ret=outs[0] if m == 1 else "(%s)" % ", ".join(outs), take_out=take_out,
+           out_ok=" and ".join(plain(o) for o in outs), out_key=", ".join(meta(o, False) for o in outs),
+           outs=", ".join(outs), run_out=run)
+        def make_fast(ts, opts, outs):  # also binds mhc_plan_run (the library loads on first use)
+            ns["_run"] = _raw_plan_run()
+            return self.make_fast(ts, opts, outs)
+
+        ns = {"_Tensor": _Tensor, "_grad_enabled": _grad_enabled, "_MISSING": _MISSING, "fast": {},
+              "make_fast": make_fast, "_empty": _empty, "_Words": _Words, "_ARGS_SIZE": _ARGS_SIZE,
+              "_addressof": ctypes.addressof, "_current_device": _current_device,
+              "_set_device": torch.cuda.set_device, "_raw_stream": _raw_stream, "_U8": torch.uint8, "_mhc": _mhc}
+        exec(compile(src, "<mhc.torch eager %s>" % self.name, "exec"), ns)
+        self.fast = ns["fast"]
+        return ns["eager"]
 
 
 OPS = {}

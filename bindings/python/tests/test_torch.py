@@ -158,6 +158,46 @@ def test_out_variants_write_the_given_tensors(device):
         mt.post(a["X"], a["R"], a["post"], a["comb"], out=torch.empty(T, C, N_, dtype=torch.bfloat16, device=device))
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_eager_fast_path_matches_the_registered_op(device):
+    """From the second call of a key, an eager call writes the mhc_args_t itself (no dispatcher):
+    each call's outputs, poisoned first, against the registered op's; optional inputs toggled;
+    out tensors that stop fitting after the key is cached are still refused."""
+    a = family_a(device)
+    poison = lambda t: t.fill_(float("nan"))  # noqa: E731
+    A7 = (1e-6, 1e-6, 1e-6, 2.0, 20, "tf32", 1e-6, 1.0)  # the boundary's default options, in schema order
+    b = (a["X"], a["R"], a["post"], a["comb"], a["fn"], a["scale"], a["base"])
+    cases = [  # (public function, its arguments, keyword arguments, the registered op's arguments)
+        (mt.post, (a["X"], a["R"], a["post"], a["comb"]), {}, ("post", a["X"], a["R"], a["post"], a["comb"])),
+        (mt.expand, (a["E"], N_), {}, ("expand", a["E"], N_)),
+        (mt.boundary, b, {}, ("boundary", *b, None, None, *A7)),
+        (mt.boundary, b, dict(norm_weight=a["w"]), ("boundary", *b, a["w"], None, *A7)),
+        (mt.boundary, b, dict(norm_weight=a["w"], pre_mix=a["pre_mix"]), ("boundary", *b, a["w"], a["pre_mix"], *A7)),
+    ]
+    for fn, args, kw, registered in cases:
+        name = registered[0]
+        want = mt.OPS[name](*registered[1:])
+        want = [want] if torch.is_tensor(want) else list(want)
+        outs = [torch.empty_like(w) for w in want]
+        for call in range(3):
+            got = fn(*args, **kw)
+            got = [got] if torch.is_tensor(got) else list(got)
+            for g, w in zip(got, want):
+                assert torch.equal(g, w), "%s call %d (new outputs)" % (name, call)
+            for o in outs:
+                poison(o)
+            given = outs[0] if len(outs) == 1 else tuple(outs)
+            assert fn(*args, **kw, out=given) is given
+            for o, w in zip(outs, want):
+                assert torch.equal(o, w), "%s call %d (out=)" % (name, call)
+    assert all(f is not None for f in mt._boundary.fast.values()) and len(mt._boundary.fast) >= 6  # it was taken
+    wrong = torch.empty(T, C, N_, dtype=torch.bfloat16, device=device)
+    with pytest.raises(RuntimeError, match="out out_residual: shape"):
+        mt.post(a["X"], a["R"], a["post"], a["comb"], out=wrong)
+    need_grad = a["X"].clone().requires_grad_(True)  # recorded for autograd: the registered op
+    assert mt.post(need_grad, a["R"], a["post"], a["comb"]).grad_fn is not None
+
+
 def test_checks_and_errors():
     a = family_a("cpu")
     with pytest.raises(RuntimeError, match=r"fn: shape \[256, 24\] given, \[24, 256\] expected"):
