@@ -98,8 +98,9 @@ __global__ void __launch_bounds__(kTokThreads) sm80_f32_pre_backward_token_kerne
       for (int k = 1; k < kN; ++k) mx = z[k] > mx ? z[k] : mx;
       double sum = 0.0;
       for (int k = 0; k < kN; ++k) sum += (s_m[lane * kN + k] = exp(z[k] - mx));
+      const double inv = 1.0 / sum;  // one division per line: the chain below is latency-bound
       for (int k = 0; k < kN; ++k) {
-        s_m[lane * kN + k] = s_m[lane * kN + k] / sum;
+        s_m[lane * kN + k] = s_m[lane * kN + k] * inv;
         soft[lane * kN + k] = s_m[lane * kN + k];
         s_m[lane * kN + k] += eps;
       }
@@ -113,7 +114,8 @@ __global__ void __launch_bounds__(kTokThreads) sm80_f32_pre_backward_token_kerne
         const int first = cols ? lane : lane * kN, stride = cols ? kN : 1;
         double s = 0.0;
         for (int b = 0; b < kN; ++b) s += s_m[first + b * stride];
-        for (int b = 0; b < kN; ++b) s_m[first + b * stride] /= s + eps;
+        const double inv = 1.0 / (s + eps);
+        for (int b = 0; b < kN; ++b) s_m[first + b * stride] *= inv;
       }
       __syncwarp();
     }
@@ -127,10 +129,10 @@ __global__ void __launch_bounds__(kTokThreads) sm80_f32_pre_backward_token_kerne
         const int first = cols ? lane : lane * kN, stride = cols ? kN : 1;
         double s = 0.0;
         for (int b = 0; b < kN; ++b) s += X[first + b * stride];
-        const double den = s + eps;
+        const double inv = 1.0 / (s + eps);
         double dot = 0.0;
-        for (int b = 0; b < kN; ++b) dot += s_g[first + b * stride] * (X[first + b * stride] / den);
-        for (int b = 0; b < kN; ++b) s_g[first + b * stride] = (s_g[first + b * stride] - dot) / den;
+        for (int b = 0; b < kN; ++b) dot += s_g[first + b * stride] * (X[first + b * stride] * inv);
+        for (int b = 0; b < kN; ++b) s_g[first + b * stride] = (s_g[first + b * stride] - dot) * inv;
       }
       __syncwarp();
     }
@@ -149,7 +151,7 @@ __global__ void __launch_bounds__(kTokThreads) sm80_f32_pre_backward_token_kerne
     const double mix = Dj * r, dmix = s_dz[j] * double{p.scale[mix_group(j, kN, p.head)]};
     s_term[0][j] = s_dz[j] * mix;
     s_term[1][j] = dmix * Dj;
-    p.w_dD[t * N + j] = static_cast<float>(dmix * r);
+    p.w_dD[t * p.dD_stride + j] = static_cast<float>(dmix * r);
     p.w_dz[t * N + j] = s_dz[j];
   }
   __syncwarp();
@@ -167,8 +169,17 @@ __global__ void __launch_bounds__(kTokThreads) sm80_f32_pre_backward_token_kerne
 }
 
 // ---- 2. column kernel -------------------------------------------------------------------------
-constexpr int kCols = 64;  // columns of K per CTA
-constexpr int kStage = 32; // tokens staged per block barrier
+// Grid (K / kCols, lanes): a thread owns column k; the tokens are cut into blocks of kTokBlock,
+// block b belongs to lane b % kLanes, and the CTA's kGroups thread groups take its tokens
+// round-robin. No block barrier in the token loop: dD and the coefficients of a token are the same
+// for every thread of the CTA, so they come as uniform (broadcast) loads through L1, and each
+// thread keeps kUnroll tokens' loads in flight. dfn: each group sums its tokens ascending (fp32),
+// the groups are added in ascending order, and each lane writes its partial; the finish kernel
+// adds the lanes in ascending order (fp64). The order depends on T alone.
+constexpr int kCols = 64;        // columns of K per CTA
+constexpr int kTokBlock = 256;   // tokens per block
+constexpr int kLanes = 8;        // token lanes (dfn partials)
+constexpr int kUnroll = 8;       // tokens per thread in flight
 
 __device__ __forceinline__ float weight_f32(float f, int precision) {
   if (precision == MHC_DTYPE_FP32) return f;
@@ -177,18 +188,17 @@ __device__ __forceinline__ float weight_f32(float f, int precision) {
   return hi + __uint_as_float(tf32_rne(f - hi));  // tf32x3: exact in fp32 (22 significant bits)
 }
 
-// kM mixes (N), kGroups token groups of kCols threads: group g takes tokens g, g + kGroups, ...
 template <int kN, int kM, int kGroups>
-__global__ void __launch_bounds__(kCols * kGroups) sm80_f32_pre_backward_column_kernel(const PreBackwardParams p) {
-  constexpr int kPer = kStage / kGroups;
-  __shared__ float s_dD[kStage][kM];
-  __shared__ float s_coef[kStage][kN + 1];
+__global__ void __launch_bounds__(kCols * kGroups, kM <= 24 ? 2 : 1)
+    sm80_f32_pre_backward_column_kernel(const PreBackwardParams p) {
   __shared__ float s_part[kM][kCols];
   const int col = threadIdx.x % kCols, grp = threadIdx.x / kCols;
   const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kCols, k = k0 + col;
+  const int lane = blockIdx.y;
   const bool valid = k < p.K;
   const int stream = valid ? static_cast<int>(k / p.C) : 0;
   const int64_t x = valid ? k - stream * p.C : 0;
+  const int64_t ds = p.dD_stride;
 
   float w[kM], acc[kM];
 #pragma unroll
@@ -197,41 +207,51 @@ __global__ void __launch_bounds__(kCols * kGroups) sm80_f32_pre_backward_column_
     acc[j] = 0.0f;
   }
   const bool acc_r = (p.accumulate & MHC_GRAD_ACCUMULATE_RESIDUAL) != 0;
-  for (int64_t tb = 0; tb < p.T; tb += kStage) {
-    const int tend = p.T - tb < kStage ? static_cast<int>(p.T - tb) : kStage;
-    __syncthreads();  // the previous block's staged values are consumed
-    for (int e = threadIdx.x; e < kStage * kM; e += kCols * kGroups)
-      s_dD[e / kM][e % kM] = e / kM < tend ? p.w_dD[(tb + e / kM) * kM + e % kM] : 0.0f;
-    for (int e = threadIdx.x; e < kStage * (kN + 1); e += kCols * kGroups)
-      s_coef[e / (kN + 1)][e % (kN + 1)] = e / (kN + 1) < tend ? p.w_coef[(tb + e / (kN + 1)) * (kN + 1) + e % (kN + 1)] : 0.0f;
-    __syncthreads();
-    // Every load of the group's tokens first, then the arithmetic: one memory round trip.
-    float av[kPer], gv[kPer];
+  for (int64_t b0 = int64_t{lane} * kTokBlock; b0 < p.T; b0 += int64_t{kLanes} * kTokBlock) {
+    const int64_t b1 = b0 + kTokBlock < p.T ? b0 + kTokBlock : p.T;
+    for (int64_t t0 = b0 + grp; t0 < b1; t0 += int64_t{kGroups} * kUnroll) {
+      float av[kUnroll], gv[kUnroll];
 #pragma unroll
-    for (int q = 0; q < kPer; ++q) {
-      const int u = grp + q * kGroups;
-      av[q] = gv[q] = 0.0f;
-      if (valid && u < tend) {
-        av[q] = bf16_to_f32(p.A[(tb + u) * p.K + k]);
-        gv[q] = bf16_to_f32(p.dli[(tb + u) * p.C + x]);
+      for (int q = 0; q < kUnroll; ++q) {  // every load of the kUnroll tokens first
+        const int64_t t = t0 + int64_t{q} * kGroups;
+        av[q] = gv[q] = 0.0f;
+        if (valid && t < b1) {
+          av[q] = bf16_to_f32(__ldg(p.A + t * p.K + k));
+          gv[q] = bf16_to_f32(__ldg(p.dli + t * p.C + x));
+        }
+      }
+#pragma unroll
+      for (int q = 0; q < kUnroll; ++q) {
+        const int64_t t = t0 + int64_t{q} * kGroups;
+        if (t >= b1) break;
+        const float* dD = p.w_dD + t * ds;
+        float d[kM];
+        if constexpr (kM % 4 == 0) {
+#pragma unroll
+          for (int j = 0; j < kM; j += 4) {
+            const float4 v4 = __ldg(reinterpret_cast<const float4*>(dD + j));
+            d[j] = v4.x, d[j + 1] = v4.y, d[j + 2] = v4.z, d[j + 3] = v4.w;
+          }
+        } else {
+#pragma unroll
+          for (int j = 0; j < kM; ++j) d[j] = __ldg(dD + j);
+        }
+        const float pre = __ldg(p.w_coef + t * (kN + 1) + stream), dQ = __ldg(p.w_coef + t * (kN + 1) + kN);
+        // dR = pre[i] dli[x] + sum_j dD[j] w(fn[j,k]) + 2 dQ A[k]
+        float v = pre * gv[q];
+#pragma unroll
+        for (int j = 0; j < kM; ++j) v = fmaf(d[j], w[j], v);
+        v = fmaf(2.0f * dQ, av[q], v);
+#pragma unroll
+        for (int j = 0; j < kM; ++j) acc[j] = fmaf(d[j], av[q], acc[j]);
+        if (valid) {
+          uint16_t* dst = p.dR + t * p.K + k;
+          *dst = acc_r ? f64_to_bf16(double{bf16_to_f32(*dst)} + double{v}) : f32_to_bf16(v);
+        }
       }
     }
-#pragma unroll
-    for (int q = 0; q < kPer; ++q) {
-      const int u = grp + q * kGroups;
-      if (!valid || u >= tend) continue;
-      // dR = pre[i] dli[x] + sum_j dD[j] w(fn[j,k]) + 2 dQ A[k]
-      float v = s_coef[u][stream] * gv[q];
-#pragma unroll
-      for (int j = 0; j < kM; ++j) v = fmaf(s_dD[u][j], w[j], v);
-      v = fmaf(2.0f * s_coef[u][kN], av[q], v);
-#pragma unroll
-      for (int j = 0; j < kM; ++j) acc[j] = fmaf(s_dD[u][j], av[q], acc[j]);
-      uint16_t* dst = p.dR + (tb + u) * p.K + k;
-      *dst = acc_r ? f64_to_bf16(double{bf16_to_f32(*dst)} + double{v}) : f32_to_bf16(v);
-    }
   }
-  // dfn: the groups' partial sums added in ascending group order.
+  // The lane's dfn partial: the groups' sums added in ascending group order.
   for (int g = 0; g < kGroups; ++g) {
     __syncthreads();
     if (grp == g)
@@ -239,31 +259,44 @@ __global__ void __launch_bounds__(kCols * kGroups) sm80_f32_pre_backward_column_
       for (int j = 0; j < kM; ++j) s_part[j][col] = g == 0 ? acc[j] : s_part[j][col] + acc[j];
   }
   __syncthreads();
-  const bool acc_fn = (p.accumulate & MHC_GRAD_ACCUMULATE_FN) != 0;
+  float* part = p.w_part + static_cast<int64_t>(lane) * kM * p.K;
   for (int e = threadIdx.x; e < kM * kCols; e += kCols * kGroups) {
     const int j = e / kCols, c = e % kCols;
-    if (k0 + c >= p.K) continue;
-    float* dst = p.dfn + j * p.K + k0 + c;
-    *dst = acc_fn ? static_cast<float>(double{*dst} + double{s_part[j][c]}) : s_part[j][c];
+    if (k0 + c < p.K) part[j * p.K + k0 + c] = s_part[j][c];
   }
 }
 
-// ---- 3. reductions over tokens ----------------------------------------------------------------
-// One warp per output: lane l sums tokens l, l + 32, ... in fp64, then a fixed butterfly.
-__global__ void __launch_bounds__(256) sm80_f32_pre_backward_reduce_kernel(const PreBackwardParams p) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int groups = p.head ? 1 : 3;
-  for (int o = warp; o < p.N + groups; o += 8) {
+// ---- 3. finish: dfn from the lanes' partials; dbase and dscale over tokens ---------------------
+// CTAs [0, fn_ctas): one thread per dfn entry, the used lanes added in ascending order in fp64.
+// The next N + 3 (head: N + 1) CTAs: one output each; thread i sums tokens i, i + 256, ... in
+// fp64, then a fixed tree over the 256 threads.
+constexpr int kFinishThreads = 256;
+
+__global__ void __launch_bounds__(kFinishThreads) sm80_f32_pre_backward_finish_kernel(const PreBackwardParams p,
+                                                                                       unsigned fn_ctas, int lanes) {
+  if (blockIdx.x < fn_ctas) {
+    const int64_t e = static_cast<int64_t>(blockIdx.x) * kFinishThreads + threadIdx.x;
+    if (e >= int64_t{p.N} * p.K) return;
     double s = 0.0;
-    for (int64_t t = lane; t < p.T; t += 32) s += o < p.N ? p.w_dz[t * p.N + o] : p.w_dsc[t * 3 + (o - p.N)];
-#pragma unroll
-    for (int off = 16; off >= 1; off /= 2) s += __shfl_xor_sync(kFull, s, off);
-    if (lane != 0) continue;
-    const bool is_base = o < p.N;
-    float* dst = is_base ? p.dbase + o : p.dscale + (o - p.N);
-    const bool acc = (p.accumulate & (is_base ? MHC_GRAD_ACCUMULATE_BASE : MHC_GRAD_ACCUMULATE_SCALE)) != 0;
-    *dst = static_cast<float>(acc ? double{*dst} + s : s);
+    for (int l = 0; l < lanes; ++l) s += double{p.w_part[int64_t{l} * p.N * p.K + e]};
+    float* dst = p.dfn + e;
+    *dst = static_cast<float>((p.accumulate & MHC_GRAD_ACCUMULATE_FN) != 0 ? double{*dst} + s : s);
+    return;
   }
+  __shared__ double s_red[kFinishThreads];
+  const int o = static_cast<int>(blockIdx.x - fn_ctas);
+  double s = 0.0;
+  for (int64_t t = threadIdx.x; t < p.T; t += kFinishThreads) s += o < p.N ? p.w_dz[t * p.N + o] : p.w_dsc[t * 3 + (o - p.N)];
+  s_red[threadIdx.x] = s;
+  for (int h = kFinishThreads / 2; h >= 1; h /= 2) {
+    __syncthreads();
+    if (static_cast<int>(threadIdx.x) < h) s_red[threadIdx.x] += s_red[threadIdx.x + h];
+  }
+  if (threadIdx.x != 0) return;
+  const bool is_base = o < p.N;
+  float* dst = is_base ? p.dbase + o : p.dscale + (o - p.N);
+  const bool acc = (p.accumulate & (is_base ? MHC_GRAD_ACCUMULATE_BASE : MHC_GRAD_ACCUMULATE_SCALE)) != 0;
+  *dst = static_cast<float>(acc ? double{*dst} + s_red[0] : s_red[0]);
 }
 
 template <int kN>
@@ -281,7 +314,9 @@ void launch_n(const PreBackwardParams& p, void* stream) {
   else
     launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, false>, tok_grid,
            dim3(kTokThreads), smem, stream, false, p);
-  const dim3 col_grid(ceil_div_u(p.K, kCols));
+  const int64_t blocks = (p.T + kTokBlock - 1) / kTokBlock;
+  const int lanes = blocks < kLanes ? static_cast<int>(blocks) : kLanes;
+  const dim3 col_grid(ceil_div_u(p.K, kCols), static_cast<unsigned>(lanes));
   constexpr int kMixes = kN * (kN + 2);
   constexpr int kGroupsFull = kMixes <= 24 ? 4 : 2;
   constexpr int kGroupsHead = 4;
@@ -291,20 +326,24 @@ void launch_n(const PreBackwardParams& p, void* stream) {
   else
     launch("sm80_f32_pre_backward_column_kernel", sm80_f32_pre_backward_column_kernel<kN, kMixes, kGroupsFull>,
            col_grid, dim3(kCols * kGroupsFull), 0, stream, false, p);
-  launch("sm80_f32_pre_backward_reduce_kernel", sm80_f32_pre_backward_reduce_kernel, dim3(1), dim3(256), 0, stream,
-         false, p);
+  const unsigned fn_ctas = ceil_div_u(int64_t{p.N} * p.K, kFinishThreads);
+  launch("sm80_f32_pre_backward_finish_kernel", sm80_f32_pre_backward_finish_kernel,
+         dim3(fn_ctas + static_cast<unsigned>(p.N + (p.head ? 1 : 3))), dim3(kFinishThreads), 0, stream, false, p,
+         fn_ctas, lanes);
 }
 
 size_t align256(size_t b) { return (b + 255) / 256 * 256; }
 
 }  // namespace
 
-PreBackwardWorkspace::PreBackwardWorkspace(int64_t T, int n, int N)
-    : dD(align256(static_cast<size_t>(T * N) * sizeof(float))),
+PreBackwardWorkspace::PreBackwardWorkspace(int64_t T, int n, int N, int64_t K)
+    : dD_stride((N + 3) / 4 * 4),
+      dD(align256(static_cast<size_t>(T * dD_stride) * sizeof(float))),
       coef(align256(static_cast<size_t>(T * (n + 1)) * sizeof(float))),
       dz(align256(static_cast<size_t>(T * N) * sizeof(double))),
       dsc(align256(static_cast<size_t>(T * 3) * sizeof(double))),
-      total(dD + coef + dz + dsc) {}
+      part(align256(static_cast<size_t>(kLanes) * N * K * sizeof(float))),
+      total(dD + coef + dz + dsc + part) {}
 
 void PreBackwardWorkspace::carve(void* base, PreBackwardParams& p) const {
   char* b = static_cast<char*>(base);
@@ -312,6 +351,8 @@ void PreBackwardWorkspace::carve(void* base, PreBackwardParams& p) const {
   p.w_coef = reinterpret_cast<float*>(b + dD);
   p.w_dz = reinterpret_cast<double*>(b + dD + coef);
   p.w_dsc = reinterpret_cast<double*>(b + dD + coef + dz);
+  p.w_part = reinterpret_cast<float*>(b + dD + coef + dz + dsc);
+  p.dD_stride = dD_stride;
 }
 
 size_t pre_backward_token_smem(int n, int repeat) {

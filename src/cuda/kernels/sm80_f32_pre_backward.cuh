@@ -3,11 +3,13 @@
 //      math in reverse on warp 0 in fp64 (RMS, gates, every Sinkhorn step recomputed from the saved
 //      D and Q, its iterates kept in shared memory; line-parallel lanes): dD [T,N], dQ, pre [T,n]
 //      to workspace, and the dbase / dscale terms of the token (dz [T,N], dsc [T,3], fp64).
-//   2. column kernel, one CTA per 128 columns k of K, streaming every token: dR[t,k] = pre[i] dli[x]
-//      + sum_j dD[t,j] w(fn[j,k]) + 2 dQ[t] A[t,k] (fp32, one rounding to bf16), and
-//      dfn[j,k] = sum_t dD[t,j] A[t,k] (fp32: each of the CTA's token groups ascending in t, then the
-//      groups ascending). No atomics: a column belongs to one CTA.
-//   3. reduce kernel: dbase[j] = sum_t dz[t,j], dscale[g] = sum_t dsc[t,g] (fp64, fixed lane split).
+//   2. column kernel, a CTA per 64 columns k of K and token lane (blocks of 256 tokens, 8 lanes):
+//      dR[t,k] = pre[i] dli[x] + sum_j dD[t,j] w(fn[j,k]) + 2 dQ[t] A[t,k] (fp32, one rounding to
+//      bf16), and the lane's partial of dfn[j,k] = sum_t dD[t,j] A[t,k] (fp32: each of the CTA's
+//      token groups ascending in t, then the groups ascending).
+//   3. finish kernel: dfn = the lanes' partials added in ascending order (fp64, one rounding);
+//      dbase[j] = sum_t dz[t,j], dscale[g] = sum_t dsc[t,g] (fp64, a fixed split over 256 threads).
+//      No atomics anywhere; every order depends on T alone.
 #pragma once
 
 #include <cstddef>
@@ -31,10 +33,12 @@ struct PreBackwardParams {
   float* dbase;            // [N]
   uint32_t accumulate;     // MHC_GRAD_ACCUMULATE_* bits
   // workspace (PreBackwardWorkspace below carves it)
-  float* w_dD;             // [T, N]
+  float* w_dD;             // [T, dD_stride] (rows padded to 16 bytes)
   float* w_coef;           // [T, n + 1]: pre[0 .. n-1], dQ
   double* w_dz;            // [T, N]
   double* w_dsc;           // [T, 3]
+  float* w_part;           // [lanes, N, K]: dfn partials
+  int64_t dD_stride;
   int64_t T, C, K;
   int n, N;
   bool head;               // A5': the pre gate only, one scale
@@ -45,8 +49,9 @@ struct PreBackwardParams {
 
 // Workspace of a run of up to T tokens: one layout that both sizes and carves it.
 struct PreBackwardWorkspace {
-  size_t dD, coef, dz, dsc, total;
-  PreBackwardWorkspace(int64_t T, int n, int N);
+  int64_t dD_stride;
+  size_t dD, coef, dz, dsc, part, total;
+  PreBackwardWorkspace(int64_t T, int n, int N, int64_t K);
   void carve(void* base, PreBackwardParams& p) const;
 };
 

@@ -41,7 +41,7 @@ Sku pre_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, bool he
   // Per-token results depend only on their token; dfn, dscale, dbase are sums over the run's
   // tokens in an order fixed by T (docs/training.md).
   Sku s = dynamic_sku(card, id, name, 80, /*gemm=*/true);
-  s.workspace_bytes = [](const Problem& plan) { return PreBackwardWorkspace(plan.T, plan.n, int(plan.N)).total; };
+  s.workspace_bytes = [](const Problem& plan) { return PreBackwardWorkspace(plan.T, plan.n, int(plan.N), plan.K).total; };
   s.supports = [head](const Problem& p, const DeviceInfo&) -> std::string {
     if (p.T > 2147483647) return fmt::format("T = {}: one CTA per token (at most 2^31 - 1)", p.T);
     if (!head && pre_backward_token_smem(p.n, p.desc.sinkhorn_repeat) == 0)
@@ -51,7 +51,7 @@ Sku pre_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, bool he
   };
   s.run = [head](const RunContext& c) {
     PreBackwardParams k = params(c, head);
-    PreBackwardWorkspace(c.plan_problem.T, c.problem.n, int(c.problem.N)).carve(c.workspace, k);
+    PreBackwardWorkspace(c.plan_problem.T, c.problem.n, int(c.problem.N), c.problem.K).carve(c.workspace, k);
     launch_pre_backward(k, c.stream);
   };
   return s;
