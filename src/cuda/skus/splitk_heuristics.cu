@@ -7,10 +7,9 @@ namespace mhc::cuda {
 int64_t chunk_tokens(const Problem& plan) { return std::min(kChunkTokens, plan.T); }
 
 int32_t decode_sub_splits(const Problem& plan) {
-  if (!plan.s_from_tokens || plan.T > 64) return 1;
+  if (!plan.s_from_tokens || plan.T > 32) return 1;
   constexpr int64_t kTargetCtas = 256, kMaxSub = 4;
-  const int64_t token_blocks = (std::min(plan.T, chunk_tokens(plan)) + 31) / 32;
-  const int64_t want = (kTargetCtas + plan.S * token_blocks - 1) / (plan.S * token_blocks);
+  const int64_t want = (kTargetCtas + plan.S - 1) / plan.S;
   return static_cast<int32_t>(
       std::clamp<int64_t>(want, 1, std::max<int64_t>(1, std::min(kMaxSub, plan.G / plan.S))));
 }

@@ -17,8 +17,10 @@ namespace mhc::cuda {
 constexpr int64_t kChunkTokens = 4096;
 int64_t chunk_tokens(const Problem& plan);
 // Decode sub-splits: when S came from the token-dependent default (the plan is not
-// batch-invariant anyway) and the plan's T <= 64, each split is cut into up to 4 so that ~256
-// CTAs share the K axis; the fuse pass then sums S * U partials in slot order.
+// batch-invariant anyway) and the plan's T fits one 32-token block, each split is cut into up to
+// 4 so that ~256 CTAs share the K axis; the fuse pass then sums S * U partials in slot order.
+// From two blocks on the GEMM has enough CTAs and the fuse's extra slots cost more (H100, pre at
+// T = 64, C = 7168: 21.0 us without sub-splits, 27-28 us with 4).
 int32_t decode_sub_splits(const Problem& plan);
 // A split count from K alone, so rows do not depend on T (the head's rule).
 int32_t k_only_splits(const Problem& plan);
