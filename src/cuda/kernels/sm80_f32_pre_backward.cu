@@ -1,4 +1,5 @@
 #include "../launch.cuh"
+#include "../workspace_section.hpp"
 #include "sm80_f32_pre_backward.cuh"
 
 namespace mhc::cuda {
@@ -332,17 +333,15 @@ void launch_n(const PreBackwardParams& p, void* stream) {
          fn_ctas, lanes);
 }
 
-size_t align256(size_t b) { return (b + 255) / 256 * 256; }
-
 }  // namespace
 
 PreBackwardWorkspace::PreBackwardWorkspace(int64_t T, int n, int N, int64_t K)
     : dD_stride((N + 3) / 4 * 4),
-      dD(align256(static_cast<size_t>(T * dD_stride) * sizeof(float))),
-      coef(align256(static_cast<size_t>(T * (n + 1)) * sizeof(float))),
-      dz(align256(static_cast<size_t>(T * N) * sizeof(double))),
-      dsc(align256(static_cast<size_t>(T * 3) * sizeof(double))),
-      part(align256(static_cast<size_t>(kLanes) * N * K * sizeof(float))),
+      dD(workspace_section(static_cast<size_t>(T * dD_stride) * sizeof(float))),
+      coef(workspace_section(static_cast<size_t>(T * (n + 1)) * sizeof(float))),
+      dz(workspace_section(static_cast<size_t>(T * N) * sizeof(double))),
+      dsc(workspace_section(static_cast<size_t>(T * 3) * sizeof(double))),
+      part(workspace_section(static_cast<size_t>(kLanes) * N * K * sizeof(float))),
       total(dD + coef + dz + dsc + part) {}
 
 void PreBackwardWorkspace::carve(void* base, PreBackwardParams& p) const {

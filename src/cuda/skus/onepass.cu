@@ -4,6 +4,7 @@
 
 #include "../../common/error.hpp"
 #include "../launch.cuh"
+#include "../workspace_section.hpp"
 
 #include "../kernels/sm90_tf32_pre_onepass.cuh"
 #include "dynamic_glue.hpp"
@@ -43,7 +44,7 @@ Workspace workspace(const Problem& plan, const OnepassSettings& s) {
   if (partials_out(plan, s)) return {0, 0};
   const size_t partial = partials_bytes(int64_t{splits(plan, s)} * sub_splits(plan, s), chunk(plan, s), plan.N);
   const size_t tickets = static_cast<size_t>((plan.T + 15) / 16 + 1) * sizeof(int);
-  return {partial, (tickets + 255) / 256 * 256};
+  return {partial, workspace_section(tickets)};
 }
 
 std::string supports(const Problem& plan, const DeviceInfo& dev, const OnepassSettings& s) {

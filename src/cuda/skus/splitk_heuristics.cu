@@ -2,6 +2,8 @@
 
 #include "splitk_heuristics.hpp"
 
+#include "../workspace_section.hpp"
+
 namespace mhc::cuda {
 
 int64_t chunk_tokens(const Problem& plan) { return std::min(kChunkTokens, plan.T); }
@@ -17,8 +19,7 @@ int32_t decode_sub_splits(const Problem& plan) {
 int32_t k_only_splits(const Problem& plan) { return default_splits(plan.T, plan.G, /*batch_invariant=*/true); }
 
 size_t partials_bytes(int64_t S, int64_t tokens, int64_t N) {
-  const size_t bytes = static_cast<size_t>(S * tokens * (N + 1)) * sizeof(float);
-  return (bytes + 255) / 256 * 256;
+  return workspace_section(static_cast<size_t>(S * tokens * (N + 1)) * sizeof(float));
 }
 
 }  // namespace mhc::cuda

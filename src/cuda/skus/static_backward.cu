@@ -11,6 +11,7 @@
 
 #include "../../common/error.hpp"
 #include "../kernels/sm80_f32acc_static_bwd.cuh"
+#include "../workspace_section.hpp"
 #include "skus.hpp"
 #include "static_backward.hpp"
 #include "static_rowfused.hpp"  // static_guarantee, static_supports, blocks_per_sm, aligned
@@ -37,12 +38,11 @@ constexpr int kMaxTprLog2 = 8;  // at most the whole CTA per row
 constexpr int64_t kStepPartialBytes = int64_t{16} << 20;
 // dw's fold accumulator lives in shared memory up to this size, else in its partial row (global).
 constexpr int64_t kAccSmemMax = int64_t{64} << 10;
-constexpr size_t kSection = 256;
 
 int act_bytes(const Problem& p) { return p.desc.act_dtype == MHC_DTYPE_BF16 ? 2 : 4; }
 int nb_bucket(int n) { return n <= 4 ? 4 : n <= 8 ? 8 : n <= 16 ? 16 : 32; }
 int64_t up16(int64_t b) { return (b + 15) / 16 * 16; }
-size_t up_section(int64_t b) { return (static_cast<size_t>(b) + kSection - 1) / kSection * kSection; }
+size_t up_section(int64_t b) { return workspace_section(static_cast<size_t>(b)); }
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Everything the plan's (C, dtype, n) fix: the thread mapping, hence every reduction order.
