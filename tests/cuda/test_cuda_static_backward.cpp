@@ -428,8 +428,8 @@ TEST_CASE("static backward: can_implement validates the arguments", "[cuda][stat
     mhc_args_t alias = a;
     alias.out_grad_residual = const_cast<void*>(a.residual);
     REQUIRE_STATUS(mhc_plan_can_implement(p.plan, &alias), MHC_STATUS_BAD_PARAM_VALUE, "overlaps");
-    mhc_args_t foreign = a;  // a bit of an output this op does not write
-    foreign.grad_accumulate = has_pre(op) ? MHC_GRAD_ACCUMULATE_H_RES : MHC_GRAD_ACCUMULATE_H_PRE;
+    mhc_args_t foreign = a;  // a bit of an output this op does not write (no static-H op writes dfn)
+    foreign.grad_accumulate = MHC_GRAD_ACCUMULATE_FN;
     REQUIRE_STATUS(mhc_plan_can_implement(p.plan, &foreign), MHC_STATUS_BAD_PARAM_VALUE, "grad_accumulate");
     mhc_args_t small_ws = a;  // a caller workspace smaller than the plan's
     size_t ws = 0;

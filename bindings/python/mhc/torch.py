@@ -100,11 +100,13 @@ class _Fast:
     """What an eager call of one op on one set of shapes, dtypes, device and options needs, worked
     out once (the full checks ran when it was made): the plan's handle, T, the device, the
     workspace size and the outputs' shapes and dtypes (specs)."""
-    __slots__ = ("raw", "tokens", "device", "cuda_index", "workspace", "specs")
+    __slots__ = ("runner", "raw", "tokens", "device", "cuda_index", "workspace", "specs")
 
     def __init__(self, runner, specs, tokens, device):
-        self.raw, self.specs, self.tokens, self.device, self.workspace = runner.raw, specs, tokens, device, \
-            runner.workspace
+        # runner keeps the plan alive: clear_cache() drops the caches, and the plan is destroyed
+        # with its last reference, never under a call that still holds its handle.
+        self.runner, self.raw, self.specs, self.tokens, self.device, self.workspace = \
+            runner, runner.raw, specs, tokens, device, runner.workspace
         self.cuda_index = device.index if device.type == "cuda" else None
 
 
@@ -135,13 +137,12 @@ def _select(op, tokens, n, hidden, device, options):
 
 
 def clear_cache():
-    """Destroys every cached plan."""
+    """Forgets every cached plan (and every op's eager cache, which holds plans too). A plan is
+    destroyed when its last reference goes: at once, unless a call in another thread is using it."""
     with _plans_lock:
-        plans = list(_plans.values())
         _plans.clear()
-    for p in plans:
-        if p is not None:
-            p.plan.close()
+        for o in _OP_OBJECTS:
+            o.fast.clear()
 
 
 def _execute(op, T, n, C, options, tensors, outputs, device):
@@ -202,6 +203,7 @@ class _Op:
         self.functional, self.out = self._register()
         self.eager = self._make_eager()
         OPS[name], OPS[name + "_out"] = self.functional, self.out
+        _OP_OBJECTS.append(self)
 
     # what every variant does first: sizes, checks, the descriptor options
     def prepare(self, tensors, opts):
@@ -432,6 +434,7 @@ class _Op:
 
 
 OPS = {}
+_OP_OBJECTS = []  # every _Op, for clear_cache()
 
 
 def _sizes_r(tensors, opts):

@@ -224,6 +224,19 @@ def test_plans_are_cached_per_shape_and_options():
     assert mt.plan_for("pre", b["R"], b["fn"], b["scale"], b["base"]).desc.tokens == 3
 
 
+def test_clear_cache_also_forgets_the_eager_path():
+    # The eager path caches plan handles per key: after clear_cache() none may be left (a handle
+    # of a destroyed plan would run whatever now lives at that address).
+    a = family_a("cpu")
+    want = [mt.pre(a["R"], a["fn"], a["scale"], a["base"]) for _ in range(3)][-1]  # the 2nd call on is the fast path
+    assert any(o.fast for o in mt._OP_OBJECTS)
+    mt.clear_cache()
+    assert not any(o.fast for o in mt._OP_OBJECTS)
+    for _ in range(3):
+        got = mt.pre(a["R"], a["fn"], a["scale"], a["base"])
+        assert all(torch.equal(g, w) for g, w in zip(got, want))
+
+
 # ---- opcheck: schema, fake (meta) implementation, autograd registration, AOT dispatch --------------
 def _samples(device):
     a = family_a(device, t=3)
