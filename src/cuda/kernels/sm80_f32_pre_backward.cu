@@ -267,6 +267,234 @@ __global__ void __launch_bounds__(kCols * kGroups, kM <= 24 ? 2 : 1)
   }
 }
 
+// ---- 2'. column kernel on tensor cores (C % 8 == 0, 16-byte aligned A, dli, dR) -----------------
+// The same products as the column kernel above, as two skinny GEMMs per 32-token step of a
+// 64-column tile (4 warps, 16 columns each):
+//   dR^T [cols x tokens]  = w(fn)^T [cols x mixes] . dD^T [mixes x tokens]   (w(fn) in registers)
+//   dfn^T [cols x mixes] += A^T [cols x tokens] . dD [tokens x mixes]         (accumulators)
+// on mma.sync m16n8k8 tf32 with fp32 accumulation. Operands are split so the products keep about
+// fp32 accuracy: dD = hi + lo (two tf32), w(fn) = hi (+ lo for fp32 and tf32x3 weights: the dR
+// GEMM then adds dD_hi w_hi + dD_lo w_hi + dD_hi w_lo), A is bf16 (exact in tf32). The token-lane
+// split, and so every order, depends on T alone as above; per-token dR depends on its token only.
+// The step's A (fp32), dD (hi, lo) and dR sums sit in shared memory; the next step's loads are in
+// registers meanwhile. dR = sum + pre[i] dli[x] + 2 dQ A, rounded once to bf16.
+constexpr int kMmaCols = 64;                    // columns per CTA
+constexpr int kMmaWarps = kMmaCols / 16;        // a warp per 16 columns (one MMA m-tile)
+constexpr int kMmaThreads = kMmaWarps * 32;
+constexpr int kMmaTok = 32;                     // tokens per step
+constexpr int kMmaChunks = kMmaTok * kMmaCols / 8 / kMmaThreads;  // 8-column chunks per thread
+constexpr int kSA = kMmaCols + 8;               // sA row stride: rows tq (0..3) in distinct banks
+constexpr int kSR = kMmaCols + 4;               // sR row stride: rows 2 tq in distinct banks
+
+__device__ __forceinline__ void split_tf32(float f, uint32_t& hi, uint32_t& lo) {
+  hi = tf32_rne(f);
+  lo = tf32_rne(f - __uint_as_float(hi));
+}
+
+template <int kN, int kM, bool kWLo>
+__global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma_kernel(const PreBackwardParams p) {
+  constexpr int kKS = (kM + 7) / 8;    // 8-mix steps (dR's K, dfn's N tiles)
+  constexpr int kMW = (kKS + 1) / 2 * 16;  // mixes held per token (zero-padded)
+  constexpr int kSD = kMW + 8;         // sD row stride (8 mod 16), swizzled below: both reads conflict-free
+  constexpr int kDQ = kMW / 4;         // float4s of dD per token
+  constexpr int kDL = (kMmaTok * kDQ + kMmaThreads - 1) / kMmaThreads;
+  __shared__ __align__(16) float sA[kMmaTok][kSA];
+  __shared__ __align__(16) float sR[kMmaTok][kSR];
+  __shared__ __align__(16) uint32_t sDh[kMmaTok][kSD], sDl[kMmaTok][kSD];
+  // Element (r, j) of the dD tile lives at column j ^ swz(r): rows g and g + 4 (the dR operand
+  // reads) and rows tq, tq + 4 (the dfn operand reads) land in distinct banks.
+  auto swz = [](int r) { return ((r >> 2) & 1) << 2; };
+
+  const int tid = threadIdx.x, warp = tid / 32, ln = tid % 32, g = ln / 4, tq = ln % 4;
+  const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kMmaCols;
+  const int64_t wc = k0 + warp * 16;  // the warp's first column
+  const int lane = blockIdx.y;
+  const int64_t ds = p.dD_stride;
+
+  // w(fn)^T fragments: rows = columns wc + g (+ 8), cols = mixes ks * 8 + tq (+ 4).
+  uint32_t wh[kKS][4], wl[kWLo ? kKS : 1][4];
+#pragma unroll
+  for (int ks = 0; ks < kKS; ++ks)
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int j = ks * 8 + tq + (q >= 2 ? 4 : 0);
+      const int64_t k = wc + g + (q % 2 == 1 ? 8 : 0);
+      const float f = j < kM && k < p.K ? __ldg(p.fn + j * p.K + k) : 0.0f;
+      if constexpr (kWLo) {
+        split_tf32(f, wh[ks][q], wl[ks][q]);
+      } else {
+        wh[ks][q] = tf32_rne(f);
+      }
+    }
+  float facc[kKS][4];
+#pragma unroll
+  for (int nt = 0; nt < kKS; ++nt)
+#pragma unroll
+    for (int q = 0; q < 4; ++q) facc[nt][q] = 0.0f;
+
+  // This thread's chunks (loads and epilogue): token r, columns kc .. kc + 7 (one stream).
+  int cr[kMmaChunks];
+  int64_t ck[kMmaChunks], cx[kMmaChunks];
+  int cs[kMmaChunks];
+#pragma unroll
+  for (int u = 0; u < kMmaChunks; ++u) {
+    const int q = tid + u * kMmaThreads;
+    cr[u] = q / (kMmaCols / 8);
+    ck[u] = k0 + (q % (kMmaCols / 8)) * 8;
+    cs[u] = ck[u] < p.K ? static_cast<int>(ck[u] / p.C) : 0;
+    cx[u] = ck[u] - cs[u] * p.C;
+  }
+  uint4 na[kMmaChunks], ng[kMmaChunks], cg[kMmaChunks];
+  float4 nd[kDL];
+  auto fetch = [&](int64_t t0, int64_t b1) {
+#pragma unroll
+    for (int u = 0; u < kMmaChunks; ++u) {
+      const int64_t t = t0 + cr[u];
+      na[u] = ng[u] = make_uint4(0u, 0u, 0u, 0u);
+      if (t < b1 && ck[u] < p.K) {
+        na[u] = __ldg(reinterpret_cast<const uint4*>(p.A + t * p.K + ck[u]));
+        ng[u] = __ldg(reinterpret_cast<const uint4*>(p.dli + t * p.C + cx[u]));
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kDL; ++u) {
+      const int e = tid + u * kMmaThreads, r = e / kDQ, q = e % kDQ;
+      const int64_t t = t0 + r;
+      nd[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      if (e < kMmaTok * kDQ && t < b1 && 4 * q < kM) {
+        nd[u] = __ldg(reinterpret_cast<const float4*>(p.w_dD + t * ds + 4 * q));
+        if (4 * q + 1 >= kM) nd[u].y = 0.0f;  // the workspace row's padding is not written
+        if (4 * q + 2 >= kM) nd[u].z = 0.0f;
+        if (4 * q + 3 >= kM) nd[u].w = 0.0f;
+      }
+    }
+  };
+
+  const bool acc_r = (p.accumulate & MHC_GRAD_ACCUMULATE_RESIDUAL) != 0;
+  int64_t b0 = int64_t{lane} * kTokBlock, b1 = b0 + kTokBlock < p.T ? b0 + kTokBlock : p.T, t0 = b0;
+  fetch(t0, b1);
+  while (true) {
+    __syncthreads();  // the previous step's readers of sA, sD and sR are done
+#pragma unroll
+    for (int u = 0; u < kMmaChunks; ++u) {
+      const int c = static_cast<int>(ck[u] - k0);
+      const uint4 a = na[u];
+      *reinterpret_cast<float4*>(&sA[cr[u]][c]) = make_float4(bf16_lo(a.x), bf16_hi(a.x), bf16_lo(a.y), bf16_hi(a.y));
+      *reinterpret_cast<float4*>(&sA[cr[u]][c + 4]) = make_float4(bf16_lo(a.z), bf16_hi(a.z), bf16_lo(a.w), bf16_hi(a.w));
+      cg[u] = ng[u];
+    }
+#pragma unroll
+    for (int u = 0; u < kDL; ++u) {
+      const int e = tid + u * kMmaThreads, r = e / kDQ, q = e % kDQ;
+      if (e < kMmaTok * kDQ) {
+        uint4 h, l;
+        split_tf32(nd[u].x, h.x, l.x);
+        split_tf32(nd[u].y, h.y, l.y);
+        split_tf32(nd[u].z, h.z, l.z);
+        split_tf32(nd[u].w, h.w, l.w);
+        const int c = (4 * q) ^ swz(r);
+        *reinterpret_cast<uint4*>(&sDh[r][c]) = h;
+        *reinterpret_cast<uint4*>(&sDl[r][c]) = l;
+      }
+    }
+    __syncthreads();
+    // The next step of this lane: the block's next 32 tokens, else the lane's next block.
+    const int64_t cur_t0 = t0, cur_b1 = b1;
+    t0 += kMmaTok;
+    if (t0 >= b1) {
+      b0 += int64_t{kLanes} * kTokBlock;
+      t0 = b0;
+      b1 = b0 + kTokBlock < p.T ? b0 + kTokBlock : p.T;
+    }
+    const bool more = t0 < p.T;
+    if (more) fetch(t0, b1);
+
+    // dR sums: 4 token tiles of 8; the B operand dD^T[j][t] = sD[t][j]. The swizzle only flips
+    // bit 2 of the column, so every read below is a per-thread base plus a constant.
+    const uint32_t* dh = &sDh[0][0];
+    const uint32_t* dl = &sDl[0][0];
+    const int rb0 = g * kSD + (tq ^ swz(g)), rb1 = g * kSD + ((tq ^ swz(g)) ^ 4);
+#pragma unroll
+    for (int nt = 0; nt < kMmaTok / 8; ++nt) {
+      float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+      for (int ks = 0; ks < kKS; ++ks) {
+        const int o = nt * 8 * kSD + ks * 8;
+        const uint32_t h0 = dh[rb0 + o], h1 = dh[rb1 + o], l0 = dl[rb0 + o], l1 = dl[rb1 + o];
+        mma_tf32_16x8x8(d, wh[ks], h0, h1);
+        mma_tf32_16x8x8(d, wh[ks], l0, l1);
+        if constexpr (kWLo) mma_tf32_16x8x8(d, wl[ks], h0, h1);
+      }
+      // C[col][token]: (g, 2tq), (g, 2tq + 1), (g + 8, 2tq), (g + 8, 2tq + 1)
+      const int c = warp * 16 + g, t = nt * 8 + 2 * tq;
+      sR[t][c] = d[0];
+      sR[t + 1][c] = d[1];
+      sR[t][c + 8] = d[2];
+      sR[t + 1][c + 8] = d[3];
+    }
+    // dfn^T += A^T . dD over the step's 4 token tiles, ascending. Rows ks * 8 + tq are unswizzled,
+    // rows ks * 8 + tq + 4 have bit 2 of the column flipped.
+    const int fb0 = tq * kSD + g, fb1 = (tq + 4) * kSD + (g ^ 4);
+#pragma unroll
+    for (int ks = 0; ks < kMmaTok / 8; ++ks) {
+      const int r0 = ks * 8 + tq, r1 = r0 + 4, c = warp * 16 + g;
+      const uint32_t a[4] = {__float_as_uint(sA[r0][c]), __float_as_uint(sA[r0][c + 8]), __float_as_uint(sA[r1][c]),
+                             __float_as_uint(sA[r1][c + 8])};
+#pragma unroll
+      for (int nt = 0; nt < kKS; ++nt) {
+        const int o = ks * 8 * kSD + nt * 8;
+        mma_tf32_16x8x8(facc[nt], a, dh[fb0 + o], dh[fb1 + o]);
+        mma_tf32_16x8x8(facc[nt], a, dl[fb0 + o], dl[fb1 + o]);
+      }
+    }
+    __syncthreads();  // sR complete
+#pragma unroll
+    for (int u = 0; u < kMmaChunks; ++u) {
+      const int64_t t = cur_t0 + cr[u];
+      if (t >= cur_b1 || ck[u] >= p.K) continue;
+      const int c = static_cast<int>(ck[u] - k0);
+      const float pre = __ldg(p.w_coef + t * (kN + 1) + cs[u]);
+      const float dq2 = 2.0f * __ldg(p.w_coef + t * (kN + 1) + kN);
+      const uint32_t gw[4] = {cg[u].x, cg[u].y, cg[u].z, cg[u].w};
+      float v[8], av[8];
+      *reinterpret_cast<float4*>(&v[0]) = *reinterpret_cast<const float4*>(&sR[cr[u]][c]);
+      *reinterpret_cast<float4*>(&v[4]) = *reinterpret_cast<const float4*>(&sR[cr[u]][c + 4]);
+      *reinterpret_cast<float4*>(&av[0]) = *reinterpret_cast<const float4*>(&sA[cr[u]][c]);
+      *reinterpret_cast<float4*>(&av[4]) = *reinterpret_cast<const float4*>(&sA[cr[u]][c + 4]);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        const float gv = e % 2 == 0 ? bf16_lo(gw[e / 2]) : bf16_hi(gw[e / 2]);
+        v[e] = fmaf(dq2, av[e], fmaf(pre, gv, v[e]));
+      }
+      uint4* dst = reinterpret_cast<uint4*>(p.dR + t * p.K + ck[u]);
+      uint32_t o[4];
+      if (acc_r) {
+        const uint4 old = *dst;
+        const uint32_t ow[4] = {old.x, old.y, old.z, old.w};
+#pragma unroll
+        for (int h = 0; h < 4; ++h)
+          o[h] = uint32_t{f64_to_bf16(double{bf16_lo(ow[h])} + double{v[2 * h]})} |
+                 (uint32_t{f64_to_bf16(double{bf16_hi(ow[h])} + double{v[2 * h + 1]})} << 16);
+      } else {
+#pragma unroll
+        for (int h = 0; h < 4; ++h) o[h] = pack_bf16(v[2 * h], v[2 * h + 1]);
+      }
+      *dst = make_uint4(o[0], o[1], o[2], o[3]);
+    }
+    if (!more) break;
+  }
+  // The lane's dfn partial: C[col][mix] = (g, 2tq), (g, 2tq + 1), (g + 8, 2tq), (g + 8, 2tq + 1).
+  float* part = p.w_part + static_cast<int64_t>(lane) * kM * p.K;
+#pragma unroll
+  for (int nt = 0; nt < kKS; ++nt)
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int j = nt * 8 + 2 * tq + q % 2;
+      const int64_t k = wc + g + (q >= 2 ? 8 : 0);
+      if (j < kM && k < p.K) part[j * p.K + k] = facc[nt][q];
+    }
+}
+
 // ---- 3. finish: dfn from the lanes' partials; dbase and dscale over tokens ---------------------
 // CTAs [0, fn_ctas): one thread per dfn entry, the used lanes added in ascending order in fp64.
 // The next N + 3 (head: N + 1) CTAs: one output each; thread i sums tokens i, i + 256, ... in
@@ -300,6 +528,12 @@ __global__ void __launch_bounds__(kFinishThreads) sm80_f32_pre_backward_finish_k
   *dst = static_cast<float>(acc ? double{*dst} + s_red[0] : s_red[0]);
 }
 
+// The tensor-core column kernel takes 8-column chunks of one stream with 16-byte accesses.
+bool pre_backward_column_mma(const PreBackwardParams& p) {
+  const auto a16 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+  return p.C % 8 == 0 && a16(p.A) && a16(p.dli) && a16(p.dR);
+}
+
 template <int kN>
 void launch_n(const PreBackwardParams& p, void* stream) {
   const size_t smem = pre_backward_token_smem(kN, p.head ? 0 : p.repeat);
@@ -321,7 +555,19 @@ void launch_n(const PreBackwardParams& p, void* stream) {
   constexpr int kMixes = kN * (kN + 2);
   constexpr int kGroupsFull = kMixes <= 24 ? 4 : 2;
   constexpr int kGroupsHead = 4;
-  if (p.head)
+  if (pre_backward_column_mma(p)) {
+    const dim3 mma_grid(ceil_div_u(p.K, kMmaCols), static_cast<unsigned>(lanes));
+    const bool lo = p.weight_precision != MHC_DTYPE_TF32;
+    const char* name = "sm80_tf32_pre_backward_column_mma_kernel";
+    if (p.head && lo)
+      launch(name, sm80_tf32_pre_backward_column_mma_kernel<kN, kN, true>, mma_grid, dim3(kMmaThreads), 0, stream, false, p);
+    else if (p.head)
+      launch(name, sm80_tf32_pre_backward_column_mma_kernel<kN, kN, false>, mma_grid, dim3(kMmaThreads), 0, stream, false, p);
+    else if (lo)
+      launch(name, sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, true>, mma_grid, dim3(kMmaThreads), 0, stream, false, p);
+    else
+      launch(name, sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, false>, mma_grid, dim3(kMmaThreads), 0, stream, false, p);
+  } else if (p.head)
     launch("sm80_f32_pre_backward_column_kernel", sm80_f32_pre_backward_column_kernel<kN, kN, kGroupsHead>, col_grid,
            dim3(kCols * kGroupsHead), 0, stream, false, p);
   else

@@ -6,7 +6,9 @@
 //   2. column kernel, a CTA per 64 columns k of K and token lane (blocks of 256 tokens, 8 lanes):
 //      dR[t,k] = pre[i] dli[x] + sum_j dD[t,j] w(fn[j,k]) + 2 dQ[t] A[t,k] (fp32, one rounding to
 //      bf16), and the lane's partial of dfn[j,k] = sum_t dD[t,j] A[t,k] (fp32: each of the CTA's
-//      token groups ascending in t, then the groups ascending).
+//      token groups ascending in t, then the groups ascending). Where C % 8 == 0 and A, dli, dR
+//      are 16-byte aligned, both products run on tensor cores instead (tf32 operands split
+//      hi + lo, fp32 accumulation, the dfn partial ascending in t).
 //   3. finish kernel: dfn = the lanes' partials added in ascending order (fp64, one rounding);
 //      dbase[j] = sum_t dz[t,j], dscale[g] = sum_t dsc[t,g] (fp64, a fixed split over 256 threads).
 //      No atomics anywhere; every order depends on T alone.
