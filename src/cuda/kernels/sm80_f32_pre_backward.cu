@@ -7,14 +7,20 @@ namespace {
 
 constexpr unsigned kFull = 0xffffffffu;
 constexpr int kMaxN = 8;
-constexpr int kMaxMixes = kMaxN * (kMaxN + 2);
 
 // ---- 1. token kernel --------------------------------------------------------------------------
-constexpr int kTokThreads = 256, kTokWarps = kTokThreads / 32;
-constexpr size_t kTokSmemLimit = 40 * 1024;  // the Sinkhorn iterates (beside ~5 KB of static)
+constexpr int kTokMaxWarps = 8;                 // tokens (warps) per CTA at most
+constexpr size_t kTokSmemLimit = 40 * 1024;     // one token's Sinkhorn iterates
+constexpr size_t kTokCtaSmem = 48 * 1024;       // a CTA's scratch (no opt-in needed)
 
 __device__ __forceinline__ int mix_group(int j, int n, bool head) { return head || j < n ? 0 : j < 2 * n ? 1 : 2; }
 __device__ __forceinline__ double sigmoid_f64(double z) { return 1.0 / (1.0 + exp(-z)); }
+
+// A warp's scratch in doubles: z, dz and two term rows [kMix] each, m and g [n x n], dpre [n],
+// then the Sinkhorn iterates (the softmax and each step's input, n x n each).
+__host__ __device__ constexpr int64_t token_scratch_doubles(int n, int repeat) {
+  return 4 * int64_t{n} * (n + 2) + 2 * int64_t{n} * n + n + 2 * int64_t{repeat} * n * n;
+}
 
 // 4 bf16 at a (8-byte aligned when kVector), or one.
 template <bool kVector>
@@ -28,24 +34,35 @@ __device__ __forceinline__ int load_cols(const uint16_t* a, float (&v)[4]) {
   return 1;
 }
 
+// One warp per token (several tokens per CTA): the streaming dpre sum and the latency-bound
+// coefficient reverse of different tokens overlap on an SM (one CTA per token with one busy warp
+// left the SM mostly idle).
 template <int kN, bool kVector>
-__global__ void __launch_bounds__(kTokThreads) sm80_f32_pre_backward_token_kernel(const PreBackwardParams p) {
-  extern __shared__ double s_trace[];  // the softmax, then the input of each Sinkhorn step [kN * kN] each
-  __shared__ double s_red[kTokWarps][kN], s_dpre[kN];
-  __shared__ double s_z[kMaxMixes], s_dz[kMaxMixes], s_term[2][kMaxMixes];
-  __shared__ double s_m[kN * kN], s_g[kN * kN];
-  const int64_t t = blockIdx.x;
+__global__ void __launch_bounds__(kTokMaxWarps * 32) sm80_f32_pre_backward_token_kernel(const PreBackwardParams p) {
+  extern __shared__ double s_dyn[];
+  constexpr int kMix = kN * (kN + 2);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t t = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + warp;
+  if (t >= p.T) return;  // warps are independent: no block barrier below
+  double* s_z = s_dyn + warp * token_scratch_doubles(kN, p.head ? 0 : p.repeat);
+  double* s_dz = s_z + kMix;
+  double* s_term0 = s_dz + kMix;
+  double* s_term1 = s_term0 + kMix;
+  double* s_m = s_term1 + kMix;
+  double* s_g = s_m + kN * kN;
+  double* s_dpre = s_g + kN * kN;
+  double* s_trace = s_dpre + kN;  // the softmax, then the input of each Sinkhorn step [kN * kN] each
   const int N = p.N;
   constexpr int V = kVector ? 4 : 1;
 
   // dpre[i] = sum_x dli[x] R[i,x]: bf16 x bf16 products are exact in fp32, summed in fp64, each
-  // thread's columns ascending, then a butterfly per warp and the warps in ascending order.
+  // lane's columns ascending, then a butterfly over the lanes.
   {
     double acc[kN] = {};
     const uint16_t* g_row = p.dli + t * p.C;
     const uint16_t* a_row = p.A + t * p.K;
-    for (int64_t x = int64_t{threadIdx.x} * V; x < p.C; x += int64_t{kTokThreads} * V) {
+#pragma unroll 4
+    for (int64_t x = int64_t{lane} * V; x < p.C; x += int64_t{32} * V) {
       float g[4], a[4];
       const int m = load_cols<kVector>(g_row + x, g);
 #pragma unroll
@@ -58,16 +75,10 @@ __global__ void __launch_bounds__(kTokThreads) sm80_f32_pre_backward_token_kerne
     for (int i = 0; i < kN; ++i) {
 #pragma unroll
       for (int o = 16; o >= 1; o /= 2) acc[i] += __shfl_xor_sync(kFull, acc[i], o);
-      if (lane == 0) s_red[warp][i] = acc[i];
+      if (lane == 0) s_dpre[i] = acc[i];
     }
   }
-  __syncthreads();
-  if (warp != 0) return;  // the coefficient math runs on warp 0 alone (no block barrier below)
-  if (lane < kN) {
-    double v = s_red[0][lane];
-    for (int w = 1; w < kTokWarps; ++w) v += s_red[w][lane];
-    s_dpre[lane] = v;
-  }
+  __syncwarp();
 
   // The coefficient math in reverse, fp64, in the host reference's order (docs/numerics.md).
   const double r = 1.0 / sqrt(double{p.Q[t]} / static_cast<double>(p.K) + double{p.rms_eps});
@@ -150,8 +161,8 @@ __global__ void __launch_bounds__(kTokThreads) sm80_f32_pre_backward_token_kerne
   for (int j = lane; j < N; j += 32) {
     const double Dj = p.D[t * N + j];
     const double mix = Dj * r, dmix = s_dz[j] * double{p.scale[mix_group(j, kN, p.head)]};
-    s_term[0][j] = s_dz[j] * mix;
-    s_term[1][j] = dmix * Dj;
+    s_term0[j] = s_dz[j] * mix;
+    s_term1[j] = dmix * Dj;
     p.w_dD[t * p.dD_stride + j] = static_cast<float>(dmix * r);
     p.w_dz[t * N + j] = s_dz[j];
   }
@@ -159,8 +170,8 @@ __global__ void __launch_bounds__(kTokThreads) sm80_f32_pre_backward_token_kerne
   if (lane == 0) {
     double dsc[3] = {0.0, 0.0, 0.0}, dr = 0.0;
     for (int j = 0; j < N; ++j) {
-      dsc[mix_group(j, kN, p.head)] += s_term[0][j];
-      dr += s_term[1][j];
+      dsc[mix_group(j, kN, p.head)] += s_term0[j];
+      dr += s_term1[j];
     }
     const double dQ = dr * -0.5 * r * r * r / static_cast<double>(p.K);
     p.w_coef[t * (kN + 1) + kN] = static_cast<float>(dQ);
@@ -542,13 +553,15 @@ void launch_n(const PreBackwardParams& p, void* stream) {
          p.repeat);
   const bool vec = p.C % 4 == 0 && reinterpret_cast<uintptr_t>(p.A) % 8 == 0 &&
                    reinterpret_cast<uintptr_t>(p.dli) % 8 == 0;
-  const dim3 tok_grid(static_cast<unsigned>(p.T));
+  const int warps = pre_backward_token_warps(kN, p.head ? 0 : p.repeat);
+  const dim3 tok_grid(ceil_div_u(p.T, warps)), tok_block(static_cast<unsigned>(32 * warps));
+  const size_t tok_smem = static_cast<size_t>(warps) * smem;
   if (vec)
-    launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, true>, tok_grid,
-           dim3(kTokThreads), smem, stream, false, p);
+    launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, true>, tok_grid, tok_block,
+           tok_smem, stream, false, p);
   else
-    launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, false>, tok_grid,
-           dim3(kTokThreads), smem, stream, false, p);
+    launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, false>, tok_grid, tok_block,
+           tok_smem, stream, false, p);
   const int64_t blocks = (p.T + kTokBlock - 1) / kTokBlock;
   const int lanes = blocks < kLanes ? static_cast<int>(blocks) : kLanes;
   const dim3 col_grid(ceil_div_u(p.K, kCols), static_cast<unsigned>(lanes));
@@ -601,8 +614,14 @@ void PreBackwardWorkspace::carve(void* base, PreBackwardParams& p) const {
 }
 
 size_t pre_backward_token_smem(int n, int repeat) {
-  const size_t bytes = static_cast<size_t>(2 * repeat) * n * n * sizeof(double);  // softmax + 2R - 1 steps
-  return bytes <= kTokSmemLimit ? bytes : 0;
+  if (static_cast<size_t>(2 * repeat) * n * n * sizeof(double) > kTokSmemLimit) return 0;
+  return static_cast<size_t>(token_scratch_doubles(n, repeat)) * sizeof(double);
+}
+
+int pre_backward_token_warps(int n, int repeat) {
+  const size_t per_warp = pre_backward_token_smem(n, repeat);
+  const size_t fit = per_warp == 0 ? 1 : kTokCtaSmem / per_warp;
+  return static_cast<int>(fit < 1 ? 1 : fit > kTokMaxWarps ? kTokMaxWarps : fit);
 }
 
 void launch_pre_backward(const PreBackwardParams& p, void* stream) {

@@ -1,6 +1,6 @@
 // A3' (pre backward) and A5' (head backward) in three launches, every reduction in a fixed order:
-//   1. token kernel, one CTA per token: dpre[i] = sum_x dli[x] R[i,x] (fp64), then the coefficient
-//      math in reverse on warp 0 in fp64 (RMS, gates, every Sinkhorn step recomputed from the saved
+//   1. token kernel, one warp per token: dpre[i] = sum_x dli[x] R[i,x] (fp64), then the coefficient
+//      math in reverse on the same warp in fp64 (RMS, gates, every Sinkhorn step recomputed from the saved
 //      D and Q, its iterates kept in shared memory; line-parallel lanes): dD [T,N], dQ, pre [T,n]
 //      to workspace, and the dbase / dscale terms of the token (dz [T,N], dsc [T,3], fp64).
 //   2. column kernel, a CTA per 64 columns k of K and token lane (blocks of 256 tokens, 8 lanes):
@@ -57,8 +57,10 @@ struct PreBackwardWorkspace {
   void carve(void* base, PreBackwardParams& p) const;
 };
 
-// Shared memory the token kernel needs for n and repeat (the Sinkhorn iterates); 0 if too large.
+// Shared memory the token kernel needs per token (warp) for n and repeat (the Sinkhorn iterates
+// and the coefficient scratch); 0 if the iterates are too large. And the tokens per CTA.
 size_t pre_backward_token_smem(int n, int repeat);
+int pre_backward_token_warps(int n, int repeat);
 // Enqueues the three kernels (T >= 1).
 void launch_pre_backward(const PreBackwardParams& p, void* stream);
 
