@@ -86,9 +86,11 @@ TEST_CASE("A4' and A6' add into existing gradients where a bit says so", "[cuda]
 
 TEST_CASE("A3' pre backward and A5' head backward against the host", "[cuda][backward][pre]") {
   uint64_t seed = 900;
+  // C = 13: the FMA column kernel; 1288 (n x C not a multiple of the 64-column tile) and the others:
+  // the tensor-core one.
   for (mhc_op_t op : {MHC_OP_PRE_BACKWARD, MHC_OP_HEAD_BACKWARD})
     for (int n : {1, 2, 3, 4, 8})
-      for (int64_t C : {int64_t{13}, int64_t{1280}, int64_t{4096}})
+      for (int64_t C : {int64_t{13}, int64_t{1280}, int64_t{1288}, int64_t{4096}})
         for (int64_t T : {int64_t{1}, int64_t{3}, int64_t{65}})
           for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32, MHC_DTYPE_TF32X3})
             check_backward(weights(make_desc(op, T, n, C), w), seed++, 0, /*exact_bf16=*/false, 1e-4);
