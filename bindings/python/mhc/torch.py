@@ -345,8 +345,8 @@ class _Op:
         """eager(tensors, opts, out): the eager fast path (plain contiguous tensors, nothing to record
         for autograd), generated for this op's inputs and outputs: the same computation as the
         registered ops without the dispatcher's Python overhead. It writes the mhc_args_t as
-        64-bit words and calls mhc_plan_run on a plan cached per (options, inputs' shapes, dtypes,
-        devices[, out tensors']). None: take the registered op (the first call of a key, a
+        64-bit words and calls mhc_plan_run on a plan cached per (options, inputs' shapes and dtypes,
+        the first input's device[, out tensors' shapes and dtypes]). None: take the registered op (the first call of a key, a
         FakeTensor or other subclass, a tensor that needs autograd, out tensors that do not fit)."""
         k, m = len(self.inputs), len(self.outputs)
         ins = ["t%d" % i for i in range(k)]
@@ -356,12 +356,16 @@ class _Op:
         def plain(t):  # a tensor the fast path takes
             return "(type({t}) is _Tensor and {t}.is_contiguous() and not (grad and {t}.requires_grad))".format(t=t)
 
-        def meta(t, opt):
-            d = "{t}.shape, {t}.dtype, {t}.device".format(t=t)
+        # The key holds every tensor's shape and dtype and the first input's device: a tensor on
+        # another device than the first is refused by mhc_plan_run itself (its pointer checks name
+        # the argument), so the other devices need not be read on every call.
+        def meta(t, opt, device=False):
+            d = "{t}.shape, {t}.dtype".format(t=t) + (", {t}.device".format(t=t) if device else "")
             return "None if %s is None else (%s)" % (t, d) if opt else d
 
         in_ok = " and ".join(("(%s is None or %s)" % (t, plain(t))) if opt else plain(t) for t, opt in zip(ins, optional))
-        key = ", ".join(["*opts"] + [meta(t, opt) for t, opt in zip(ins, optional)])
+        assert not optional[0], "the first input decides the device"
+        key = ", ".join(["*opts"] + [meta(t, opt, i == 0) for i, (t, opt) in enumerate(zip(ins, optional))])
         words = ["w[%d] = %s.data_ptr()" % (getattr(_mhc.Args, a[1]).offset // 8, t) if not a[4] else
                  "if %s is not None: w[%d] = %s.data_ptr()" % (t, getattr(_mhc.Args, a[1]).offset // 8, t)
                  for t, a in zip(ins, self.inputs)]

@@ -466,3 +466,19 @@ def test_cuda_graph_capture_and_replay():
     assert torch.equal(gx, x2) and torch.equal(gcomb, comb2)
     assert torch.equal(gr, mt.post(x2, a["R"], post2, comb2))
     assert not torch.equal(gr, r)
+
+
+@pytest.mark.skipif(not CUDA, reason="no CUDA device (or a host-only libmhc)")
+def test_cuda_op_with_a_tensor_on_the_cpu_is_refused_on_the_fast_path_too():
+    # The eager path's key reads only the first input's device: a later input on the CPU must
+    # still be refused (by libmhc's pointer checks), never read as device memory.
+    a = family_a("cuda")
+    for _ in range(3):  # the second call on takes the eager fast path
+        mt.post(a["X"], a["R"], a["post"], a["comb"])
+    with pytest.raises((RuntimeError, mhc.MhcError), match="comb"):
+        mt.post(a["X"], a["R"], a["post"], a["comb"].cpu())
+    out = torch.empty_like(a["R"])
+    mt.post(a["X"], a["R"], a["post"], a["comb"], out=out)
+    mt.post(a["X"], a["R"], a["post"], a["comb"], out=out)
+    with pytest.raises((RuntimeError, mhc.MhcError), match="out"):
+        mt.post(a["X"], a["R"], a["post"], a["comb"], out=out.cpu())
