@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side: libmhc (mhc-bench JSON) against the docs/numerics.md formulas in PyTorch eager and
-torch.compile, each captured in a CUDA graph, on the same GPU.
+torch.compile, each captured in a CUDA graph, on the same GPU. A backward op is compared as a
+training step: libmhc's forward + backward rows against forward + backward of the formulas.
 
     python3 bench/compare_torch.py --json gpu-out/bench.json [--mode max-autotune-no-cudagraphs]
                                    [--ops pre,post,static_layer] [--max-tokens 16384]
@@ -52,6 +53,34 @@ def static_layer(x, w, h_pre, h_post, h_res, eps=1e-5, iters=20):
     return torch.einsum("ij,bjc->bic", M, x) + s_post[None, :, None] * yn[:, None, :]
 
 
+def train_step(forward, inputs):
+    """Forward and backward of `forward` (the formulas above) as one step: the gradients of its
+    differentiable inputs (positions `inputs`) for the given gradients of its outputs, the way a
+    training step runs it (torch.autograd.grad: no retain_graph, nothing kept between steps)."""
+    def step(*args, grads, **kw):
+        outs = forward(*args, **kw)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        return torch.autograd.grad(outs, [args[i] for i in inputs], grads)
+    return step
+
+
+# op -> (forward formula, the positions of its differentiable inputs)
+TRAIN = {"pre_backward": (pre, (0, 1, 2, 3)), "head_backward": (head, (0, 1, 2, 3)),
+         "post_backward": (post_op, (0, 1, 2, 3))}
+
+
+def make_train_inputs(op, T, n, C, dev):
+    fwd = op[:-len("_backward")]
+    args, kw = make_inputs(fwd, T, n, C, dev)
+    args = tuple(a.detach().requires_grad_(i in TRAIN[op][1]) for i, a in enumerate(args))
+    with torch.no_grad():
+        outs = TRAIN[op][0](*args, **kw)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    g = torch.Generator(device=dev).manual_seed(1)
+    kw["grads"] = tuple((torch.rand(o.shape, device=dev, generator=g) - 0.5).to(o.dtype) for o in outs)
+    return args, kw
+
+
 def make_inputs(op, T, n, C, dev):
     K = n * C
     g = torch.Generator(device=dev).manual_seed(0)
@@ -93,13 +122,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", required=True, help="mhc-bench --json output")
     ap.add_argument("--mode", default="max-autotune-no-cudagraphs")
-    ap.add_argument("--ops", default="pre,head,post,static_layer")
+    ap.add_argument("--ops", default="pre,head,post,static_layer,pre_backward,head_backward,post_backward")
     ap.add_argument("--max-tokens", type=int, default=16384)
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False  # the reference GEMM of docs/numerics.md is fp32
     data = json.load(open(a.json))
     fns = {"pre": pre, "head": head, "post": post_op, "static_layer": static_layer}
     peers = {}  # (op, T, n, C) -> (eager us, compile us): each shape timed once, every libmhc SKU compared
+    # A backward op is compared as a training step: libmhc's forward row of the same shape plus its
+    # backward row, against forward + backward of the formulas (eager autograd; torch.compile's
+    # compiled forward and backward), each step captured in one CUDA graph.
+    forward_us = {(r["op"], r["T"], r["n"], r["C"]): r["us"] for r in data["results"]
+                  if r.get("w", "tf32") == "tf32" and r["op"] in fns}
     print(f"device: {data['device']}, copy {data['copy_gbps']:.0f} GB/s; torch {torch.__version__}, compile mode {a.mode}")
     print(f"{'op':13} {'T':>6} {'n':>2} {'C':>5} {'sku':36} {'libmhc us':>10} {'eager us':>10} {'compile us':>11} {'x eager':>8} {'x compile':>9}")
     for r in data["results"]:
@@ -107,13 +141,26 @@ def main():
                 or r.get("dtype") == "bf16" and r["op"] == "static_layer"):
             continue
         key = (r["op"], r["T"], r["n"], r["C"])
-        if key not in peers:
+        us = r["us"]
+        if r["op"] in TRAIN:
+            fwd = forward_us.get((r["op"][:-len("_backward")], r["T"], r["n"], r["C"]))
+            if fwd is None:
+                print(f"{r['op']:13} {r['T']:6} {r['n']:2} {r['C']:5}: no forward row of this shape in the JSON, skipped")
+                continue
+            us += fwd
+            if key not in peers:
+                args, kw = make_train_inputs(r["op"], r["T"], r["n"], r["C"], "cuda")
+                forward = TRAIN[r["op"]][0]
+                peers[key] = (graph_time_us(train_step(forward, TRAIN[r["op"]][1]), args, kw),
+                              graph_time_us(train_step(torch.compile(forward, mode=a.mode), TRAIN[r["op"]][1]), args, kw))
+        elif key not in peers:
             args, kw = make_inputs(r["op"], r["T"], r["n"], r["C"], "cuda")
             peers[key] = (graph_time_us(fns[r["op"]], args, kw),
                           graph_time_us(torch.compile(fns[r["op"]], mode=a.mode), args, kw))
         eager, compiled = peers[key]
-        print(f"{r['op']:13} {r['T']:6} {r['n']:2} {r['C']:5} {r['sku']:36} {r['us']:10.2f} {eager:10.1f} {compiled:11.1f} "
-              f"{eager / r['us']:8.1f} {compiled / r['us']:9.1f}", flush=True)
+        name = r["op"] + ("+fwd" if r["op"] in TRAIN else "")
+        print(f"{name:13} {r['T']:6} {r['n']:2} {r['C']:5} {r['sku']:36} {us:10.2f} {eager:10.1f} {compiled:11.1f} "
+              f"{eager / us:8.1f} {compiled / us:9.1f}", flush=True)
 
 
 if __name__ == "__main__":

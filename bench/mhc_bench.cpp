@@ -293,14 +293,15 @@ std::vector<Case> suite(const std::string& name) {
       add("mix", T, 5120);
     }
   }
-  // Training: the backward ops that have CUDA SKUs.
+  // Training: the backward ops that have CUDA SKUs, each with its forward at the same shape (a
+  // training step is both: bench/compare_torch.py adds them).
   if (name == "backward") {
     for (int64_t C : {int64_t{4096}, int64_t{7168}})
-      for (int64_t T : {1, 64, 4096, 16384}) add("post_backward", T, C);
+      for (int64_t T : {1, 64, 4096, 16384}) add("post_backward", T, C), add("post", T, C);
     for (int64_t T : {64, 16384}) add("expand_backward", T, 7168);
     for (int64_t C : {int64_t{4096}, int64_t{7168}})
-      for (int64_t T : {1, 64, 4096, 16384}) add("pre_backward", T, C);
-    for (int64_t T : {4096, 16384}) add("head_backward", T, 7168);
+      for (int64_t T : {1, 64, 4096, 16384}) add("pre_backward", T, C), add("pre", T, C);
+    for (int64_t T : {4096, 16384}) add("head_backward", T, 7168), add("head", T, 7168);
   }
   // Training, family B: the static-H backward ops (issue 13's targets: B3' at B = 8192, C = 4096,
   // n = 4, fp32 and at B = 320, C = 1280), then B1' and B2' at the same shapes and bf16.
