@@ -345,9 +345,10 @@ class _Op:
         """eager(tensors, opts, out): the eager fast path (plain contiguous tensors, nothing to record
         for autograd), generated for this op's inputs and outputs: the same computation as the
         registered ops without the dispatcher's Python overhead. It writes the mhc_args_t as
-        64-bit words and calls mhc_plan_run on a plan cached per (options, inputs' shapes and dtypes,
-        the first input's device[, out tensors' shapes and dtypes]). None: take the registered op (the first call of a key, a
-        FakeTensor or other subclass, a tensor that needs autograd, out tensors that do not fit)."""
+        64-bit words and calls mhc_plan_run on a plan cached per (options, inputs' shapes and
+        dtypes, the first input's device[, out tensors' shapes and dtypes]). None: take the
+        registered op (the first call of a key, a FakeTensor or other subclass, a tensor that needs
+        autograd, out tensors that do not fit)."""
         k, m = len(self.inputs), len(self.outputs)
         ins = ["t%d" % i for i in range(k)]
         outs = ["o%d" % i for i in range(m)]
