@@ -43,7 +43,7 @@ Sku pre_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, bool he
   Sku s = dynamic_sku(card, id, name, 80, /*gemm=*/true);
   s.workspace_bytes = [](const Problem& plan) { return PreBackwardWorkspace(plan.T, plan.n, int(plan.N), plan.K).total; };
   s.supports = [head](const Problem& p, const DeviceInfo&) -> std::string {
-    if (p.T > 2147483647) return fmt::format("T = {}: one CTA per token (at most 2^31 - 1)", p.T);
+    if (p.T > 2147483647) return fmt::format("T = {}: at most 2^31 - 1 tokens (the token kernel's grid)", p.T);
     if (!head && pre_backward_token_smem(p.n, p.desc.sinkhorn_repeat) == 0)
       return fmt::format("n = {}, sinkhorn_repeat = {}: the Sinkhorn iterates of a token do not fit in shared memory",
                          p.n, p.desc.sinkhorn_repeat);
