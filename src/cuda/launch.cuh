@@ -41,6 +41,22 @@ __device__ __forceinline__ uint32_t tf32_rne(float x) {
 
 __device__ __forceinline__ float sigmoidf_acc(float z) { return 1.0f / (1.0f + expf(-z)); }
 
+// kCount floats into registers through the read-only path: 16-byte loads when kCount % 4 == 0
+// (src 16-byte aligned then), else one at a time.
+template <int kCount>
+__device__ __forceinline__ void ldg_floats(const float* src, float (&dst)[kCount]) {
+  if constexpr (kCount % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < kCount; i += 4) {
+      const float4 v = __ldg(reinterpret_cast<const float4*>(src + i));
+      dst[i] = v.x, dst[i + 1] = v.y, dst[i + 2] = v.z, dst[i + 3] = v.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < kCount; ++i) dst[i] = __ldg(src + i);
+  }
+}
+
 // D += A(16x8, tf32, row) * B(8x8, tf32, col), fp32 accumulate (sm_80+).
 __device__ __forceinline__ void mma_tf32_16x8x8(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
   asm volatile(

@@ -18,26 +18,8 @@ constexpr int kMaxN = 8;
 // before them so a CTA costs one memory round trip.
 template <int kN>
 __device__ __forceinline__ void load_coeffs(const float* post, const float* comb, float (&pc)[kN], float (&cc)[kN * kN]) {
-  if (kN % 4 == 0) {
-#pragma unroll
-    for (int i = 0; i < kN; i += 4) {
-      const float4 v = __ldg(reinterpret_cast<const float4*>(post + i));
-      pc[i] = v.x, pc[i + 1] = v.y, pc[i + 2] = v.z, pc[i + 3] = v.w;
-    }
-  } else {
-#pragma unroll
-    for (int i = 0; i < kN; ++i) pc[i] = __ldg(post + i);
-  }
-  if ((kN * kN) % 4 == 0) {
-#pragma unroll
-    for (int i = 0; i < kN * kN; i += 4) {
-      const float4 v = __ldg(reinterpret_cast<const float4*>(comb + i));
-      cc[i] = v.x, cc[i + 1] = v.y, cc[i + 2] = v.z, cc[i + 3] = v.w;
-    }
-  } else {
-#pragma unroll
-    for (int i = 0; i < kN * kN; ++i) cc[i] = __ldg(comb + i);
-  }
+  ldg_floats<kN>(post, pc);
+  ldg_floats<kN * kN>(comb, cc);
 }
 
 template <bool kVector, int kN>

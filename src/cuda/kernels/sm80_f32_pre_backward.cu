@@ -236,18 +236,8 @@ __global__ void __launch_bounds__(kCols * kGroups, kM <= 24 ? 2 : 1)
       for (int q = 0; q < kUnroll; ++q) {
         const int64_t t = t0 + int64_t{q} * kGroups;
         if (t >= b1) break;
-        const float* dD = p.w_dD + t * ds;
         float d[kM];
-        if constexpr (kM % 4 == 0) {
-#pragma unroll
-          for (int j = 0; j < kM; j += 4) {
-            const float4 v4 = __ldg(reinterpret_cast<const float4*>(dD + j));
-            d[j] = v4.x, d[j + 1] = v4.y, d[j + 2] = v4.z, d[j + 3] = v4.w;
-          }
-        } else {
-#pragma unroll
-          for (int j = 0; j < kM; ++j) d[j] = __ldg(dD + j);
-        }
+        ldg_floats<kM>(p.w_dD + t * ds, d);
         const float pre = __ldg(p.w_coef + t * (kN + 1) + stream), dQ = __ldg(p.w_coef + t * (kN + 1) + kN);
         // dR = pre[i] dli[x] + sum_j dD[j] w(fn[j,k]) + 2 dQ A[k]
         float v = pre * gv[q];
@@ -547,13 +537,14 @@ bool pre_backward_column_mma(const PreBackwardParams& p) {
 
 template <int kN>
 void launch_n(const PreBackwardParams& p, void* stream) {
-  const size_t smem = pre_backward_token_smem(kN, p.head ? 0 : p.repeat);
+  const int repeat = p.head ? 0 : p.repeat;  // the head has no Sinkhorn iterates
+  const size_t smem = pre_backward_token_smem(kN, repeat);
   if (!p.head && smem == 0)
     fail(MHC_STATUS_INTERNAL, "pre backward: the Sinkhorn iterates of n = {}, repeat = {} exceed shared memory", kN,
          p.repeat);
   const bool vec = p.C % 4 == 0 && reinterpret_cast<uintptr_t>(p.A) % 8 == 0 &&
                    reinterpret_cast<uintptr_t>(p.dli) % 8 == 0;
-  const int warps = pre_backward_token_warps(kN, p.head ? 0 : p.repeat);
+  const int warps = pre_backward_token_warps(kN, repeat);
   const dim3 tok_grid(ceil_div_u(p.T, warps)), tok_block(static_cast<unsigned>(32 * warps));
   const size_t tok_smem = static_cast<size_t>(warps) * smem;
   if (vec)
@@ -571,15 +562,15 @@ void launch_n(const PreBackwardParams& p, void* stream) {
   if (pre_backward_column_mma(p)) {
     const dim3 mma_grid(ceil_div_u(p.K, kMmaCols), static_cast<unsigned>(lanes));
     const bool lo = p.weight_precision != MHC_DTYPE_TF32;
-    const char* name = "sm80_tf32_pre_backward_column_mma_kernel";
-    if (p.head && lo)
-      launch(name, sm80_tf32_pre_backward_column_mma_kernel<kN, kN, true>, mma_grid, dim3(kMmaThreads), 0, stream, false, p);
-    else if (p.head)
-      launch(name, sm80_tf32_pre_backward_column_mma_kernel<kN, kN, false>, mma_grid, dim3(kMmaThreads), 0, stream, false, p);
-    else if (lo)
-      launch(name, sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, true>, mma_grid, dim3(kMmaThreads), 0, stream, false, p);
+    const auto mma = [&](auto kernel) {
+      launch("sm80_tf32_pre_backward_column_mma_kernel", kernel, mma_grid, dim3(kMmaThreads), 0, stream, false, p);
+    };
+    if (p.head)
+      lo ? mma(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, true>)
+         : mma(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, false>);
     else
-      launch(name, sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, false>, mma_grid, dim3(kMmaThreads), 0, stream, false, p);
+      lo ? mma(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, true>)
+         : mma(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, false>);
   } else if (p.head)
     launch("sm80_f32_pre_backward_column_kernel", sm80_f32_pre_backward_column_kernel<kN, kN, kGroupsHead>, col_grid,
            dim3(kCols * kGroupsHead), 0, stream, false, p);
