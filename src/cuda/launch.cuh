@@ -24,12 +24,19 @@ __device__ __forceinline__ uint16_t f32_to_bf16(float f) {
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return uint32_t{f32_to_bf16(lo)} | (uint32_t{f32_to_bf16(hi)} << 16);
 }
-// Round-to-nearest-even fp64 -> bf16 in one rounding: truncate to fp32 and keep "inexact" in the
-// last bit (round to odd: fp32 has 16 bits more than bf16, so the second rounding is exact).
+// Round-to-nearest-even fp64 -> bf16 in one rounding. sm_90 converts in one instruction; before
+// it: truncate to fp32 and keep "inexact" in the last bit (round to odd: fp32 has 16 bits more
+// than bf16, so the second rounding is exact), two fp64 conversions and the bit work.
 __device__ __forceinline__ uint16_t f64_to_bf16(double d) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  uint16_t r;
+  asm("cvt.rn.bf16.f64 %0, %1;" : "=h"(r) : "d"(d));
+  return r;
+#else
   float f = __double2float_rz(d);
   if (static_cast<double>(f) != d && !isinf(f) && !isnan(f)) f = __uint_as_float(__float_as_uint(f) | 1u);
   return f32_to_bf16(f);
+#endif
 }
 
 // Round-to-nearest-even fp32 -> tf32 (10 mantissa bits), as w() = tf32 in docs/numerics.md.

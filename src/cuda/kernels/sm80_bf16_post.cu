@@ -145,8 +145,10 @@ __global__ void __launch_bounds__(kBwdThreads, kN <= 4 ? 2 : 1) sm80_bf16_post_b
   const uint16_t* g_tok = p.G + t * kN * p.C;
   const uint16_t* x_tok = p.X + t * p.C;
   const uint16_t* r_tok = p.R + t * kN * p.C;
-  // post and comb from shared memory (broadcast reads): registers go to the fp64 sums.
-  __shared__ float pc[kN], cc[kN * kN];
+  // post and comb from shared memory (broadcast reads): registers go to the fp64 sums. Kept as
+  // fp64 (exact): the loop's stores may alias shared memory for the compiler, so it reloads them
+  // per column group, and a float copy would cost an fp64 conversion per use.
+  __shared__ double pc[kN], cc[kN * kN];
   if (threadIdx.x < kN) pc[threadIdx.x] = __ldg(p.post + t * kN + threadIdx.x);
   if (threadIdx.x < kN * kN) cc[threadIdx.x] = __ldg(p.comb + t * kN * kN + threadIdx.x);
   __syncthreads();
@@ -164,7 +166,7 @@ __global__ void __launch_bounds__(kBwdThreads, kN <= 4 ? 2 : 1) sm80_bf16_post_b
       for (int e = 0; e < V; ++e) {
         d[e] = 0.0;
 #pragma unroll
-        for (int k = 0; k < kN; ++k) d[e] = fma(double{pc[k]}, double{gv[k][e]}, d[e]);
+        for (int k = 0; k < kN; ++k) d[e] = fma(pc[k], double{gv[k][e]}, d[e]);
       }
       store_grad_bf16<V>(p.dX + t * p.C + x, d, p.accumulate & MHC_GRAD_ACCUMULATE_LAYER_OUTPUT);
     }
@@ -176,7 +178,7 @@ __global__ void __launch_bounds__(kBwdThreads, kN <= 4 ? 2 : 1) sm80_bf16_post_b
         for (int e = 0; e < V; ++e) {
           d[e] = 0.0;
 #pragma unroll
-          for (int k = 0; k < kN; ++k) d[e] = fma(double{cc[j * kN + k]}, double{gv[k][e]}, d[e]);
+          for (int k = 0; k < kN; ++k) d[e] = fma(cc[j * kN + k], double{gv[k][e]}, d[e]);
         }
         store_grad_bf16<V>(p.dR + (t * kN + j) * p.C + x, d, p.accumulate & MHC_GRAD_ACCUMULATE_RESIDUAL);
       }

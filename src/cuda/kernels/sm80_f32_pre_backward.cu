@@ -34,35 +34,32 @@ __device__ __forceinline__ int load_cols(const uint16_t* a, float (&v)[4]) {
   return 1;
 }
 
-// One warp per token (several tokens per CTA): the streaming dpre sum and the latency-bound
-// coefficient reverse of different tokens overlap on an SM (one CTA per token with one busy warp
-// left the SM mostly idle).
+// A CTA of W warps holds W tokens. First the whole CTA sums each token's dpre (every thread's
+// columns ascending, a butterfly per warp, then the warps ascending: an order fixed by C and W,
+// and W by n and the Sinkhorn steps alone), then each warp runs its token's fp64 coefficient
+// reverse, so the latency-bound reverses of W tokens run side by side while other CTAs stream.
+// (One CTA per token left 7 of 8 warps idle during the reverse; one warp per token streamed a
+// lone token at T = 1 with one warp.)
 template <int kN, bool kVector>
 __global__ void __launch_bounds__(kTokMaxWarps * 32) sm80_f32_pre_backward_token_kernel(const PreBackwardParams p) {
   extern __shared__ double s_dyn[];
   constexpr int kMix = kN * (kN + 2);
+  const int W = static_cast<int>(blockDim.x / 32);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int64_t t = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + warp;
-  if (t >= p.T) return;  // warps are independent: no block barrier below
-  double* s_z = s_dyn + warp * token_scratch_doubles(kN, p.head ? 0 : p.repeat);
-  double* s_dz = s_z + kMix;
-  double* s_term0 = s_dz + kMix;
-  double* s_term1 = s_term0 + kMix;
-  double* s_m = s_term1 + kMix;
-  double* s_g = s_m + kN * kN;
-  double* s_dpre = s_g + kN * kN;
-  double* s_trace = s_dpre + kN;  // the softmax, then the input of each Sinkhorn step [kN * kN] each
-  const int N = p.N;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * W;
+  const int64_t per_warp = token_scratch_doubles(kN, p.head ? 0 : p.repeat);
+  double* s_red = s_dyn + W * per_warp;  // [W tokens][W warps][kN]
   constexpr int V = kVector ? 4 : 1;
 
-  // dpre[i] = sum_x dli[x] R[i,x]: bf16 x bf16 products are exact in fp32, summed in fp64, each
-  // lane's columns ascending, then a butterfly over the lanes.
-  {
+  // dpre[i] = sum_x dli[x] R[i,x]: bf16 x bf16 products are exact in fp32, summed in fp64.
+  for (int s = 0; s < W; ++s) {
+    const int64_t ts = first + s;
+    if (ts >= p.T) break;  // the same for the whole CTA
     double acc[kN] = {};
-    const uint16_t* g_row = p.dli + t * p.C;
-    const uint16_t* a_row = p.A + t * p.K;
+    const uint16_t* g_row = p.dli + ts * p.C;
+    const uint16_t* a_row = p.A + ts * p.K;
 #pragma unroll 4
-    for (int64_t x = int64_t{lane} * V; x < p.C; x += int64_t{32} * V) {
+    for (int64_t x = int64_t{threadIdx.x} * V; x < p.C; x += int64_t{blockDim.x} * V) {
       float g[4], a[4];
       const int m = load_cols<kVector>(g_row + x, g);
 #pragma unroll
@@ -75,8 +72,25 @@ __global__ void __launch_bounds__(kTokMaxWarps * 32) sm80_f32_pre_backward_token
     for (int i = 0; i < kN; ++i) {
 #pragma unroll
       for (int o = 16; o >= 1; o /= 2) acc[i] += __shfl_xor_sync(kFull, acc[i], o);
-      if (lane == 0) s_dpre[i] = acc[i];
+      if (lane == 0) s_red[(s * W + warp) * kN + i] = acc[i];
     }
+  }
+  __syncthreads();
+  const int64_t t = first + warp;
+  if (t >= p.T) return;  // no block barrier below
+  double* s_z = s_dyn + warp * per_warp;
+  double* s_dz = s_z + kMix;
+  double* s_term0 = s_dz + kMix;
+  double* s_term1 = s_term0 + kMix;
+  double* s_m = s_term1 + kMix;
+  double* s_g = s_m + kN * kN;
+  double* s_dpre = s_g + kN * kN;
+  double* s_trace = s_dpre + kN;  // the softmax, then the input of each Sinkhorn step [kN * kN] each
+  const int N = p.N;
+  if (lane < kN) {
+    double v = s_red[(warp * W) * kN + lane];
+    for (int w = 1; w < W; ++w) v += s_red[(warp * W + w) * kN + lane];
+    s_dpre[lane] = v;
   }
   __syncwarp();
 
@@ -277,8 +291,9 @@ __global__ void __launch_bounds__(kCols * kGroups, kM <= 24 ? 2 : 1)
 // fp32 accuracy: dD = hi + lo (two tf32), w(fn) = hi (+ lo for fp32 and tf32x3 weights: the dR
 // GEMM then adds dD_hi w_hi + dD_lo w_hi + dD_hi w_lo), A is bf16 (exact in tf32). The token-lane
 // split, and so every order, depends on T alone as above; per-token dR depends on its token only.
-// The step's A (fp32), dD (hi, lo) and dR sums sit in shared memory; the next step's loads are in
-// registers meanwhile. dR = sum + pre[i] dli[x] + 2 dQ A, rounded once to bf16.
+// The step's A (fp32), dD (hi, lo) and dR sums sit in shared memory; the next step's loads (with
+// each chunk's pre and dQ, so the epilogue waits on no global load) are in registers meanwhile.
+// dR = sum + pre[i] dli[x] + 2 dQ A, rounded once to bf16.
 constexpr int kMmaCols = 64;                    // columns per CTA
 constexpr int kMmaWarps = kMmaCols / 16;        // a warp per 16 columns (one MMA m-tile)
 constexpr int kMmaThreads = kMmaWarps * 32;
@@ -290,6 +305,25 @@ constexpr int kSR = kMmaCols + 4;               // sR row stride: rows 2 tq in d
 __device__ __forceinline__ void split_tf32(float f, uint32_t& hi, uint32_t& lo) {
   hi = tf32_rne(f);
   lo = tf32_rne(f - __uint_as_float(hi));
+}
+// The same split with the hardware conversion (ties away from zero: hi + lo still carries f to
+// about 2^-22), one instruction each instead of the bit arithmetic: for dD, an internal operand
+// (w(fn) keeps the round-to-nearest-even of docs/numerics.md).
+__device__ __forceinline__ uint32_t tf32_rna(float f) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(f));
+  return r & 0xffffe000u;  // the low 13 bits as zeros, whatever the conversion leaves there (lo = f - hi)
+}
+__device__ __forceinline__ void split_tf32_rna(float f, uint32_t& hi, uint32_t& lo) {
+  hi = tf32_rna(f);
+  lo = tf32_rna(f - __uint_as_float(hi));
+}
+// Two fp32 -> bf16 round-to-nearest-even in one instruction (lo in the low half); finite values
+// round exactly as f32_to_bf16, a NaN becomes the canonical NaN.
+__device__ __forceinline__ uint32_t pack_bf16_rn(float lo, float hi) {
+  uint32_t r;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
 }
 
 template <int kN, int kM, bool kWLo>
@@ -346,15 +380,19 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
     cx[u] = ck[u] - cs[u] * p.C;
   }
   uint4 na[kMmaChunks], ng[kMmaChunks], cg[kMmaChunks];
+  float np[kMmaChunks], nq[kMmaChunks], cp[kMmaChunks], cq[kMmaChunks];  // pre[stream] and dQ of the chunk's token
   float4 nd[kDL];
   auto fetch = [&](int64_t t0, int64_t b1) {
 #pragma unroll
     for (int u = 0; u < kMmaChunks; ++u) {
       const int64_t t = t0 + cr[u];
       na[u] = ng[u] = make_uint4(0u, 0u, 0u, 0u);
+      np[u] = nq[u] = 0.0f;
       if (t < b1 && ck[u] < p.K) {
         na[u] = __ldg(reinterpret_cast<const uint4*>(p.A + t * p.K + ck[u]));
         ng[u] = __ldg(reinterpret_cast<const uint4*>(p.dli + t * p.C + cx[u]));
+        np[u] = __ldg(p.w_coef + t * (kN + 1) + cs[u]);
+        nq[u] = __ldg(p.w_coef + t * (kN + 1) + kN);
       }
     }
 #pragma unroll
@@ -383,16 +421,18 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
       *reinterpret_cast<float4*>(&sA[cr[u]][c]) = make_float4(bf16_lo(a.x), bf16_hi(a.x), bf16_lo(a.y), bf16_hi(a.y));
       *reinterpret_cast<float4*>(&sA[cr[u]][c + 4]) = make_float4(bf16_lo(a.z), bf16_hi(a.z), bf16_lo(a.w), bf16_hi(a.w));
       cg[u] = ng[u];
+      cp[u] = np[u];
+      cq[u] = nq[u];
     }
 #pragma unroll
     for (int u = 0; u < kDL; ++u) {
       const int e = tid + u * kMmaThreads, r = e / kDQ, q = e % kDQ;
       if (e < kMmaTok * kDQ) {
         uint4 h, l;
-        split_tf32(nd[u].x, h.x, l.x);
-        split_tf32(nd[u].y, h.y, l.y);
-        split_tf32(nd[u].z, h.z, l.z);
-        split_tf32(nd[u].w, h.w, l.w);
+        split_tf32_rna(nd[u].x, h.x, l.x);
+        split_tf32_rna(nd[u].y, h.y, l.y);
+        split_tf32_rna(nd[u].z, h.z, l.z);
+        split_tf32_rna(nd[u].w, h.w, l.w);
         const int c = (4 * q) ^ swz(r);
         *reinterpret_cast<uint4*>(&sDh[r][c]) = h;
         *reinterpret_cast<uint4*>(&sDl[r][c]) = l;
@@ -454,8 +494,7 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
       const int64_t t = cur_t0 + cr[u];
       if (t >= cur_b1 || ck[u] >= p.K) continue;
       const int c = static_cast<int>(ck[u] - k0);
-      const float pre = __ldg(p.w_coef + t * (kN + 1) + cs[u]);
-      const float dq2 = 2.0f * __ldg(p.w_coef + t * (kN + 1) + kN);
+      const float pre = cp[u], dq2 = 2.0f * cq[u];
       const uint32_t gw[4] = {cg[u].x, cg[u].y, cg[u].z, cg[u].w};
       float v[8], av[8];
       *reinterpret_cast<float4*>(&v[0]) = *reinterpret_cast<const float4*>(&sR[cr[u]][c]);
@@ -478,7 +517,7 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
                  (uint32_t{f64_to_bf16(double{bf16_hi(ow[h])} + double{v[2 * h + 1]})} << 16);
       } else {
 #pragma unroll
-        for (int h = 0; h < 4; ++h) o[h] = pack_bf16(v[2 * h], v[2 * h + 1]);
+        for (int h = 0; h < 4; ++h) o[h] = pack_bf16_rn(v[2 * h], v[2 * h + 1]);
       }
       *dst = make_uint4(o[0], o[1], o[2], o[3]);
     }
@@ -546,7 +585,7 @@ void launch_n(const PreBackwardParams& p, void* stream) {
                    reinterpret_cast<uintptr_t>(p.dli) % 8 == 0;
   const int warps = pre_backward_token_warps(kN, repeat);
   const dim3 tok_grid(ceil_div_u(p.T, warps)), tok_block(static_cast<unsigned>(32 * warps));
-  const size_t tok_smem = static_cast<size_t>(warps) * smem;
+  const size_t tok_smem = static_cast<size_t>(warps) * (smem + static_cast<size_t>(warps) * kN * sizeof(double));
   if (vec)
     launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, true>, tok_grid, tok_block,
            tok_smem, stream, false, p);
@@ -610,9 +649,11 @@ size_t pre_backward_token_smem(int n, int repeat) {
 }
 
 int pre_backward_token_warps(int n, int repeat) {
+  // W warps need W scratch slices and W x W x n partial dpre sums.
   const size_t per_warp = pre_backward_token_smem(n, repeat);
-  const size_t fit = per_warp == 0 ? 1 : kTokCtaSmem / per_warp;
-  return static_cast<int>(fit < 1 ? 1 : fit > kTokMaxWarps ? kTokMaxWarps : fit);
+  int w = kTokMaxWarps;
+  while (w > 1 && static_cast<size_t>(w) * (per_warp + static_cast<size_t>(w) * n * sizeof(double)) > kTokCtaSmem) --w;
+  return w;
 }
 
 void launch_pre_backward(const PreBackwardParams& p, void* stream) {
