@@ -118,5 +118,7 @@ void launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 block, s
 }
 
 inline unsigned ceil_div_u(int64_t a, int64_t b) { return static_cast<unsigned>((a + b - 1) / b); }
+// Whether ptr is a multiple of `bytes` (the vector paths' precondition on every tensor they touch).
+inline bool aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
 
 }  // namespace mhc::cuda

@@ -570,8 +570,7 @@ __global__ void __launch_bounds__(kFinishThreads) sm80_f32_pre_backward_finish_k
 
 // The tensor-core column kernel takes 8-column chunks of one stream with 16-byte accesses.
 bool pre_backward_column_mma(const PreBackwardParams& p) {
-  const auto a16 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
-  return p.C % 8 == 0 && a16(p.A) && a16(p.dli) && a16(p.dR);
+  return p.C % 8 == 0 && aligned(p.A, 16) && aligned(p.dli, 16) && aligned(p.dR, 16);
 }
 
 template <int kN>
@@ -581,8 +580,7 @@ void launch_n(const PreBackwardParams& p, void* stream) {
   if (!p.head && smem == 0)
     fail(MHC_STATUS_INTERNAL, "pre backward: the Sinkhorn iterates of n = {}, repeat = {} exceed shared memory", kN,
          p.repeat);
-  const bool vec = p.C % 4 == 0 && reinterpret_cast<uintptr_t>(p.A) % 8 == 0 &&
-                   reinterpret_cast<uintptr_t>(p.dli) % 8 == 0;
+  const bool vec = p.C % 4 == 0 && aligned(p.A, 8) && aligned(p.dli, 8);
   const int warps = pre_backward_token_warps(kN, repeat);
   const dim3 tok_grid(ceil_div_u(p.T, warps)), tok_block(static_cast<unsigned>(32 * warps));
   const size_t tok_smem = static_cast<size_t>(warps) * (smem + static_cast<size_t>(warps) * kN * sizeof(double));

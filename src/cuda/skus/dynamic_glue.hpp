@@ -9,23 +9,23 @@
 #include "../../plan/sku.hpp"
 #include "../kernels/sm80_f32_pre_fuse.cuh"
 #include "../kernels/sm80_tf32_prenorm_gemm.cuh"
+#include "../launch.cuh"
 
 namespace mhc::cuda {
 
-inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 // fp32 and tf32x3 weights both run as fn = hi + lo, two tf32 products (small one first): tf32x3
 // is exactly that; fp32 is met by it within the fp32 tolerance (error ~2^-22 relative per weight).
 inline bool split_weights(const Problem& p) { return p.desc.weight_precision != MHC_DTYPE_TF32; }
 
 // 16-byte path of the GEMM: K % 8 == 0 and A, fn 16-byte aligned.
 inline bool gemm_vector(const Problem& p, const void* A, const void* fn) {
-  return p.K % 8 == 0 && aligned16(A) && aligned16(fn);
+  return p.K % 8 == 0 && aligned(A, 16) && aligned(fn, 16);
 }
 // 16-byte path over C: C % 8 == 0 and every [*, C] tensor 16-byte aligned.
 inline bool cols_vector(const Problem& p, std::initializer_list<const void*> ptrs) {
   if (p.C % 8 != 0) return false;
   for (const void* ptr : ptrs)
-    if (!aligned16(ptr)) return false;
+    if (!aligned(ptr, 16)) return false;
   return true;
 }
 

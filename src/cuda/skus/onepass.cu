@@ -107,9 +107,9 @@ void run(const RunContext& c, const OnepassSettings& s) {
 }
 
 // The 16-byte path: every tensor the kernel reads or writes in rows.
-bool aligned(const RunContext& c, const OnepassSettings& s) {
-  if (!aligned16(c.args.residual) || !aligned16(c.args.fn)) return false;
-  return s.kind == OnepassKind::kGemm || aligned16(c.args.out_layer_input);
+bool vector_path(const RunContext& c, const OnepassSettings& s) {
+  if (!aligned(c.args.residual, 16) || !aligned(c.args.fn, 16)) return false;
+  return s.kind == OnepassKind::kGemm || aligned(c.args.out_layer_input, 16);
 }
 
 }  // namespace
@@ -125,7 +125,7 @@ Sku onepass_sku(const OpCard& card, mhc_sku_t id, const char* name, OnepassSetti
     return own.empty() ? fb->supports(plan, dev) : own;
   };
   sku.run = [settings, fb](const RunContext& c) {
-    if (aligned(c, settings))
+    if (vector_path(c, settings))
       run(c, settings);
     else
       fb->run(c);

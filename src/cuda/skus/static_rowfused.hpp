@@ -5,6 +5,7 @@
 #include <string>
 
 #include "../../plan/sku.hpp"
+#include "../launch.cuh"
 
 namespace mhc::cuda {
 
@@ -27,6 +28,5 @@ std::string static_supports(const Problem& p, const DeviceInfo&);
 // stream capture forbids. Fails (status) when not even one CTA fits.
 int blocks_per_sm(const void* f, const DeviceInfo& dev, int threads, size_t smem);
 // ptr is a multiple of `bytes`.
-inline bool aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
 
 }  // namespace mhc::cuda
