@@ -46,6 +46,12 @@ __device__ __forceinline__ uint32_t tf32_rne(float x) {
   return (u + 0xfffu + ((u >> 13) & 1u)) & 0xffffe000u;
 }
 
+// f as two tf32 words (the 3xTF32 split): hi = w(f), lo = w(f - hi); f - hi is exact in fp32.
+__device__ __forceinline__ void split_tf32(float f, uint32_t& hi, uint32_t& lo) {
+  hi = tf32_rne(f);
+  lo = tf32_rne(f - __uint_as_float(hi));
+}
+
 __device__ __forceinline__ float sigmoidf_acc(float z) { return 1.0f / (1.0f + expf(-z)); }
 
 // kCount floats into registers through the read-only path: 16-byte loads when kCount % 4 == 0

@@ -302,10 +302,6 @@ constexpr int kMmaChunks = kMmaTok * kMmaCols / 8 / kMmaThreads;  // 8-column ch
 constexpr int kSA = kMmaCols + 8;               // sA row stride: rows tq (0..3) in distinct banks
 constexpr int kSR = kMmaCols + 4;               // sR row stride: rows 2 tq in distinct banks
 
-__device__ __forceinline__ void split_tf32(float f, uint32_t& hi, uint32_t& lo) {
-  hi = tf32_rne(f);
-  lo = tf32_rne(f - __uint_as_float(hi));
-}
 // The same split with the hardware conversion (ties away from zero: hi + lo still carries f to
 // about 2^-22), one instruction each instead of the bit arithmetic: for dD, an internal operand
 // (w(fn) keeps the round-to-nearest-even of docs/numerics.md).

@@ -71,13 +71,12 @@ struct FnFrag {
 template <bool kFp32Weights>
 __device__ __forceinline__ FnFrag fn_frag(const float (&r0)[8], const float (&r1)[8], int j) {
   FnFrag f;
-  f.hi[0] = tf32_rne(r0[2 * j]), f.hi[1] = tf32_rne(r1[2 * j]);
-  f.hi[2] = tf32_rne(r0[2 * j + 1]), f.hi[3] = tf32_rne(r1[2 * j + 1]);
   if (kFp32Weights) {
-    f.lo[0] = tf32_rne(r0[2 * j] - __uint_as_float(f.hi[0]));
-    f.lo[1] = tf32_rne(r1[2 * j] - __uint_as_float(f.hi[1]));
-    f.lo[2] = tf32_rne(r0[2 * j + 1] - __uint_as_float(f.hi[2]));
-    f.lo[3] = tf32_rne(r1[2 * j + 1] - __uint_as_float(f.hi[3]));
+    split_tf32(r0[2 * j], f.hi[0], f.lo[0]), split_tf32(r1[2 * j], f.hi[1], f.lo[1]);
+    split_tf32(r0[2 * j + 1], f.hi[2], f.lo[2]), split_tf32(r1[2 * j + 1], f.hi[3], f.lo[3]);
+  } else {
+    f.hi[0] = tf32_rne(r0[2 * j]), f.hi[1] = tf32_rne(r1[2 * j]);
+    f.hi[2] = tf32_rne(r0[2 * j + 1]), f.hi[3] = tf32_rne(r1[2 * j + 1]);
   }
   return f;
 }
@@ -306,8 +305,10 @@ __device__ __forceinline__ void split_tf32x4(const float4& v, uint4& hi, uint4& 
   uint32_t h[4], l[4];
 #pragma unroll
   for (int e = 0; e < 4; ++e) {
-    h[e] = tf32_rne(f[e]);
-    l[e] = kFp32Weights ? tf32_rne(f[e] - __uint_as_float(h[e])) : 0u;
+    if (kFp32Weights)
+      split_tf32(f[e], h[e], l[e]);
+    else
+      h[e] = tf32_rne(f[e]), l[e] = 0u;
   }
   hi = make_uint4(h[0], h[1], h[2], h[3]);
   lo = make_uint4(l[0], l[1], l[2], l[3]);
