@@ -1,7 +1,8 @@
 // A3' (pre backward) and A5' (head backward) in three launches, every reduction in a fixed order:
 //   1. token kernel, W tokens per CTA of W warps: dpre[i] = sum_x dli[x] R[i,x] (fp64, each token
-//      summed by the whole CTA), then the coefficient math in reverse, a warp per token, in fp64 (RMS, gates, every Sinkhorn step recomputed from the saved
-//      D and Q, its iterates kept in shared memory; line-parallel lanes): dD [T,N], dQ, pre [T,n]
+//      summed by the whole CTA), then the coefficient math in reverse, a warp per token, in fp64
+//      (RMS, gates, every Sinkhorn step recomputed from the saved D and Q, its iterates kept in
+//      shared memory; line-parallel lanes): dD [T,N], dQ, pre [T,n]
 //      to workspace, and the dbase / dscale terms of the token (dz [T,N], dsc [T,3], fp64).
 //   2. column kernel, a CTA per 64 columns k of K and token lane (blocks of 256 tokens, 8 lanes):
 //      dR[t,k] = pre[i] dli[x] + sum_j dD[t,j] w(fn[j,k]) + 2 dQ[t] A[t,k] (fp32, one rounding to
