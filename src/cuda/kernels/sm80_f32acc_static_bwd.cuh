@@ -549,11 +549,15 @@ __global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowP
 // arriving gradient of a tile in shared memory (fp32), dy and F per column; each entry (ds_pre[i],
 // ds_post[i], dM[i][j]) owned by one thread: the tile's 32 products in an fp32 chain, added to an
 // fp64 accumulator. y, dyn, dy and F are the row kernel's chains, rms and k its values.
+// Speed (the order above is unchanged): a unit of work is a block and a slice of 256 entries (n = 32:
+// five CTAs share a block's tiles, L2 hits, instead of one CTA forming 1088 entries alone), and the
+// next tile's loads are in flight (registers) while the current one is formed: at B = 128 there are
+// only 8 blocks, each 16 rows x C / 32 tiles long, and a global round trip per tile made it ~3 ms.
 template <typename T, int MODE>
 __global__ void __launch_bounds__(kThreads) static_bwd_tile_kernel(const TileParams p) {
   constexpr bool kPreM = MODE != kPost;
   constexpr bool kPostM = MODE != kPre;
-  constexpr int kSlots = (32 * 32 + 2 * 32 + kThreads - 1) / kThreads;  // entries per thread (n <= 32)
+  constexpr int kLoads = 32 * kTileCols / kThreads;  // tile elements per thread (n <= 32)
   using A = Act<T>;
   __shared__ float xs[32][kTileCols + 1], gs[32][kTileCols + 1];
   __shared__ float dys[kTileCols], Fs[kTileCols], s_pre[32], s_post[32];
@@ -572,97 +576,110 @@ __global__ void __launch_bounds__(kThreads) static_bwd_tile_kernel(const TilePar
   pdl_launch_dependents();
   // The entries this op forms: pre [0, n), post [n, 2n), dM [2n, E).
   const int e_lo = kPreM ? 0 : n, e_hi = kPostM ? E : n;
-  for (int64_t blk = blockIdx.x; blk < p.blocks; blk += gridDim.x) {
-    double acc[kSlots];
-#pragma unroll
-    for (int q = 0; q < kSlots; ++q) acc[q] = 0.0;
-    const int64_t row_end = (blk + 1) * kTileRows < p.rows ? (blk + 1) * kTileRows : p.rows;
-    for (int64_t row = blk * kTileRows; row < row_end; ++row) {
-      float rf = 0.0f, kf = 0.0f;
-      if constexpr (kPreM) rf = static_cast<float>(p.rk[2 * row]), kf = static_cast<float>(p.rk[2 * row + 1]);
+  const int slices = (e_hi - e_lo + kThreads - 1) / kThreads;
+  const int64_t tiles_per_row = (C + kTileCols - 1) / kTileCols;
+  for (int64_t unit = blockIdx.x; unit < p.blocks * slices; unit += gridDim.x) {
+    const int64_t blk = unit / slices;
+    const int e = e_lo + static_cast<int>(unit % slices) * kThreads + tid;
+    double acc = 0.0;
+    const int64_t row0 = blk * kTileRows;
+    const int64_t row_end = row0 + kTileRows < p.rows ? row0 + kTileRows : p.rows;
+    const int64_t tiles = (row_end - row0) * tiles_per_row;
+    // Tile t's values: x and G (every thread, kLoads each), w, the pre gradient and F (threads < 32).
+    float nx[kLoads], ng[kLoads], nw = 0.0f, nd = 0.0f, nf = 0.0f, nr = 0.0f, nk = 0.0f;
+    auto fetch = [&](int64_t t) {
+      const int64_t row = row0 + t / tiles_per_row, c0 = (t % tiles_per_row) * kTileCols;
       const T* xr = xg + row * n * C;
       const T* gr = gg + row * (kPostM ? n * C : C);
-      for (int64_t c0 = 0; c0 < C; c0 += kTileCols) {
-        for (int idx = tid; idx < n * kTileCols; idx += kThreads) {
-          const int i = idx / kTileCols, cc = idx % kTileCols;
-          const int64_t c = c0 + cc;
-          const bool in = c < C;
-          float xv = 0.0f, gv = 0.0f;
-          if (in) {
-            float t1[1];
-            A::template load<1>(xr + i * C + c, t1);
-            xv = t1[0];
-            if constexpr (kPostM) {
-              A::template load<1>(gr + i * C + c, t1);
-              gv = t1[0];
-            }
-          }
-          xs[i][cc] = xv;
-          gs[i][cc] = gv;
-        }
-        __syncthreads();
-        if (tid < kTileCols) {
-          const int cc = tid;
-          const int64_t c = c0 + cc;
-          float dy = 0.0f, F = 0.0f;
-          if (c < C) {
-            float y = 0.0f, dyn, wv = 0.0f;
-            if constexpr (kPreM) {
-              y = __fmul_rn(s_pre[0], xs[0][cc]);
-              for (int j = 1; j < n; ++j) y = fmaf(s_pre[j], xs[j][cc], y);
-              float w1[1];
-              static_hc::load_weight<1>(p.w + c, w1);
-              wv = w1[0];
-            }
-            if constexpr (kPostM) {
-              dyn = __fmul_rn(s_post[0], gs[0][cc]);
-              for (int i = 1; i < n; ++i) dyn = fmaf(s_post[i], gs[i][cc], dyn);
-            } else {
-              float d1[1];
-              A::template load<1>(gr + c, d1);
-              dyn = d1[0];
-            }
-            if constexpr (kPreM) dy = fmaf(-y, kf, __fmul_rn(__fmul_rn(rf, wv), dyn));
-            if constexpr (MODE == kLayer) {
-              F = __fmul_rn(__fmul_rn(y, rf), wv);
-            } else if constexpr (MODE == kPost) {
-              float f1[1];
-              A::template load<1>(static_cast<const T*>(p.f) + row * C + c, f1);
-              F = f1[0];
-            }
-          }
-          dys[cc] = dy;
-          Fs[cc] = F;
-        }
-        __syncthreads();
 #pragma unroll
-        for (int q = 0; q < kSlots; ++q) {
-          const int e = e_lo + tid + q * kThreads;
-          if (e < e_hi) {
-            float s;
-            if (e < n) {
-              s = __fmul_rn(dys[0], xs[e][0]);
-              for (int cc = 1; cc < kTileCols; ++cc) s = fmaf(dys[cc], xs[e][cc], s);
-            } else if (e < 2 * n) {
-              const int i = e - n;
-              s = __fmul_rn(gs[i][0], Fs[0]);
-              for (int cc = 1; cc < kTileCols; ++cc) s = fmaf(gs[i][cc], Fs[cc], s);
-            } else {
-              const int i = (e - 2 * n) / n, j = (e - 2 * n) % n;
-              s = __fmul_rn(gs[i][0], xs[j][0]);
-              for (int cc = 1; cc < kTileCols; ++cc) s = fmaf(gs[i][cc], xs[j][cc], s);
-            }
-            acc[q] = __dadd_rn(acc[q], static_cast<double>(s));
+      for (int q = 0; q < kLoads; ++q) {
+        const int idx = tid + q * kThreads, i = idx / kTileCols;
+        const int64_t c = c0 + idx % kTileCols;
+        nx[q] = 0.0f, ng[q] = 0.0f;
+        if (i < n && c < C) {
+          float t1[1];
+          A::template load<1>(xr + i * C + c, t1);
+          nx[q] = t1[0];
+          if constexpr (kPostM) {
+            A::template load<1>(gr + i * C + c, t1);
+            ng[q] = t1[0];
           }
         }
-        __syncthreads();
       }
-    }
+      if (tid < kTileCols && c0 + tid < C) {
+        const int64_t c = c0 + tid;
+        float t1[1];
+        if constexpr (kPreM) {
+          static_hc::load_weight<1>(p.w + c, t1);
+          nw = t1[0];
+          nr = static_cast<float>(p.rk[2 * row]), nk = static_cast<float>(p.rk[2 * row + 1]);
+        }
+        if constexpr (!kPostM) {
+          A::template load<1>(gr + c, t1);
+          nd = t1[0];
+        }
+        if constexpr (MODE == kPost) {
+          A::template load<1>(static_cast<const T*>(p.f) + row * C + c, t1);
+          nf = t1[0];
+        }
+      }
+    };
+    fetch(0);
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t c0 = (t % tiles_per_row) * kTileCols;
 #pragma unroll
-    for (int q = 0; q < kSlots; ++q) {
-      const int e = e_lo + tid + q * kThreads;
-      if (e < e_hi) p.coef_parts[blk * E + e] = acc[q];
+      for (int q = 0; q < kLoads; ++q) {
+        const int idx = tid + q * kThreads;
+        if (idx / kTileCols < n) xs[idx / kTileCols][idx % kTileCols] = nx[q], gs[idx / kTileCols][idx % kTileCols] = ng[q];
+      }
+      const float wv = nw, d1 = nd, f1 = nf, rf = nr, kf = nk;
+      __syncthreads();
+      if (t + 1 < tiles) fetch(t + 1);  // in flight while this tile is formed
+      if (tid < kTileCols) {
+        const int cc = tid;
+        float dy = 0.0f, F = 0.0f;
+        if (c0 + cc < C) {
+          float y = 0.0f, dyn;
+          if constexpr (kPreM) {
+            y = __fmul_rn(s_pre[0], xs[0][cc]);
+            for (int j = 1; j < n; ++j) y = fmaf(s_pre[j], xs[j][cc], y);
+          }
+          if constexpr (kPostM) {
+            dyn = __fmul_rn(s_post[0], gs[0][cc]);
+            for (int i = 1; i < n; ++i) dyn = fmaf(s_post[i], gs[i][cc], dyn);
+          } else {
+            dyn = d1;
+          }
+          if constexpr (kPreM) dy = fmaf(-y, kf, __fmul_rn(__fmul_rn(rf, wv), dyn));
+          if constexpr (MODE == kLayer) {
+            F = __fmul_rn(__fmul_rn(y, rf), wv);
+          } else if constexpr (MODE == kPost) {
+            F = f1;
+          }
+        }
+        dys[cc] = dy;
+        Fs[cc] = F;
+      }
+      __syncthreads();
+      if (e < e_hi) {
+        float s;
+        if (e < n) {
+          s = __fmul_rn(dys[0], xs[e][0]);
+          for (int cc = 1; cc < kTileCols; ++cc) s = fmaf(dys[cc], xs[e][cc], s);
+        } else if (e < 2 * n) {
+          const int i = e - n;
+          s = __fmul_rn(gs[i][0], Fs[0]);
+          for (int cc = 1; cc < kTileCols; ++cc) s = fmaf(gs[i][cc], Fs[cc], s);
+        } else {
+          const int i = (e - 2 * n) / n, j = (e - 2 * n) % n;
+          s = __fmul_rn(gs[i][0], xs[j][0]);
+          for (int cc = 1; cc < kTileCols; ++cc) s = fmaf(gs[i][cc], xs[j][cc], s);
+        }
+        acc = __dadd_rn(acc, static_cast<double>(s));
+      }
+      __syncthreads();
     }
+    if (e < e_hi) p.coef_parts[blk * E + e] = acc;
   }
 }
 
@@ -716,7 +733,7 @@ TileKernelFn tile_kernel_f32(int mode);
 TileKernelFn tile_kernel_bf16(int mode);
 
 // The finalize (sm80_f32acc_static_bwd_finalize.cu): CTA 0 sums the coefficient partials and runs
-// the Sinkhorn's reverse; CTAs 1.. sum dw's partials, 256 columns each.
+// the Sinkhorn's reverse; CTAs 1.. sum dw's partials, 32 columns each.
 // The Sinkhorn's record: per step the matrix after it and 1/s per line, then M0 (fp64). In the
 // finalize's shared memory up to kFinalizeRecordSmem bytes, else in the workspace (`trace`).
 constexpr int64_t kFinalizeRecordSmem = 30 << 10;

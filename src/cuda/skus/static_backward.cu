@@ -249,7 +249,9 @@ void run_static_backward(const RunContext& ctx, int mode) {
     tp.n = p.n;
     const TileKernelFn tf = s.ab == 2 ? static_bwd::tile_kernel_bf16(mode) : static_bwd::tile_kernel_f32(mode);
     if (tf == nullptr) fail(MHC_STATUS_INTERNAL, "no static-H backward tile kernel for mode {}", mode);
-    const int64_t tgrid = std::min<int64_t>(tp.blocks, int64_t{ctx.device.sm_count} * 8);
+    // Units of work: a block of rows and a slice of 256 coefficient entries (the kernel's split).
+    const int64_t slices = ceil_div((s.post ? s.E : s.n) - (s.pre ? 0 : s.n), kThreads);
+    const int64_t tgrid = std::min<int64_t>(tp.blocks * slices, int64_t{ctx.device.sm_count} * 8);
     launch("sm80_static_bwd_tile", tf, dim3(static_cast<unsigned>(tgrid)), dim3(kThreads), 0, ctx.stream, pdl, tp);
   }
 
