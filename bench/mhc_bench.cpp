@@ -263,15 +263,17 @@ std::vector<Case> suite(const std::string& name) {
       add(op, T, C);
       v.back().S = S, v.back().sku = old_sku;
     };
-    // The GEMM pass with the staged wide kernel (default), the register-pipelined one and none
-    // (the same bits), then the default pre over T. The one-pass engine (forced only) once,
-    // against the default.
+    // The GEMM pass on bf16 tensor cores (the default of these plans) against the tf32 staged
+    // kernel, and the register-pipelined tf32 one; the same for the whole pre; the default pre
+    // over T. The one-pass engine (forced only) once, against the tf32 two-pass SKU.
     for (int64_t T : {int64_t{1024}, int64_t{4096}, int64_t{16384}}) {
-      pair("prenorm_gemm", T, 7168, MHC_SKU_SM90_PRENORM_GEMM, MHC_SKU_SM90_PRENORM_GEMM_WIDE_REGS);
-      add("prenorm_gemm", T, 7168), v.back().sku = MHC_SKU_SM90_PRENORM_GEMM_NARROW;
+      pair("prenorm_gemm", T, 7168, MHC_SKU_SM90_PRENORM_GEMM_BF16, MHC_SKU_SM90_PRENORM_GEMM);
+      add("prenorm_gemm", T, 7168), v.back().sku = MHC_SKU_SM90_PRENORM_GEMM_WIDE_REGS;
     }
-    pair("prenorm_gemm", 16384, 4096, MHC_SKU_SM90_PRENORM_GEMM, MHC_SKU_SM90_PRENORM_GEMM_WIDE_REGS);
-    add("prenorm_gemm", 4096, 7168), v.back().w = MHC_DTYPE_FP32;
+    pair("prenorm_gemm", 16384, 4096, MHC_SKU_SM90_PRENORM_GEMM_BF16, MHC_SKU_SM90_PRENORM_GEMM);
+    pair("prenorm_gemm", 4096, 7168, MHC_SKU_SM90_PRENORM_GEMM_BF16, MHC_SKU_SM90_PRENORM_GEMM);
+    v[v.size() - 2].w = v.back().w = MHC_DTYPE_FP32;
+    for (int64_t T : {int64_t{4096}, int64_t{16384}}) pair("pre", T, 7168, MHC_SKU_SM90_PRE_BF16, MHC_SKU_SM90_PRE);
     for (int64_t C : {int64_t{4096}, int64_t{5120}, int64_t{7168}})
       for (int64_t T : {1, 16, 64, 256, 1024, 4096, 16384}) add("pre", T, C);
     pair("pre", 4096, 7168, MHC_SKU_SM90_PRE_ONEPASS, MHC_SKU_SM90_PRE);

@@ -182,6 +182,8 @@ var goConstants = map[string]int64{
 	"MHC_SKU_SM90_PRENORM_GEMM_WIDE_REGS": int64(SKUSM90PrenormGemmWideRegs),
 	"MHC_SKU_SM90_PRE_ONEPASS":           int64(SKUSM90PreOnepass),
 	"MHC_SKU_SM90_PRE_ONEPASS_TB16":      int64(SKUSM90PreOnepassTB16),
+	"MHC_SKU_SM90_PRENORM_GEMM_BF16":     int64(SKUSM90PrenormGemmBF16),
+	"MHC_SKU_SM90_PRE_BF16":              int64(SKUSM90PreBF16),
 	"MHC_SKU_SM90_HEAD_ONEPASS":          int64(SKUSM90HeadOnepass),
 }
 

@@ -178,5 +178,7 @@ const (
 	SKUSM90PrenormGemmWideRegs SKU = 0x00900103 // wide-token kernel with A in registers, not staged
 	SKUSM90PreOnepass          SKU = 0x00900301
 	SKUSM90PreOnepassTB16      SKU = 0x00900302
+	SKUSM90PrenormGemmBF16     SKU = 0x00900104
+	SKUSM90PreBF16             SKU = 0x00900303
 	SKUSM90HeadOnepass         SKU = 0x00900501
 )

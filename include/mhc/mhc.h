@@ -224,6 +224,11 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_SM90_PRE_ONEPASS          0x00900301u
 #define MHC_SKU_SM90_PRE_ONEPASS_TB16     0x00900302u
 #define MHC_SKU_SM90_HEAD_ONEPASS         0x00900501u
+/* CUDA, Hopper (sm_90): the split-K two-pass engine with its GEMM on bf16 tensor cores (fn as
+ * exact bf16 terms, no conversion of the residual) for plans whose split count comes from T and
+ * runs of >= 1024 tokens; other bits than the tf32 SKUs, the same tolerance. Since 0.5. */
+#define MHC_SKU_SM90_PRENORM_GEMM_BF16    0x00900104u
+#define MHC_SKU_SM90_PRE_BF16             0x00900303u
 
 /* ---------------------------------------------------------------------------------------------
  * Descriptor: the problem. Fill it with mhc_desc_init (or MHC_DESC_INIT), then set op and dims.

@@ -212,7 +212,7 @@ TEST_CASE("A3 one-pass: unsupported shapes are refused, forcing selects it", "[c
   REQUIRE_OK(mhc_plan_select(&d, &any, &def.plan));
   mhc_sku_t sku = 0;
   REQUIRE_OK(mhc_plan_get_sku(def.plan, &sku));
-  CHECK(sku == MHC_SKU_SM90_PRE);  // the one-pass SKUs are reached only when forced
+  CHECK(sku == MHC_SKU_SM90_PRE_BF16);  // the one-pass SKUs are reached only when forced
   PlanHolder forced;
   REQUIRE_OK(mhc_plan_select(&d, &pref, &forced.plan));
   REQUIRE_OK(mhc_plan_get_sku(forced.plan, &sku));
@@ -301,6 +301,113 @@ TEST_CASE("the wide-token GEMM kernels give the narrow kernel's partials bit for
                   MHC_SKU_SM90_PRENORM_GEMM_NARROW, seed++);
   check_against_host(desc(MHC_OP_PRE, 5000, 4, 7168), seed++);
   check_against_host(desc(MHC_OP_PRE, 4100, 4, 4096, 0, MHC_DTYPE_FP32), seed++);
+}
+
+TEST_CASE("the bf16 GEMM against the host: every n, CTA and slot edges, every weight precision", "[cuda][a1][a3][bf16]") {
+  if (!have_sm90()) {
+    WARN("the bf16 GEMM SKUs need sm_90: not run");
+    return;
+  }
+  // Plans of 1024 tokens and more whose split count comes from T. T = 1100: eight full
+  // 128-token CTAs and a partial one; n = 1..8 takes every mix-tile count (1, 1, 2, 3, 5, 6, 8,
+  // 10); C = 72 gives slots of one or two chunks, C = 1288 slots that are not whole chunks.
+  uint64_t seed = 1300;
+  for (int n = 1; n <= 8; ++n)
+    for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32, MHC_DTYPE_TF32X3}) {
+      if (w == MHC_DTYPE_TF32X3 && n != 4) continue;
+      check_against_host(desc(MHC_OP_PRE, 1100, n, 72, 0, w), seed++, MHC_SKU_SM90_PRE_BF16);
+      check_against_host(desc(MHC_OP_PRENORM_GEMM, 1100, n, 72, 0, w), seed++, MHC_SKU_SM90_PRENORM_GEMM_BF16);
+      if (n == 3 || n == 4 || n == 8)
+        check_against_host(desc(MHC_OP_PRE, 1100, n, 1288, 0, w), seed++, MHC_SKU_SM90_PRE_BF16);
+    }
+  // Long runs: chunks of 4096 tokens and a short last chunk, all on the bf16 kernel; a run of the
+  // plan shorter than 1024 tokens takes the tf32 kernels; C % 8 != 0 (K % 8 != 0) too.
+  check_against_host(desc(MHC_OP_PRE, 5000, 4, 7168), seed++, MHC_SKU_SM90_PRE_BF16);
+  check_against_host(desc(MHC_OP_PRE, 4100, 4, 4096, 0, MHC_DTYPE_FP32), seed++, MHC_SKU_SM90_PRE_BF16);
+  check_against_host(desc(MHC_OP_PRE, 1024, 8, 7168), seed++, MHC_SKU_SM90_PRE_BF16);
+  check_against_host(desc(MHC_OP_PRE, 1030, 4, 13), seed++, MHC_SKU_SM90_PRE_BF16);
+  check_against_host(desc(MHC_OP_PRE, 2048, 4, 4096), seed++, MHC_SKU_SM90_PRE_BF16, 0, /*with_optional=*/true);
+}
+
+TEST_CASE("the bf16 GEMM: the plans it serves, and the same bits for a run however it is chunked", "[cuda][bf16]") {
+  if (!have_sm90()) {
+    WARN("the bf16 GEMM SKUs need sm_90: not run");
+    return;
+  }
+  mhc_preference_t pref = cuda_only();
+  pref.forced_sku = MHC_SKU_SM90_PRE_BF16;
+  // An explicit split count (a batch-invariant plan) or a plan under 1024 tokens: refused when
+  // forced, and the default is the tf32 SKU.
+  for (const mhc_desc_t& d : {desc(MHC_OP_PRE, 4096, 4, 7168, 16), desc(MHC_OP_PRE, 1000, 4, 7168)}) {
+    PlanHolder forced, def;
+    CHECK(mhc_plan_select(&d, &pref, &forced.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+    mhc_preference_t any = cuda_only();
+    REQUIRE_OK(mhc_plan_select(&d, &any, &def.plan));
+    mhc_sku_t sku = 0;
+    REQUIRE_OK(mhc_plan_get_sku(def.plan, &sku));
+    CHECK(sku == MHC_SKU_SM90_PRE);
+  }
+  // A3 over 5000 tokens (chunks of 4096 and 904 tokens) saves D and Q as A1 computes them over
+  // all 5000 in one launch, bit for bit (the same S from T; the 904-token chunk takes the bf16
+  // kernel too, and both sum the partials in slot order).
+  const mhc_desc_t d3 = desc(MHC_OP_PRE, 5000, 4, 7168);
+  OpData data = make_op_data(d3, 1390, /*with_optional=*/true);
+  RawDevice dev(data);
+  PlanHolder p3, p1;
+  REQUIRE_OK(mhc_plan_select(&d3, &pref, &p3.plan));
+  const mhc_args_t a3 = data.args(dev.ptrs);
+  REQUIRE_OK(mhc_plan_run(p3.plan, nullptr, nullptr, 0, &a3));
+  const mhc_desc_t d1 = desc(MHC_OP_PRENORM_GEMM, 5000, 4, 7168);
+  mhc_preference_t pref1 = cuda_only();
+  pref1.forced_sku = MHC_SKU_SM90_PRENORM_GEMM_BF16;
+  REQUIRE_OK(mhc_plan_select(&d1, &pref1, &p1.plan));
+  DeviceBuffer<float> D(5000 * 24), Q(5000);
+  mhc_args_t a1 = MHC_ARGS_INIT;
+  a1.residual = a3.residual, a1.fn = a3.fn, a1.out_gemm = D.get(), a1.out_sqrsum = Q.get();
+  REQUIRE_OK(mhc_plan_run(p1.plan, nullptr, nullptr, 0, &a1));
+  CUDA_REQUIRE(cudaDeviceSynchronize());
+  const std::vector<float> d_a1 = D.download(), q_a1 = Q.download();
+  auto index_of = [&](const char* name) {
+    for (size_t i = 0; i < data.specs.size(); ++i)
+      if (std::string(data.specs[i].name) == name) return i;
+    FAIL("no tensor " << name);
+    return size_t{0};
+  };
+  const std::vector<unsigned char> d_a3 = dev.download(index_of("args->out_gemm"));
+  const std::vector<unsigned char> q_a3 = dev.download(index_of("args->out_sqrsum"));
+  REQUIRE(d_a3.size() == d_a1.size() * sizeof(float));
+  REQUIRE(q_a3.size() == q_a1.size() * sizeof(float));
+  CHECK(std::memcmp(d_a1.data(), d_a3.data(), d_a3.size()) == 0);
+  CHECK(std::memcmp(q_a1.data(), q_a3.data(), q_a3.size()) == 0);
+
+  // A row's result does not depend on its position in the run: token 0's residual copied to rows
+  // at tile, CTA and chunk edges gives row 0's outputs there, bit for bit.
+  const int64_t T = 4500, C = 1280, n = 4, K = n * C;
+  const mhc_desc_t dp = desc(MHC_OP_PRE, T, n, C);
+  OpData rows = make_op_data(dp, 1391);
+  const size_t ir = [&] {
+    for (size_t i = 0; i < rows.specs.size(); ++i)
+      if (std::string(rows.specs[i].name) == "args->residual") return i;
+    return size_t{0};
+  }();
+  const int64_t copies[] = {7, 8, 15, 16, 127, 128, 1100, 4095, 4096, T - 1};
+  for (int64_t r : copies)
+    std::memcpy(rows.host[ir].data() + r * K * 2, rows.host[ir].data(), static_cast<size_t>(K) * 2);
+  RawDevice rdev(rows);
+  PlanHolder pp;
+  REQUIRE_OK(mhc_plan_select(&dp, &pref, &pp.plan));
+  const mhc_args_t ap = rows.args(rdev.ptrs);
+  REQUIRE_OK(mhc_plan_run(pp.plan, nullptr, nullptr, 0, &ap));
+  CUDA_REQUIRE(cudaDeviceSynchronize());
+  for (size_t i = 0; i < rows.specs.size(); ++i) {
+    if (rows.specs[i].role != mhc::Role::kOutput) continue;
+    const std::vector<unsigned char> out = rdev.download(i);
+    const size_t row = out.size() / static_cast<size_t>(T);
+    for (int64_t r : copies) {
+      INFO(rows.specs[i].name << " row " << r);
+      CHECK(std::memcmp(out.data(), out.data() + r * row, row) == 0);
+    }
+  }
 }
 
 TEST_CASE("the staged GEMM kernel on small shapes (the sanitizers' subset)", "[cuda][sanitize-staged]") {

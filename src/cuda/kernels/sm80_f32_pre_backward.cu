@@ -314,14 +314,6 @@ __device__ __forceinline__ void split_tf32_rna(float f, uint32_t& hi, uint32_t& 
   hi = tf32_rna(f);
   lo = tf32_rna(f - __uint_as_float(hi));
 }
-// Two fp32 -> bf16 round-to-nearest-even in one instruction (lo in the low half); finite values
-// round exactly as f32_to_bf16, a NaN becomes the canonical NaN.
-__device__ __forceinline__ uint32_t pack_bf16_rn(float lo, float hi) {
-  uint32_t r;
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-  return r;
-}
-
 template <int kN, int kM, bool kWLo>
 __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma_kernel(const PreBackwardParams p) {
   constexpr int kKS = (kM + 7) / 8;    // 8-mix steps (dR's K, dfn's N tiles)

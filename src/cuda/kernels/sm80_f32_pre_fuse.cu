@@ -11,20 +11,39 @@ using fuse::kMaxN;
 static_assert(kThreads > kMaxN * (kMaxN + 2), "one thread per mix plus one for the square-sum");
 
 // Stages partial slots of the token's N mixes + square-sum (kStageFloats at a time) in shared
-// memory with every thread loading at once, then thread j (j < N; j == N: square-sum) adds its
-// column in ascending slot order: the fixed order of docs/numerics.md without a serial chain of global loads.
+// memory, then thread j (j < N; j == N: square-sum) adds its column in ascending slot order: the
+// fixed order of docs/numerics.md. Two ways to stage, the same values in the same places:
+// - contiguous slots (a run of one token: slot s + 1 follows slot s): thread i stages slot i with
+//   all kCols values loaded before the first store, one L2 round trip per thread (H100, C = 7168,
+//   T = 1: pre 13.09 -> 10.81 us, the V4 boundary 19.88 -> 17.31 us);
+// - strided slots (several tokens): consecutive threads load consecutive values of a slot. Slot
+//   per thread was slower there (pre T = 16: 18.46 -> 27.15 us; T = 32: 22.76 -> 32.42 us): a
+//   warp's load then touches 32 lines, and each of a token's column-block CTAs repeats it.
 constexpr int kStageFloats = 4096;
 
-template <int kCols>
+template <int kCols, bool kContiguous>
 __device__ __forceinline__ void sum_partials(const PreFuseParams& p, int64_t t, float* stage, float* out_sum) {
   constexpr int kStage = kStageFloats / kCols < 128 ? kStageFloats / kCols : 128;
   const int cols = kCols, j = threadIdx.x;
   float acc = 0.0f;
   for (int s0 = 0; s0 < p.S; s0 += kStage) {
     const int slots = p.S - s0 < kStage ? p.S - s0 : kStage;
-    for (int i = threadIdx.x; i < slots * cols; i += kThreads) {
-      const int s = s0 + i / cols, c = i % cols;
-      stage[(i / cols) * cols + c] = c < p.N ? __ldg(p.D + s * p.d_split_stride + t * p.N + c) : __ldg(p.Q + s * p.q_split_stride + t);
+    if constexpr (kContiguous) {
+      for (int i = threadIdx.x; i < slots; i += kThreads) {
+        const float* d = p.D + (s0 + i) * p.d_split_stride + t * p.N;
+        float v[kCols];
+#pragma unroll
+        for (int c = 0; c < kCols - 1; ++c) v[c] = __ldg(d + c);  // kCols - 1 == N
+        v[kCols - 1] = __ldg(p.Q + (s0 + i) * p.q_split_stride + t);
+#pragma unroll
+        for (int c = 0; c < kCols; ++c) stage[i * kCols + c] = v[c];
+      }
+    } else {
+      for (int i = threadIdx.x; i < slots * cols; i += kThreads) {
+        const int s = s0 + i / cols, c = i % cols;
+        stage[(i / cols) * cols + c] =
+            c < p.N ? __ldg(p.D + s * p.d_split_stride + t * p.N + c) : __ldg(p.Q + s * p.q_split_stride + t);
+      }
     }
     __syncthreads();
     if (j < cols)
@@ -36,7 +55,8 @@ __device__ __forceinline__ void sum_partials(const PreFuseParams& p, int64_t t, 
 
 // grid.x = token, grid.y = column block of layer_input.
 // kN = n: the preloaded residual vectors and the Sinkhorn matrix take only the registers n needs.
-template <bool kVector, int kN>
+// kContiguous: the staging of contiguous slots (a kernel of its own: no registers of the other).
+template <bool kVector, int kN, bool kContiguous>
 __global__ void __launch_bounds__(kThreads) sm80_pre_fuse_kernel(const PreFuseParams p) {
   pdl_launch_dependents();
   const int64_t t = blockIdx.x;
@@ -57,9 +77,9 @@ __global__ void __launch_bounds__(kThreads) sm80_pre_fuse_kernel(const PreFusePa
   __shared__ float s_mix[kMaxN * (kMaxN + 2) + 1];  // N raw mixes, then the square-sum
   __shared__ float s_pre[kMaxN];
   if (p.head)
-    sum_partials<kN + 1>(p, t, s_stage, s_mix);
+    sum_partials<kN + 1, kContiguous>(p, t, s_stage, s_mix);
   else
-    sum_partials<kN * (kN + 2) + 1>(p, t, s_stage, s_mix);
+    sum_partials<kN * (kN + 2) + 1, kContiguous>(p, t, s_stage, s_mix);
   __syncthreads();
   const int j = threadIdx.x;
   if (blockIdx.y == 0) {
@@ -114,6 +134,14 @@ __global__ void __launch_bounds__(kBlockThreads) sm80_pre_fuse_tokens_kernel(con
   fuse::block_outputs<kN, kVector, kBlockTokens, kBlockThreads, fuse::apply_batch<kN>()>(p, t0, tb, sm);
 }
 
+template <bool kVector, int kN>
+void launch_slots(const PreFuseParams& p, dim3 grid, void* stream, bool pdl) {
+  if (p.d_split_stride == p.N && p.q_split_stride == 1)
+    launch("sm80_pre_fuse_kernel", sm80_pre_fuse_kernel<kVector, kN, true>, grid, dim3(kThreads), 0, stream, pdl, p);
+  else
+    launch("sm80_pre_fuse_kernel", sm80_pre_fuse_kernel<kVector, kN, false>, grid, dim3(kThreads), 0, stream, pdl, p);
+}
+
 template <int kN>
 void launch_n(const PreFuseParams& p, bool vector_path, dim3 grid, void* stream, bool pdl, bool tokens) {
   if (tokens) {
@@ -127,9 +155,9 @@ void launch_n(const PreFuseParams& p, bool vector_path, dim3 grid, void* stream,
     return;
   }
   if (vector_path)
-    launch("sm80_pre_fuse_kernel", sm80_pre_fuse_kernel<true, kN>, grid, dim3(kThreads), 0, stream, pdl, p);
+    launch_slots<true, kN>(p, grid, stream, pdl);
   else
-    launch("sm80_pre_fuse_kernel", sm80_pre_fuse_kernel<false, kN>, grid, dim3(kThreads), 0, stream, pdl, p);
+    launch_slots<false, kN>(p, grid, stream, pdl);
 }
 
 }  // namespace

@@ -1,13 +1,15 @@
 #include "../cp_async.cuh"
 #include "../launch.cuh"
 #include "../smem_optin.hpp"
+#include "sm80_bf16_prenorm_gemm.cuh"
+#include "sm80_bf16_prenorm_staging.cuh"
 #include "sm80_tf32_prenorm_gemm.cuh"
 
 namespace mhc::cuda {
 namespace {
 
 constexpr int kWarps = 8;          // the warps of a CTA split the K range (fixed interleave)
-constexpr int kChunk = 32;         // k per warp step: each lane loads 8 contiguous k
+constexpr int kChunk = staging::kChunk;  // k per warp step: each lane loads 8 contiguous k
 constexpr int kMaxMixTiles = 5;    // N <= 80 (n = 8)
 
 // Slots of one 32-k chunk: lane (g = lane / 4, q = lane % 4) holds k = 8q .. 8q+7 of its rows.
@@ -495,21 +497,11 @@ sm80_tf32_prenorm_gemm_wide_kernel(const PrenormGemmParams p) {
 // once per CTA, the iteration before its MMAs. The chunk order, the MMAs and the folds are the
 // kernel above's: the same partials, bit for bit.
 template <int MT, bool kFp32Weights>
-struct StagedLayout {
-  static constexpr int kAWords = kWideTokens * kChunk / 2;  // [token][32 k] bf16 pairs, 64-byte rows
-  static constexpr int kFnWords = MT * 16 * kFnStride;      // [mix][kFnStride]: fp32, then tf32 in place
-  static constexpr int kStageBytes = (kAWords + kFnWords) * 4;
-  static constexpr int kLoBytes = kFp32Weights ? 2 * kFnWords * 4 : 0;  // lo words, double-buffered
-  static constexpr int kBudget = 115712;  // half of an sm_90 SM's 228 KB, less the 1 KB per CTA
-  static constexpr int kFit = (kBudget - kLoBytes) / kStageBytes;
-  static constexpr int kStages = kFit < 8 ? kFit : 8;
-  static_assert(kStages >= 3, "the ring needs a stage computing, one converting and one in flight");
-  static constexpr size_t kBytes = size_t{kStages} * kStageBytes + kLoBytes;
-
-  uint32_t* base;
-  __device__ __forceinline__ uint32_t* a(int stage) const { return base + stage * (kAWords + kFnWords); }
-  __device__ __forceinline__ uint32_t* fn(int stage) const { return a(stage) + kAWords; }
-  __device__ __forceinline__ uint32_t* lo(int b) const { return base + kStages * (kAWords + kFnWords) + b * kFnWords; }
+struct StagedLayout : staging::Ring<kWideTokens * kChunk / 2, MT * 16 * kFnStride,
+                                    kFp32Weights ? 2 * MT * 16 * kFnStride : 0, 2> {
+  // [token][32 k] bf16 pairs; [mix][kFnStride] fp32, then tf32 in place; lo words double-buffered.
+  static constexpr int kFnWords = MT * 16 * kFnStride;
+  __device__ __forceinline__ uint32_t* lo(int b) const { return this->extra() + b * kFnWords; }
 };
 
 template <int MT, bool kFp32Weights>
@@ -522,43 +514,23 @@ sm80_tf32_prenorm_gemm_staged_kernel(const PrenormGemmParams p) {
   pdl_launch_dependents();
   if (!p.preload) pdl_wait();
   extern __shared__ __align__(16) uint32_t staged_smem[];
-  const Layout L{staged_smem};
+  const Layout L{{staged_smem}};
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-  const int slot = blockIdx.y;
-  const int64_t tb = static_cast<int64_t>(blockIdx.x) * kWideTokens;
-  const SlotRange range = slot_k_range(p.G, p.K, p.S, p.U, slot);
-  const int64_t k_begin = range.begin, k_end = range.end;
-  const int64_t nc = (k_end - k_begin + kChunk - 1) / kChunk;  // >= 1: a slot is never empty
-  const int tokens = static_cast<int>(p.T - tb < kWideTokens ? p.T - tb : kWideTokens);
-  const int rows = p.N < MT * 16 ? p.N : MT * 16;
+  const staging::Slot s = staging::cta_slot<kWideTokens>(p, MT * 16);
+  const int slot = s.slot, tokens = s.tokens, rows = s.rows;
+  const int64_t tb = s.tb, nc = s.nc;
 
   // Rows no copy fills stay zero: tokens past T, mix rows past N (and all of lo's rows past N).
   for (int st = 0; st < kStages; ++st) {
-    for (int i = tokens * 16 + threadIdx.x; i < kWideTokens * 16; i += kThreads) L.a(st)[i] = 0u;
-    for (int i = rows * kFnStride + threadIdx.x; i < Layout::kFnWords; i += kThreads) L.fn(st)[i] = 0u;
+    staging::zero_words<kThreads>(L.a(st), tokens * 16, kWideTokens * 16);
+    staging::zero_words<kThreads>(L.fn(st), rows * kFnStride, Layout::kFnWords);
   }
-  if (kFp32Weights)
-    for (int i = threadIdx.x; i < 2 * Layout::kFnWords; i += kThreads) L.lo(0)[i] = 0u;
+  if (kFp32Weights) staging::zero_words<kThreads>(L.lo(0), 0, 2 * Layout::kFnWords);
 
-  // Chunk c into stage st: 16-byte pieces, zero-filled past the slot's end (K % 8 == 0 here, so a
-  // piece is all in or all out). One commit per call, also when c < 0, so that the group count
-  // stays the chunk count.
+  // Chunk c into stage st. One commit per call, also when c < 0, so that the group count stays
+  // the chunk count.
   auto issue = [&](int64_t c, int st) {
-    if (c >= 0) {
-      const int64_t k0 = k_begin + c * kChunk;
-      for (int i = threadIdx.x; i < tokens * 4; i += kThreads) {
-        const int row = i / 4, k = (i % 4) * 8;
-        const uint16_t* src = p.A + (tb + row) * p.K;
-        const bool in = k0 + k < k_end;
-        cp_async16(L.a(st) + row * 16 + k / 2, in ? src + k0 + k : src, in ? 16 : 0);
-      }
-      for (int i = threadIdx.x; i < rows * 8; i += kThreads) {
-        const int row = i / 8, k = (i % 8) * 4;
-        const float* src = p.fn + static_cast<int64_t>(row) * p.K;
-        const bool in = k0 + k < k_end;
-        cp_async16(L.fn(st) + row * kFnStride + k, in ? src + k0 + k : src, in ? 16 : 0);
-      }
-    }
+    if (c >= 0) staging::copy_chunk<kThreads>(p, s, c, L.a(st), L.fn(st), kFnStride);
     cp_async_commit();
   };
   // fn of stage st rounded to tf32 in place; lo (fp32 weights) into lo buffer b.
@@ -709,6 +681,10 @@ PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, GemmKernel kernel) {
 
 void launch_prenorm_gemm(const PrenormGemmParams& p, bool fp32_weights, bool vector_path, const DeviceInfo& dev,
                          void* stream, bool pdl, GemmKernel kernel) {
+  if (kernel == GemmKernel::kBf16) {
+    if (vector_path && launch_prenorm_gemm_bf16(p, fp32_weights, dev, stream, pdl)) return;
+    kernel = GemmKernel::kAuto;
+  }
   const PrenormGemmShape shape = prenorm_gemm_shape(p.N, p.T, kernel);
   switch (shape.mix_tiles) {
     case 1: return launch_mix_tiles<1>(p, shape.token_tiles, fp32_weights, vector_path, dev, stream, pdl, kernel);

@@ -40,7 +40,8 @@ void MixEngine::run(const RunContext& c, const void* H, void* layer_input) const
 }
 
 MixEngine mix_engine(const OpCard& card) {
-  return {two_pass_sku(card, 0, "mix", 80, {/*head=*/false, /*decode_subsplit=*/true, /*pdl=*/false})};
+  // The bf16 GEMM where A3's default SKU takes it, so that the V4 boundary equals post then pre.
+  return {two_pass_sku(card, 0, "mix", 80, {/*head=*/false, /*decode_subsplit=*/true, /*pdl=*/false, /*bf16=*/true})};
 }
 
 Sku boundary_sku(const OpCard& card, mhc_sku_t id, const char* name, const MixEngine* engine) {
