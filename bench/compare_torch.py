@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Side-by-side: libmhc (mhc-bench JSON) against the docs/numerics.md formulas in PyTorch eager and
 torch.compile, each captured in a CUDA graph, on the same GPU. A backward op is compared as a
-training step: libmhc's forward + backward rows against forward + backward of the formulas.
+training step: forward + backward of the formulas against libmhc's forward + backward, both the
+mhc-bench rows (added) and, when the Python package loads, the same step through `mhc.torch`'s
+autograd in this process and CUDA graph (the ratios are taken against this one then).
 
     python3 bench/compare_torch.py --json gpu-out/bench.json [--mode max-autotune-no-cudagraphs]
                                    [--ops pre,post,static_layer] [--max-tokens 16384]
@@ -67,6 +69,24 @@ def train_step(forward, inputs):
 # op -> (forward formula, the positions of its differentiable inputs)
 TRAIN = {"pre_backward": (pre, (0, 1, 2, 3)), "head_backward": (head, (0, 1, 2, 3)),
          "post_backward": (post_op, (0, 1, 2, 3))}
+
+
+def library_forwards():
+    """op -> libmhc's forward through mhc.torch with the formula's arguments and outputs (the
+    package's autograd runs the backward op), or {} when the package does not load."""
+    try:
+        import mhc.torch as mt
+    except (ImportError, OSError) as e:
+        print(f"mhc.torch not loaded ({e}): the libmhc column is the mhc-bench rows only")
+        return {}
+
+    def lib_pre(R, fn, scale, base, n):
+        x, post, comb = mt.pre(R, fn, scale, base)
+        return post, comb, x  # the formula's order
+
+    return {"pre_backward": lib_pre,
+            "head_backward": lambda R, fn, scale, base, n: mt.head(R, fn, scale[:1], base),
+            "post_backward": lambda X, R, post, comb: mt.post(X, R, post, comb)}
 
 
 def make_train_inputs(op, T, n, C, dev):
@@ -135,7 +155,9 @@ def main():
     forward_us = {(r["op"], r["T"], r["n"], r["C"]): r["us"] for r in data["results"]
                   if r.get("w", "tf32") == "tf32" and r["op"] in fns}
     print(f"device: {data['device']}, copy {data['copy_gbps']:.0f} GB/s; torch {torch.__version__}, compile mode {a.mode}")
-    print(f"{'op':13} {'T':>6} {'n':>2} {'C':>5} {'sku':36} {'libmhc us':>10} {'eager us':>10} {'compile us':>11} {'x eager':>8} {'x compile':>9}")
+    lib_forwards = library_forwards() if any(op in TRAIN for op in a.ops.split(",")) else {}
+    print(f"{'op':13} {'T':>6} {'n':>2} {'C':>5} {'sku':36} {'libmhc us':>10} {'in-process':>10} {'eager us':>10} "
+          f"{'compile us':>11} {'x eager':>8} {'x compile':>9}")
     for r in data["results"]:
         if (r["op"] not in a.ops.split(",") or r["T"] > a.max_tokens or r.get("w", "tf32") != "tf32"
                 or r.get("dtype") == "bf16" and r["op"] == "static_layer"):
@@ -150,17 +172,21 @@ def main():
             us += fwd
             if key not in peers:
                 args, kw = make_train_inputs(r["op"], r["T"], r["n"], r["C"], "cuda")
-                forward = TRAIN[r["op"]][0]
-                peers[key] = (graph_time_us(train_step(forward, TRAIN[r["op"]][1]), args, kw),
-                              graph_time_us(train_step(torch.compile(forward, mode=a.mode), TRAIN[r["op"]][1]), args, kw))
+                forward, inputs = TRAIN[r["op"]]
+                lib = lib_forwards.get(r["op"])
+                peers[key] = (graph_time_us(train_step(forward, inputs), args, kw),
+                              graph_time_us(train_step(torch.compile(forward, mode=a.mode), inputs), args, kw),
+                              graph_time_us(train_step(lib, inputs), args, kw) if lib else None)
         elif key not in peers:
             args, kw = make_inputs(r["op"], r["T"], r["n"], r["C"], "cuda")
             peers[key] = (graph_time_us(fns[r["op"]], args, kw),
-                          graph_time_us(torch.compile(fns[r["op"]], mode=a.mode), args, kw))
-        eager, compiled = peers[key]
+                          graph_time_us(torch.compile(fns[r["op"]], mode=a.mode), args, kw), None)
+        eager, compiled, inproc = peers[key]
         name = r["op"] + ("+fwd" if r["op"] in TRAIN else "")
-        print(f"{name:13} {r['T']:6} {r['n']:2} {r['C']:5} {r['sku']:36} {us:10.2f} {eager:10.1f} {compiled:11.1f} "
-              f"{eager / us:8.1f} {compiled / us:9.1f}", flush=True)
+        base = inproc if inproc else us  # the ratios against the same process's libmhc where it ran
+        shown = f"{inproc:10.2f}" if inproc else f"{'-':>10}"
+        print(f"{name:13} {r['T']:6} {r['n']:2} {r['C']:5} {r['sku']:36} {us:10.2f} {shown} {eager:10.1f} "
+              f"{compiled:11.1f} {eager / base:8.1f} {compiled / base:9.1f}", flush=True)
 
 
 if __name__ == "__main__":
