@@ -428,6 +428,21 @@ TEST_CASE("the staged GEMM kernel on small shapes (the sanitizers' subset)", "[c
   check_against_host(desc(MHC_OP_PRE, 1030, 4, 1280), seed++);
 }
 
+TEST_CASE("the bf16 GEMM on small shapes (the sanitizers' subset)", "[cuda][sanitize-bf16]") {
+  if (!have_sm90()) {
+    WARN("the bf16 GEMM SKUs need sm_90: not run");
+    return;
+  }
+  // 1030 tokens (a partial last CTA), slots of one or two chunks (C = 72) and slots that are not
+  // whole chunks (C = 1288); tf32 weights (two fn terms) and fp32 (three); n = 4 and 8 (3 and 10
+  // mix tiles, one and two CTAs per SM).
+  uint64_t seed = 1400;
+  for (int n : {4, 8})
+    for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32})
+      check_against_host(desc(MHC_OP_PRENORM_GEMM, 1030, n, 72, 0, w), seed++, MHC_SKU_SM90_PRENORM_GEMM_BF16);
+  check_against_host(desc(MHC_OP_PRE, 1030, 4, 1288), seed++, MHC_SKU_SM90_PRE_BF16);
+}
+
 TEST_CASE("one-pass SKUs on small shapes (the sanitizers' subset)", "[cuda][sanitize-onepass]") {
   if (!have_sm90()) {
     WARN("the one-pass SKUs need sm_90: not run");
