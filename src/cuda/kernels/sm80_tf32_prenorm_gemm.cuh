@@ -51,16 +51,10 @@ constexpr int64_t kWideMinTokens = 1024;
 
 // kAuto: the above. kBf16: the bf16 tensor-core kernel (sm80_bf16_prenorm_gemm.cuh) at every T
 // on the vector path, kAuto elsewhere: other bits than the tf32 kernels, so a caller takes it for
-// a whole run (bf16_gemm_kernel), never for part of one. The others keep an earlier kernel for the
-// before/after SKUs: kNarrow the narrow kernel at every T, kWideRegisters the register-pipelined
-// wide kernel from kWideMinTokens.
+// a whole run (gemm_kernel_of_run), never for part of one. The others keep an earlier kernel for
+// the before/after SKUs: kNarrow the narrow kernel at every T, kWideRegisters the
+// register-pipelined wide kernel from kWideMinTokens.
 enum class GemmKernel { kAuto, kNarrow, kWideRegisters, kBf16 };
-
-// The kernel of a run of `run_tokens` tokens under a plan that may take the bf16 kernel: kBf16
-// from kWideMinTokens (where it is faster), kAuto below.
-inline GemmKernel bf16_gemm_kernel(int64_t run_tokens) {
-  return run_tokens >= kWideMinTokens ? GemmKernel::kBf16 : GemmKernel::kAuto;
-}
 
 PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, GemmKernel kernel = GemmKernel::kAuto);
 // Enqueues the kernel on `dev` (the plan's device); `fp32_weights` selects the hi + lo split of fn.

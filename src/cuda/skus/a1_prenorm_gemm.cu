@@ -9,7 +9,6 @@
 #include "onepass.hpp"
 #include "skus.hpp"
 #include "splitk_heuristics.hpp"
-#include "splitk_two_pass.hpp"
 
 namespace mhc::cuda {
 namespace {
@@ -25,7 +24,7 @@ PrenormGemmParams gemm_params(const Problem& p, const uint16_t* A, const float* 
 
 void run_gemm(const RunContext& c, bool pdl, GemmKernel kernel) {
   const Problem& p = c.problem;
-  if (kernel == GemmKernel::kBf16 && !takes_bf16_gemm(c.plan_problem, p.T)) kernel = GemmKernel::kAuto;
+  kernel = gemm_kernel_of_run(kernel, c.plan_problem, p.T);
   const auto* A = static_cast<const uint16_t*>(c.args.residual);
   const auto* fn = static_cast<const float*>(c.args.fn);
   auto* D_out = static_cast<float*>(c.args.out_gemm);
@@ -44,10 +43,7 @@ void run_gemm(const RunContext& c, bool pdl, GemmKernel kernel) {
 Sku gemm_sku(mhc_sku_t id, const char* name, int min_cc, bool pdl, GemmKernel kernel = GemmKernel::kAuto) {
   Sku s = dynamic_sku(card_a1_prenorm_gemm, id, name, min_cc, /*gemm=*/true);
   s.workspace_bytes = gemm_workspace;
-  s.supports = [kernel](const Problem& p, const DeviceInfo&) {
-    const std::string why = kernel == GemmKernel::kBf16 ? bf16_gemm_limits(p) : std::string();
-    return why.empty() ? gemm_grid_limits(p.S) : why;
-  };
+  s.supports = [](const Problem& p, const DeviceInfo&) { return gemm_grid_limits(p.S); };
   s.run = [pdl, kernel](const RunContext& c) { run_gemm(c, pdl, kernel); };
   return s;
 }
@@ -57,7 +53,8 @@ Sku gemm_sku(mhc_sku_t id, const char* name, int min_cc, bool pdl, GemmKernel ke
 std::vector<Sku> skus_a1_prenorm_gemm() {
   const Sku splitk = gemm_sku(MHC_SKU_SM90_PRENORM_GEMM, "sm90_tf32_prenorm_gemm_splitk_pdl", 90, true);
   // The bf16 GEMM first where it serves the plan (S from T, >= 1024 tokens), as A3's default.
-  return {gemm_sku(MHC_SKU_SM90_PRENORM_GEMM_BF16, "sm90_bf16_prenorm_gemm_splitk_pdl", 90, true, GemmKernel::kBf16),
+  return {bf16_only(gemm_sku(MHC_SKU_SM90_PRENORM_GEMM_BF16, "sm90_bf16_prenorm_gemm_splitk_pdl", 90, true,
+                             GemmKernel::kBf16)),
           splitk,  // the one-pass, narrow and wide-registers SKUs after it: reached only when forced
           onepass_sku(card_a1_prenorm_gemm, MHC_SKU_SM90_PRENORM_GEMM_ONEPASS, "sm90_tf32_prenorm_gemm_onepass",
                       {OnepassKind::kGemm, false, 0}, splitk),

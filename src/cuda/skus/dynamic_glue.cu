@@ -60,6 +60,28 @@ std::string gemm_grid_limits(int64_t partials) {
   return {};
 }
 
+std::string bf16_gemm_limits(const Problem& plan) {
+  if (!plan.s_from_tokens)
+    return "the bf16 GEMM serves plans whose split count comes from T (num_splits = 0, not batch-invariant): "
+           "its partials differ from the tf32 kernels' in the last bits";
+  if (plan.T < kWideMinTokens)
+    return fmt::format("the bf16 GEMM serves plans of at least {} tokens (tokens = {})", kWideMinTokens, plan.T);
+  return {};
+}
+
+GemmKernel gemm_kernel_of_run(GemmKernel want, const Problem& plan, int64_t run_tokens) {
+  const bool serves = plan.s_from_tokens && run_tokens >= kWideMinTokens;
+  return want == GemmKernel::kBf16 && !serves ? GemmKernel::kAuto : want;
+}
+
+Sku bf16_only(Sku sku) {
+  sku.supports = [all = sku.supports](const Problem& plan, const DeviceInfo& dev) {
+    const std::string why = bf16_gemm_limits(plan);
+    return why.empty() ? all(plan, dev) : why;
+  };
+  return sku;
+}
+
 Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, bool gemm) {
   Sku s = cuda_sku(card, id, name, min_cc);
   s.guarantee = [gemm](const Problem& p) { return dynamic_guarantee(p, gemm); };

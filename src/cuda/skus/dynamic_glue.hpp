@@ -50,4 +50,12 @@ void run_expand(const RunContext& c, uint16_t* out);
 // A family-A CUDA SKU of `card` with the guarantee bound (`gemm` as above).
 Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, bool gemm);
 
+// The bf16 GEMM serves plans whose rows already depend on T (S from T: its bits are its own) in
+// runs of at least kWideMinTokens tokens (where it is faster). bf16_gemm_limits: empty when
+// `plan` is one it serves, else why not. gemm_kernel_of_run: `want`, except kBf16 becomes kAuto
+// for a run it does not serve. bf16_only: `sku` supporting only the plans the bf16 GEMM serves.
+std::string bf16_gemm_limits(const Problem& plan);
+GemmKernel gemm_kernel_of_run(GemmKernel want, const Problem& plan, int64_t run_tokens);
+Sku bf16_only(Sku sku);
+
 }  // namespace mhc::cuda

@@ -1,5 +1,4 @@
 // The split-K two-pass SKUs (see splitk_two_pass.hpp).
-#include "../../common/error.hpp"
 #include "dynamic_glue.hpp"
 #include "splitk_heuristics.hpp"
 #include "splitk_two_pass.hpp"
@@ -30,7 +29,7 @@ void run(const RunContext& c, const TwoPassSettings& s) {
   const PreFuseParams base = fuse_params(c, s.head);
   const bool fvec = cols_vector(p, {base.R, base.layer_input});
   // One kernel for the whole run, whatever its chunks: the bf16 kernel's bits are its own.
-  const GemmKernel gemm = s.bf16 && takes_bf16_gemm(c.plan_problem, p.T) ? GemmKernel::kBf16 : GemmKernel::kAuto;
+  const GemmKernel gemm = gemm_kernel_of_run(s.bf16 ? GemmKernel::kBf16 : GemmKernel::kAuto, c.plan_problem, p.T);
   for (int64_t t0 = 0; t0 < p.T; t0 += Tc) {
     const int64_t tc = p.T - t0 < Tc ? p.T - t0 : Tc;
     PrenormGemmParams g{A + t0 * p.K, fn, D, Q, tc, p.K, p.G, Tc * p.N, Tc, int(p.N), S, U, false};
@@ -54,19 +53,6 @@ void run(const RunContext& c, const TwoPassSettings& s) {
 
 }  // namespace
 
-bool takes_bf16_gemm(const Problem& plan, int64_t run_tokens) {
-  return plan.s_from_tokens && bf16_gemm_kernel(run_tokens) == GemmKernel::kBf16;
-}
-
-std::string bf16_gemm_limits(const Problem& plan) {
-  if (!plan.s_from_tokens)
-    return "the bf16 GEMM serves plans whose split count comes from T (num_splits = 0, not batch-invariant): "
-           "its partials differ from the tf32 kernels' in the last bits";
-  if (plan.T < kWideMinTokens)
-    return fmt::format("the bf16 GEMM serves plans of at least {} tokens (tokens = {})", kWideMinTokens, plan.T);
-  return {};
-}
-
 Sku two_pass_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, TwoPassSettings settings) {
   Sku sku = dynamic_sku(card, id, name, min_cc, /*gemm=*/true);
   sku.workspace_bytes = [settings](const Problem& plan) { return workspace(plan, settings); };
@@ -75,13 +61,6 @@ Sku two_pass_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc,
     return gemm.empty() ? fuse_grid_limits(chunk_tokens(plan), plan.C) : gemm;
   };
   sku.run = [settings](const RunContext& c) { run(c, settings); };
-  if (id != 0 && settings.bf16) {  // a SKU that names the bf16 kernel (not a boundary's engine)
-    auto all = sku.supports;
-    sku.supports = [all](const Problem& plan, const DeviceInfo& dev) {
-      const std::string why = bf16_gemm_limits(plan);
-      return why.empty() ? all(plan, dev) : why;
-    };
-  }
   return sku;
 }
 

@@ -27,6 +27,5 @@ std::string static_supports(const Problem& p, const DeviceInfo&);
 // under another's feet); cached per (kernel, device, block, smem): no device work, nothing a
 // stream capture forbids. Fails (status) when not even one CTA fits.
 int blocks_per_sm(const void* f, const DeviceInfo& dev, int threads, size_t smem);
-// ptr is a multiple of `bytes`.
 
 }  // namespace mhc::cuda
