@@ -1,5 +1,4 @@
 #include "../launch.cuh"
-#include "../smem_optin.hpp"
 #include "sm80_bf16_prenorm_gemm.cuh"
 #include "sm80_bf16_prenorm_staging.cuh"
 
@@ -157,13 +156,9 @@ sm80_bf16_prenorm_gemm_staged_kernel(const PrenormGemmParams p) {
 
 template <int NT, int kTerms>
 bool launch_as(const PrenormGemmParams& p, const DeviceInfo& dev, void* stream, bool pdl) {
-  auto* kernel = sm80_bf16_prenorm_gemm_staged_kernel<NT, kTerms>;
-  const size_t smem = Bf16Layout<NT, kTerms>::kBytes;
-  const char* name = "sm80_bf16_prenorm_gemm_staged_kernel";
-  if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, dev, name)) return false;
-  launch(name, kernel, dim3(ceil_div_u(p.T, kTokens), static_cast<unsigned>(p.S * p.U)), dim3(kThreads), smem, stream,
-         pdl, p);
-  return true;
+  return staging::launch_ring<kTokens, kThreads>("sm80_bf16_prenorm_gemm_staged_kernel",
+                                                 sm80_bf16_prenorm_gemm_staged_kernel<NT, kTerms>,
+                                                 Bf16Layout<NT, kTerms>::kBytes, p, dev, stream, pdl);
 }
 
 template <int NT>

@@ -5,6 +5,8 @@
 #include <cstdint>
 
 #include "../cp_async.cuh"
+#include "../launch.cuh"
+#include "../smem_optin.hpp"
 #include "sm80_tf32_prenorm_gemm.cuh"
 
 namespace mhc::cuda::staging {
@@ -74,6 +76,17 @@ __device__ __forceinline__ void copy_chunk(const PrenormGemmParams& p, const Slo
     const bool in = k0 + k < s.k_end;
     cp_async16(fn + row * fn_stride + k, in ? src + k0 + k : src, in ? 16 : 0);
   }
+}
+
+// A staged kernel over (token blocks of kCtaTokens, the S * U slots), launched once the device
+// has given it `smem` bytes of shared memory; false (nothing launched) when it cannot.
+template <int kCtaTokens, int kThreads>
+bool launch_ring(const char* name, void (*kernel)(PrenormGemmParams), size_t smem, const PrenormGemmParams& p,
+                 const DeviceInfo& dev, void* stream, bool pdl) {
+  if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, dev, name)) return false;
+  launch(name, kernel, dim3(ceil_div_u(p.T, kCtaTokens), static_cast<unsigned>(p.S * p.U)), dim3(kThreads), smem,
+         stream, pdl, p);
+  return true;
 }
 
 }  // namespace mhc::cuda::staging

@@ -1,6 +1,5 @@
 #include "../cp_async.cuh"
 #include "../launch.cuh"
-#include "../smem_optin.hpp"
 #include "sm80_bf16_prenorm_gemm.cuh"
 #include "sm80_bf16_prenorm_staging.cuh"
 #include "sm80_tf32_prenorm_gemm.cuh"
@@ -626,13 +625,9 @@ void launch_wide(const PrenormGemmParams& p, bool fp32_weights, bool vector_path
 // False (nothing launched) when the device cannot give the kernel its shared memory.
 template <int MT, bool kFp32Weights>
 bool launch_staged_as(const PrenormGemmParams& p, const DeviceInfo& dev, void* stream, bool pdl) {
-  auto* kernel = sm80_tf32_prenorm_gemm_staged_kernel<MT, kFp32Weights>;
-  const size_t smem = StagedLayout<MT, kFp32Weights>::kBytes;
-  const char* name = "sm80_tf32_prenorm_gemm_staged_kernel";
-  if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, dev, name)) return false;
-  launch(name, kernel, dim3(ceil_div_u(p.T, kWideTokens), static_cast<unsigned>(p.S * p.U)), dim3(kWarps * 32), smem,
-         stream, pdl, p);
-  return true;
+  return staging::launch_ring<kWideTokens, kWarps * 32>("sm80_tf32_prenorm_gemm_staged_kernel",
+                                                        sm80_tf32_prenorm_gemm_staged_kernel<MT, kFp32Weights>,
+                                                        StagedLayout<MT, kFp32Weights>::kBytes, p, dev, stream, pdl);
 }
 
 template <int MT>
