@@ -39,10 +39,19 @@ __device__ __forceinline__ void sum_partials(const PreFuseParams& p, int64_t t, 
         for (int c = 0; c < kCols; ++c) stage[i * kCols + c] = v[c];
       }
     } else {
-      for (int i = threadIdx.x; i < slots * cols; i += kThreads) {
-        const int s = s0 + i / cols, c = i % cols;
-        stage[(i / cols) * cols + c] =
-            c < p.N ? __ldg(p.D + s * p.d_split_stride + t * p.N + c) : __ldg(p.Q + s * p.q_split_stride + t);
+      // Coalesced, and every load of the stage issued before the first store.
+      constexpr int kItems = (kStage * kCols + kThreads - 1) / kThreads;
+      float v[kItems];
+#pragma unroll
+      for (int u = 0; u < kItems; ++u) {
+        const int i = threadIdx.x + u * kThreads, s = s0 + i / kCols, c = i % kCols;
+        if (i < slots * kCols)
+          v[u] = c < kCols - 1 ? __ldg(p.D + s * p.d_split_stride + t * p.N + c) : __ldg(p.Q + s * p.q_split_stride + t);
+      }
+#pragma unroll
+      for (int u = 0; u < kItems; ++u) {
+        const int i = threadIdx.x + u * kThreads;
+        if (i < slots * kCols) stage[i] = v[u];
       }
     }
     __syncthreads();

@@ -670,7 +670,10 @@ __global__ void sm80_split_reduce_kernel(const SplitReduceParams p) {
 PrenormGemmShape prenorm_gemm_shape(int N, int64_t T, GemmKernel kernel) {
   const int mix_tiles = (N + 15) / 16;
   if (kernel != GemmKernel::kNarrow && T >= kWideMinTokens) return {mix_tiles, kWideTokens / 8};
-  const int token_tiles = T <= 8 ? 1 : (mix_tiles <= 2 && T > 16 ? 4 : 2);
+  // Up to 64 tokens, 16-token CTAs: decode-size grids (S slots x a few token CTAs) have fewer CTAs
+  // than SMs, so twice the CTAs of 32-token ones (the same bits: a token's MMA column and folds
+  // do not depend on its CTA's width).
+  const int token_tiles = T <= 8 ? 1 : (mix_tiles <= 2 && T > 64 ? 4 : 2);
   return {mix_tiles, token_tiles};
 }
 
