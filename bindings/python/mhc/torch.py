@@ -587,15 +587,25 @@ _static_layer_bw = _Op("static_layer_backward", _mhc.OP_STATIC_LAYER_BACKWARD,
                         ("out_grad_norm_weight", "f32", ("C",))], _sizes_r, _B, family="B")
 
 
+def _like(t):
+    """What a missing incoming gradient is made like: the output's shape, dtype and device. Not the
+    output itself: an output kept on ctx is a cycle (output -> its node -> ctx -> output) that holds
+    the whole graph, saved tensors and the leaves' gradient accumulators included, until the garbage
+    collector runs; a training step captured in a CUDA graph then fails on the accumulators' stale
+    streams."""
+    return t.shape, t.dtype, t.device
+
+
 def _grad(g, like):
-    """An incoming gradient as a backward op takes it: zeros for None, like's dtype, contiguous."""
-    return torch.zeros_like(like) if g is None else g.to(like.dtype).contiguous()
+    """An incoming gradient as a backward op takes it: zeros for None, the output's dtype, contiguous."""
+    shape, dtype, device = like
+    return torch.zeros(shape, dtype=dtype, device=device) if g is None else g.to(dtype).contiguous()
 
 
 def _pre_setup(ctx, inputs, output):
     ctx.options = inputs[4:]
     ctx.save_for_backward(*inputs[:4], output[3], output[4])
-    ctx.like = output[:3]
+    ctx.like = tuple(_like(o) for o in output[:3])
 
 
 def _pre_backward(ctx, g_x, g_post, g_comb, g_d, g_q):
@@ -613,13 +623,13 @@ def _post_setup(ctx, inputs, output):
 
 def _post_backward(ctx, g):
     x, r, post, comb = ctx.saved_tensors
-    return tuple(_post_bw.functional(x, r, post, comb, _grad(g, r)))
+    return tuple(_post_bw.functional(x, r, post, comb, _grad(g, _like(r))))
 
 
 def _head_setup(ctx, inputs, output):
     ctx.options = inputs[4:]
     ctx.save_for_backward(*inputs[:4], output[1], output[2])
-    ctx.like = output[0]
+    ctx.like = _like(output[0])
 
 
 def _head_backward(ctx, g_y, g_d, g_q):
@@ -629,7 +639,7 @@ def _head_backward(ctx, g_y, g_d, g_q):
 
 
 def _expand_setup(ctx, inputs, output):
-    ctx.like = output
+    ctx.like = _like(output)
 
 
 def _expand_backward(ctx, g):
@@ -639,7 +649,7 @@ def _expand_backward(ctx, g):
 def _static_pre_setup(ctx, inputs, output):
     ctx.options = inputs[3:]
     ctx.save_for_backward(*inputs[:3])
-    ctx.like = output[0]
+    ctx.like = _like(output[0])
 
 
 def _static_pre_backward(ctx, g_y, g_rms):
@@ -652,7 +662,7 @@ def _static_pre_backward(ctx, g_y, g_rms):
 def _static_post_setup(ctx, inputs, output):
     ctx.options = inputs[4:]
     ctx.save_for_backward(*inputs[:4])
-    ctx.like = output
+    ctx.like = _like(output)
 
 
 def _static_post_backward(ctx, g):
@@ -664,7 +674,7 @@ def _static_post_backward(ctx, g):
 def _static_layer_setup(ctx, inputs, output):
     ctx.options = inputs[5:]
     ctx.save_for_backward(*inputs[:5])
-    ctx.like = output
+    ctx.like = _like(output)
 
 
 def _static_layer_backward(ctx, g):

@@ -359,6 +359,33 @@ def test_head_and_expand_gradients(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_a_dropped_output_frees_its_graph(device):
+    """No reference cycle through the autograd context: an output dropped by the caller is freed at
+    once (not at the next garbage collection), and with it the graph and its saved tensors."""
+    import gc
+    import weakref
+    a, b = family_a(device), family_b(device, torch.float32)
+    ops = [lambda: mt.pre(*_leaves(a["R"], a["fn"], a["scale"], a["base"]))[0],
+           lambda: mt.post(*_leaves(a["X"], a["R"], a["post"], a["comb"])),
+           lambda: mt.head(*_leaves(a["R"], a["hfn"], a["hscale"], a["hbase"])),
+           lambda: mt.expand(*_leaves(a["E"]), N_),
+           lambda: mt.static_layer(*_leaves(*[b[k] for k in ["x", "w", "h_pre", "h_post", "h_res"]])),
+           lambda: mt.static_post(*_leaves(*[b[k] for k in ["x", "F", "h_post", "h_res"]])),
+           lambda: mt.static_pre(*_leaves(*[b[k] for k in ["x", "w", "h_pre"]]))[0]]
+    gc.disable()
+    try:
+        for i, op in enumerate(ops):
+            y = op()
+            assert y.grad_fn is not None
+            node = weakref.ref(y.grad_fn)
+            out = weakref.ref(y)
+            del y
+            assert out() is None and node() is None, "op %d: its output and graph outlive the caller" % i
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_static_gradients(device, dtype):
     b = family_b(device, dtype)
@@ -466,6 +493,35 @@ def test_cuda_graph_capture_and_replay():
     assert torch.equal(gx, x2) and torch.equal(gcomb, comb2)
     assert torch.equal(gr, mt.post(x2, a["R"], post2, comb2))
     assert not torch.equal(gr, r)
+
+
+@pytest.mark.skipif(not CUDA, reason="no CUDA device (or a host-only libmhc)")
+def test_cuda_graph_of_a_training_step():
+    """Forward and backward (torch.autograd.grad, nothing retained) captured in one CUDA graph after
+    eager steps on the default stream, the way a training loop captures its step; the replay's
+    gradients equal an eager step's, bit for bit."""
+    a = family_a("cuda")
+    ins = _leaves(a["R"], a["fn"], a["scale"], a["base"])
+    G = _bf16_grad((T, C), 17, "cuda").to(torch.bfloat16)
+
+    def step():
+        x, post, comb = mt.pre(*ins, **FP32)
+        r = mt.post(x, a["R"], post, comb)
+        return torch.autograd.grad((r * r.detach()).sum() + (x * G).sum(), ins)
+
+    want = step()  # on the default stream: the leaves' gradient accumulators are made here
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        step()
+    torch.cuda.current_stream().wait_stream(s)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        got = step()
+    g.replay()
+    torch.cuda.synchronize()
+    for w, t, name in zip(want, got, ["R", "fn", "scale", "base"]):
+        assert torch.equal(w, t), "d" + name
 
 
 @pytest.mark.skipif(not CUDA, reason="no CUDA device (or a host-only libmhc)")
