@@ -16,15 +16,16 @@ static_assert(kThreads > kMaxN * (kMaxN + 2), "one thread per mix plus one for t
 // - contiguous slots (a run of one token: slot s + 1 follows slot s): thread i stages slot i with
 //   all kCols values loaded before the first store, one L2 round trip per thread (H100, C = 7168,
 //   T = 1: pre 13.09 -> 10.81 us, the V4 boundary 19.88 -> 17.31 us);
-// - strided slots (several tokens): consecutive threads load consecutive values of a slot. Slot
-//   per thread was slower there (pre T = 16: 18.46 -> 27.15 us; T = 32: 22.76 -> 32.42 us): a
-//   warp's load then touches 32 lines, and each of a token's column-block CTAs repeats it.
+// - strided slots (several tokens): consecutive threads load consecutive values of a slot, every
+//   load of a stage issued before the first store (pre T = 16: 18.55 -> 13.75 us). Slot per thread
+//   was slower there (T = 16: 18.46 -> 27.15 us): a warp's load then touches 32 lines, and each of
+//   a token's column-block CTAs repeats it.
 constexpr int kStageFloats = 4096;
 
 template <int kCols, bool kContiguous>
 __device__ __forceinline__ void sum_partials(const PreFuseParams& p, int64_t t, float* stage, float* out_sum) {
   constexpr int kStage = kStageFloats / kCols < 128 ? kStageFloats / kCols : 128;
-  const int cols = kCols, j = threadIdx.x;
+  const int j = threadIdx.x;
   float acc = 0.0f;
   for (int s0 = 0; s0 < p.S; s0 += kStage) {
     const int slots = p.S - s0 < kStage ? p.S - s0 : kStage;
@@ -39,7 +40,6 @@ __device__ __forceinline__ void sum_partials(const PreFuseParams& p, int64_t t, 
         for (int c = 0; c < kCols; ++c) stage[i * kCols + c] = v[c];
       }
     } else {
-      // Coalesced, and every load of the stage issued before the first store.
       constexpr int kItems = (kStage * kCols + kThreads - 1) / kThreads;
       float v[kItems];
 #pragma unroll
@@ -55,11 +55,11 @@ __device__ __forceinline__ void sum_partials(const PreFuseParams& p, int64_t t, 
       }
     }
     __syncthreads();
-    if (j < cols)
-      for (int s = 0; s < slots; ++s) acc += stage[s * cols + j];
+    if (j < kCols)
+      for (int s = 0; s < slots; ++s) acc += stage[s * kCols + j];
     __syncthreads();
   }
-  if (j < cols) out_sum[j] = acc;
+  if (j < kCols) out_sum[j] = acc;
 }
 
 // grid.x = token, grid.y = column block of layer_input.
