@@ -229,6 +229,10 @@ typedef uint32_t mhc_sku_t;
  * runs of >= 1024 tokens; other bits than the tf32 SKUs, the same tolerance. Since 0.5. */
 #define MHC_SKU_SM90_PRENORM_GEMM_BF16    0x00900104u
 #define MHC_SKU_SM90_PRE_BF16             0x00900303u
+/* CUDA, Hopper (sm_90): the head in one launch on clusters of 8 CTAs (the residual read once from
+ * DRAM, the ranks' partials added through distributed shared memory in rank order); n <= 4, C a
+ * multiple of 1024 up to 8192. Batch-invariant. Since 0.5. */
+#define MHC_SKU_SM90_HEAD_CLUSTER         0x00900502u
 
 /* ---------------------------------------------------------------------------------------------
  * Descriptor: the problem. Fill it with mhc_desc_init (or MHC_DESC_INIT), then set op and dims.

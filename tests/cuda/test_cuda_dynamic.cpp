@@ -457,3 +457,79 @@ TEST_CASE("one-pass SKUs on small shapes (the sanitizers' subset)", "[cuda][sani
   f.flags = MHC_DESC_FLAG_SPLIT_PARTIALS;
   check_against_host(f, 954, MHC_SKU_SM80_PRE_FUSE_TOKENS);
 }
+
+TEST_CASE("A5 cluster head against the host: n 1..4, block and slice edges, every weight precision",
+          "[cuda][a5][cluster]") {
+  if (!have_sm90()) {
+    WARN("the cluster head needs sm_90: not run");
+    return;
+  }
+  uint64_t seed = 1100;
+  for (int n : {1, 2, 3, 4})
+    for (int64_t C : {int64_t{1024}, int64_t{4096}, int64_t{7168}})
+      for (int64_t T : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{9}, int64_t{300}})
+        check_against_host(desc(MHC_OP_HEAD, T, n, C), seed++, MHC_SKU_SM90_HEAD_CLUSTER);
+  for (mhc_dtype_t w : {MHC_DTYPE_FP32, MHC_DTYPE_TF32X3})
+    check_against_host(desc(MHC_OP_HEAD, 300, 4, 7168, 0, w), seed++, MHC_SKU_SM90_HEAD_CLUSTER);
+  // More blocks than resident clusters (the persistent loop and the ring's refills), the saved
+  // D and Q (training), C = 5120 and 8192.
+  check_against_host(desc(MHC_OP_HEAD, 4097, 4, 7168), seed++, MHC_SKU_SM90_HEAD_CLUSTER, 0, /*with_optional=*/true);
+  check_against_host(desc(MHC_OP_HEAD, 1000, 4, 5120), seed++, MHC_SKU_SM90_HEAD_CLUSTER, 0, /*with_optional=*/true);
+  check_against_host(desc(MHC_OP_HEAD, 333, 4, 8192), seed++, MHC_SKU_SM90_HEAD_CLUSTER);
+}
+
+TEST_CASE("A5 cluster head: refused shapes, repeated runs and rows alone bit for bit", "[cuda][a5][cluster]") {
+  if (!have_sm90()) {
+    WARN("the cluster head needs sm_90: not run");
+    return;
+  }
+  mhc_preference_t pref = cuda_only();
+  pref.forced_sku = MHC_SKU_SM90_HEAD_CLUSTER;
+  for (auto [n, C] : {std::pair<int, int64_t>{8, 4096}, {4, 1280}, {4, 9216}}) {
+    mhc_desc_t bad = desc(MHC_OP_HEAD, 16, n, C);
+    PlanHolder p;
+    CHECK(mhc_plan_select(&bad, &pref, &p.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+  }
+  const auto a = check_against_host(desc(MHC_OP_HEAD, 777, 4, 7168), 1200, MHC_SKU_SM90_HEAD_CLUSTER);
+  const auto b = check_against_host(desc(MHC_OP_HEAD, 777, 4, 7168), 1200, MHC_SKU_SM90_HEAD_CLUSTER);
+  CHECK(a == b);
+
+  const int n = 4;
+  const int64_t C = 4096, K = n * C, T = 300;
+  mhc_desc_t d = desc(MHC_OP_HEAD, T, n, C);
+  OpData data = make_op_data(d, 1201);
+  RawDevice dev(data);
+  PlanHolder plan;
+  REQUIRE_OK(mhc_plan_select(&d, &pref, &plan.plan));
+  const mhc_args_t all = data.args(dev.ptrs);
+  REQUIRE_OK(mhc_plan_run(plan.plan, nullptr, nullptr, 0, &all));
+  size_t y_index = data.specs.size();
+  for (size_t i = 0; i < data.specs.size(); ++i)
+    if (data.specs[i].name == std::string("args->out_layer_input")) y_index = i;
+  REQUIRE(y_index < data.specs.size());
+  const auto whole = dev.download(y_index);
+  DeviceBuffer<uint16_t> row(C);
+  for (int64_t t : {int64_t{0}, int64_t{7}, int64_t{8}, int64_t{150}, T - 1}) {
+    for (int64_t tokens : {int64_t{1}, int64_t{3}}) {
+      if (t + tokens > T) continue;
+      DeviceBuffer<uint16_t> out(tokens * C);
+      mhc_args_t one = all;
+      one.tokens = tokens;
+      one.residual = static_cast<const uint16_t*>(all.residual) + t * K;
+      one.out_layer_input = out.get();
+      REQUIRE_OK(mhc_plan_run(plan.plan, nullptr, nullptr, 0, &one));
+      const auto got = out.download();
+      INFO("token " << t << ", run of " << tokens);
+      CHECK(std::memcmp(got.data(), whole.data() + t * C * 2, size_t(tokens * C) * 2) == 0);
+    }
+  }
+}
+
+TEST_CASE("the cluster head on small shapes (the sanitizers' subset)", "[cuda][sanitize-cluster]") {
+  if (!have_sm90()) {
+    WARN("the cluster head needs sm_90: not run");
+    return;
+  }
+  check_against_host(desc(MHC_OP_HEAD, 19, 4, 1024), 1300, MHC_SKU_SM90_HEAD_CLUSTER, 0, /*with_optional=*/true);
+  check_against_host(desc(MHC_OP_HEAD, 200, 2, 2048), 1301, MHC_SKU_SM90_HEAD_CLUSTER);
+}

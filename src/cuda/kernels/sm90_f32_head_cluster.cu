@@ -1,0 +1,270 @@
+// a5_head on thread-block clusters (see sm90_f32_head_cluster.cuh).
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "../cp_async.cuh"
+#include "../launch.cuh"
+#include "../smem_optin.hpp"
+#include "sm80_f32_pre_fuse_block.cuh"
+#include "sm90_f32_head_cluster.cuh"
+
+namespace mhc::cuda {
+namespace {
+
+constexpr int kRanks = kHeadClusterRanks, kTB = kHeadClusterTokens, kMaxN = kHeadClusterMaxN;
+constexpr int kCols = 4;                          // columns per thread (8 bytes of a stream)
+constexpr int kMaxThreads = 256;                  // C / 32 threads: C <= 8192 (fn in registers)
+constexpr int kMaxValues = kTB * (kMaxN + 1);     // a block's mixes and square-sums
+constexpr size_t kStaticSmem = sizeof(float) * (kMaxThreads / 32 * kMaxValues + 3 * kMaxValues + kTB * kMaxN);
+
+// ---- cluster primitives (sm_90 PTX; the kernel is launched only there) ---------------------
+__device__ __forceinline__ unsigned cluster_rank() {
+  unsigned r = 0;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+#endif
+  return r;
+}
+__device__ __forceinline__ unsigned cluster_id() {
+  unsigned r = 0;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("mov.u32 %0, %%clusterid.x;" : "=r"(r));
+#endif
+  return r;
+}
+__device__ __forceinline__ unsigned cluster_count() {
+  unsigned r = 1;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("mov.u32 %0, %%nclusterid.x;" : "=r"(r));
+#endif
+  return r;
+}
+// Every thread of the cluster: shared-memory writes before it are visible to every CTA after it.
+__device__ __forceinline__ void cluster_sync() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+#endif
+}
+// The float at `local` (this CTA's shared memory) in the shared memory of cluster rank `rank`.
+__device__ __forceinline__ float load_remote(const float* local, unsigned rank) {
+  float v = 0.0f;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(local));
+  unsigned remote;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(a), "r"(rank));
+  asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(v) : "r"(remote) : "memory");
+#endif
+  return v;
+}
+
+__device__ __forceinline__ float tf32_round(float f) { return __uint_as_float(tf32_rne(f)); }
+
+// Block b of the cluster's blocks: its tokens [b kTB, b kTB + kTB) of the run.
+template <int kN, int kStages>
+__global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(const HeadClusterParams hp) {
+  constexpr int kV = kTB * (kN + 1);
+  const PreFuseParams& p = hp.f;
+  extern __shared__ __align__(16) uint2 ring[];  // [kStages][kTB][kN][threads]
+  __shared__ float red[kMaxThreads / 32][kMaxValues];
+  __shared__ float xchg[2][kMaxValues];
+  __shared__ float full[kMaxValues];
+  __shared__ float pre[kTB][kMaxN];
+
+  const int tid = threadIdx.x, nthreads = blockDim.x, lane = tid % 32, warp = tid / 32, warps = nthreads / 32;
+  const unsigned rank = cluster_rank();
+  const int64_t C = p.C, K = p.K, T = p.T;
+  const int64_t x0 = rank * (C / kRanks) + int64_t{tid} * kCols;  // this thread's first column
+  const int64_t blocks = (T + kTB - 1) / kTB, step = cluster_count();
+  auto slot = [&](int s, int t, int i) { return ring + ((s * kTB + t) * kN + i) * nthreads + tid; };
+  // This thread's bytes of block b into ring stage s (nothing past the run), one commit group.
+  auto issue = [&](int64_t b, int s) {
+    if (b < blocks)
+#pragma unroll
+      for (int t = 0; t < kTB; ++t) {
+        const int64_t tok = b * kTB + t;
+        if (tok < T)
+#pragma unroll
+          for (int i = 0; i < kN; ++i) cp_async_small<8>(slot(s, t, i), p.R + tok * K + i * C + x0);
+      }
+    cp_async_commit();
+  };
+
+  pdl_wait();  // fn, the residual and the output may belong to the previous kernel of the stream
+  float w[kN][kN][kCols];  // w[j][i][e] = fn[j, i C + x0 + e]
+#pragma unroll
+  for (int j = 0; j < kN; ++j)
+#pragma unroll
+    for (int i = 0; i < kN; ++i) {
+      const float4 v = __ldg(reinterpret_cast<const float4*>(hp.fn + j * K + i * C + x0));
+      w[j][i][0] = v.x, w[j][i][1] = v.y, w[j][i][2] = v.z, w[j][i][3] = v.w;
+      if (hp.round_fn_tf32)
+#pragma unroll
+        for (int e = 0; e < kCols; ++e) w[j][i][e] = tf32_round(w[j][i][e]);
+    }
+  const int64_t first = cluster_id();
+#pragma unroll
+  for (int s = 0; s < kStages; ++s) issue(first + s * step, s);
+
+  int parity = 0, s = 0;
+  for (int64_t b = first; b < blocks; b += step, parity ^= 1, s = s + 1 == kStages ? 0 : s + 1) {
+    cp_async_wait<kStages - 1>();  // this thread's copies of block b (its own bytes only)
+    const int64_t t0 = b * kTB;
+    // The rank's partials: per thread i, e ascending; then lanes (a fixed tree), then warps.
+    float acc[kTB][kN + 1];
+#pragma unroll
+    for (int t = 0; t < kTB; ++t) {
+#pragma unroll
+      for (int j = 0; j <= kN; ++j) acc[t][j] = 0.0f;
+      if (t0 + t >= T) continue;
+#pragma unroll
+      for (int i = 0; i < kN; ++i) {
+        const uint2 v = *slot(s, t, i);
+        const float r[kCols] = {bf16_lo(v.x), bf16_hi(v.x), bf16_lo(v.y), bf16_hi(v.y)};
+#pragma unroll
+        for (int e = 0; e < kCols; ++e) {
+#pragma unroll
+          for (int j = 0; j < kN; ++j) acc[t][j] = fmaf(w[j][i][e], r[e], acc[t][j]);
+          acc[t][kN] = fmaf(r[e], r[e], acc[t][kN]);
+        }
+      }
+    }
+#pragma unroll
+    for (int t = 0; t < kTB; ++t)
+#pragma unroll
+      for (int j = 0; j <= kN; ++j) {
+        float v = acc[t][j];
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+        if (lane == 0) red[warp][t * (kN + 1) + j] = v;
+      }
+    __syncthreads();
+    for (int u = tid; u < kV; u += nthreads) {
+      float v = red[0][u];
+      for (int k = 1; k < warps; ++k) v += red[k][u];
+      xchg[parity][u] = v;
+    }
+    cluster_sync();  // every rank's partials of block b are in its xchg[parity]
+    for (int u = tid; u < kV; u += nthreads) {
+      float v = load_remote(&xchg[parity][u], 0);
+      for (unsigned q = 1; q < kRanks; ++q) v += load_remote(&xchg[parity][u], q);
+      full[u] = v;
+    }
+    __syncthreads();
+    if (tid < kTB && t0 + tid < T) {
+      const int t = tid;
+      const float* m = &full[t * (kN + 1)];
+      const float rms = fuse::rms_factor(p, m[kN]);
+#pragma unroll
+      for (int i = 0; i < kN; ++i) pre[t][i] = fuse::pre_gate(p, m[i] * rms, i);
+      if (rank == 0) {
+        if (p.D_out)
+#pragma unroll
+          for (int i = 0; i < kN; ++i) p.D_out[(t0 + t) * kN + i] = m[i];
+        if (p.Q_out) p.Q_out[t0 + t] = m[kN];
+      }
+    }
+    __syncthreads();
+    // y = bf16(sum_i pre_i R_i) over this thread's 4 columns (fmaf chain in ascending i).
+#pragma unroll
+    for (int t = 0; t < kTB; ++t) {
+      if (t0 + t >= T) continue;
+      float y[kCols] = {};
+#pragma unroll
+      for (int i = 0; i < kN; ++i) {
+        const uint2 v = *slot(s, t, i);
+        const float r[kCols] = {bf16_lo(v.x), bf16_hi(v.x), bf16_lo(v.y), bf16_hi(v.y)};
+#pragma unroll
+        for (int e = 0; e < kCols; ++e) y[e] = fmaf(pre[t][i], r[e], y[e]);
+      }
+      *reinterpret_cast<uint2*>(p.layer_input + (t0 + t) * C + x0) = make_uint2(pack_bf16(y[0], y[1]), pack_bf16(y[2], y[3]));
+    }
+    issue(b + kStages * step, s);  // this thread is done with its bytes of stage s
+  }
+  pdl_launch_dependents();
+  cluster_sync();  // no CTA leaves while another may still read its xchg
+}
+
+size_t stage_bytes(int n, int64_t C) { return sizeof(uint2) * kTB * n * (C / 32); }
+
+// Ring stages that fit the device (3, else 2), or 0.
+int stages_for(int n, int64_t C, const DeviceInfo& dev) {
+  for (int s = 3; s >= 2; --s)
+    if (s * stage_bytes(n, C) + kStaticSmem <= dev.smem_optin) return s;
+  return 0;
+}
+
+template <int kN, int kStages>
+void launch_as(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) {
+  auto* kernel = sm90_f32_head_cluster_kernel<kN, kStages>;
+  const size_t smem = kStages * stage_bytes(kN, p.f.C);
+  const char* name = "sm90_f32_head_cluster_kernel";
+  if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, dev, name))
+    fail(MHC_STATUS_INTERNAL, "{}: {} bytes of shared memory exceed the device's {}", name, smem, dev.smem_optin);
+  cudaLaunchConfig_t cfg{};
+  cfg.blockDim = dim3(static_cast<unsigned>(p.f.C / 32));
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = static_cast<cudaStream_t>(stream);
+  cudaLaunchAttribute attr[2];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = kRanks, attr[0].val.clusterDim.y = 1, attr[0].val.clusterDim.z = 1;
+  attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[1].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 2;
+  // Clusters that can be resident at once (a persistent grid), once per kernel, device and size.
+  static std::mutex mu;
+  static std::map<std::tuple<const void*, int, int64_t>, int> resident;
+  int clusters = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    int& have = resident[{reinterpret_cast<const void*>(kernel), dev.ordinal, p.f.C}];
+    if (have == 0) {
+      const RelaxedCaptureMode relaxed;
+      cfg.gridDim = dim3(kRanks);
+      cfg.numAttrs = 1;
+      check_cuda(cudaOccupancyMaxActiveClusters(&have, kernel, &cfg), name);
+      cfg.numAttrs = 2;
+      if (have < 1) fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH, "{}: no cluster of {} CTAs fits on the device", name, kRanks);
+    }
+    clusters = have;
+  }
+  const int64_t blocks = (p.f.T + kTB - 1) / kTB;
+  cfg.gridDim = dim3(static_cast<unsigned>(kRanks * (blocks < clusters ? blocks : clusters)));
+  const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, p);
+  if (e != cudaSuccess)
+    fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH, "launching {} (grid {}, block {}, clusters of {}): {} ({})", name,
+         cfg.gridDim.x, cfg.blockDim.x, kRanks, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
+template <int kN>
+void launch_n(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) {
+  if (stages_for(kN, p.f.C, dev) == 3) return launch_as<kN, 3>(p, dev, stream);
+  launch_as<kN, 2>(p, dev, stream);
+}
+
+}  // namespace
+
+std::string head_cluster_limits(int n, int64_t C, const DeviceInfo& dev) {
+  if (dev.cc < 90) return "thread-block clusters need sm_90";
+  if (n > kMaxN) return fmt::format("n = {}: fn of a thread's columns is held in registers for n <= {}", n, kMaxN);
+  if (C % 1024 != 0 || C > 32 * kMaxThreads)
+    return fmt::format("C = {}: the 8 ranks' slices take C / 32 threads of 4 columns (C a multiple of 1024, at most {})",
+                       C, 32 * kMaxThreads);
+  if (stages_for(n, C, dev) == 0)
+    return fmt::format("C = {}, n = {}: two ring stages of {} bytes do not fit the device's {} bytes of shared memory", C,
+                       n, stage_bytes(n, C), dev.smem_optin);
+  return {};
+}
+
+void launch_head_cluster(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) {
+  switch (p.f.n) {
+    case 1: return launch_n<1>(p, dev, stream);
+    case 2: return launch_n<2>(p, dev, stream);
+    case 3: return launch_n<3>(p, dev, stream);
+    case 4: return launch_n<4>(p, dev, stream);
+    default: fail(MHC_STATUS_INTERNAL, "head cluster kernel: n = {} exceeds {}", p.f.n, kMaxN);
+  }
+}
+
+}  // namespace mhc::cuda
