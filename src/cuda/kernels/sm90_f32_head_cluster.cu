@@ -19,24 +19,17 @@ constexpr int kMaxValues = kTB * (kMaxN + 1);     // a block's mixes and square-
 constexpr size_t kStaticSmem = sizeof(float) * (kMaxThreads / 32 * kMaxValues + 3 * kMaxValues + kTB * kMaxN);
 
 // ---- cluster primitives (sm_90 PTX; the kernel is launched only there) ---------------------
-__device__ __forceinline__ unsigned cluster_rank() {
-  unsigned r = 0;
+enum class ClusterReg { kRank, kId, kCount };  // %cluster_ctarank, %clusterid.x, %nclusterid.x
+template <ClusterReg kReg>
+__device__ __forceinline__ unsigned cluster_reg() {
+  unsigned r = kReg == ClusterReg::kCount ? 1u : 0u;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
-#endif
-  return r;
-}
-__device__ __forceinline__ unsigned cluster_id() {
-  unsigned r = 0;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("mov.u32 %0, %%clusterid.x;" : "=r"(r));
-#endif
-  return r;
-}
-__device__ __forceinline__ unsigned cluster_count() {
-  unsigned r = 1;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("mov.u32 %0, %%nclusterid.x;" : "=r"(r));
+  if constexpr (kReg == ClusterReg::kRank)
+    asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+  else if constexpr (kReg == ClusterReg::kId)
+    asm volatile("mov.u32 %0, %%clusterid.x;" : "=r"(r));
+  else
+    asm volatile("mov.u32 %0, %%nclusterid.x;" : "=r"(r));
 #endif
   return r;
 }
@@ -72,10 +65,10 @@ __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(cons
   __shared__ float pre[kTB][kMaxN];
 
   const int tid = threadIdx.x, nthreads = blockDim.x, lane = tid % 32, warp = tid / 32, warps = nthreads / 32;
-  const unsigned rank = cluster_rank();
+  const unsigned rank = cluster_reg<ClusterReg::kRank>();
   const int64_t C = p.C, K = p.K, T = p.T;
   const int64_t x0 = rank * (C / kRanks) + int64_t{tid} * kCols;  // this thread's first column
-  const int64_t blocks = (T + kTB - 1) / kTB, step = cluster_count();
+  const int64_t blocks = (T + kTB - 1) / kTB, step = cluster_reg<ClusterReg::kCount>();
   auto slot = [&](int s, int t, int i) { return ring + ((s * kTB + t) * kN + i) * nthreads + tid; };
   // This thread's bytes of block b into ring stage s (nothing past the run), one commit group.
   auto issue = [&](int64_t b, int s) {
@@ -102,7 +95,7 @@ __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(cons
 #pragma unroll
         for (int e = 0; e < kCols; ++e) w[j][i][e] = tf32_round(w[j][i][e]);
     }
-  const int64_t first = cluster_id();
+  const int64_t first = cluster_reg<ClusterReg::kId>();
 #pragma unroll
   for (int s = 0; s < kStages; ++s) issue(first + s * step, s);
 
