@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # On the GPU machine: the CUDA test suites, compute-sanitizer (memcheck, racecheck, synccheck,
 # initcheck) on every CUDA suite, then the benchmark. Logs go to $OUT (or ./gpu-out).
-# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm]...
+# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster]...
 #   engine: the pre engine before/after (mhc-bench --suite engine); boundary, backward,
 #   static_backward: those suites;
 #   ncu: DRAM and L2 throughput of each kernel of pre at T = 16384, C = 7168 on the default and the
 #   earlier SKU; ncu-gemm: what bounds the GEMM pass (A1, T = 16384, C = 7168: the staged wide-token
-#   kernel and the register-pipelined one): throughput, occupancy, stall reasons.
+#   kernel and the register-pipelined one): throughput, occupancy, stall reasons;
+#   head-cluster: the head's default SKU against the cluster kernel (forced) at each T and C.
 set -uo pipefail
 build=${1:-build}; shift || true
 out=${OUT:-gpu-out}; mkdir -p "$out"
@@ -20,7 +21,7 @@ declare -A sanitize_args=(
   [test_cuda_device]=""
   [test_cuda_tokens]=""
   [test_cuda_runtime]="[determinism],[graph],[threads],[validation]"
-  [test_cuda_dynamic]="[a2],[a4],[a5],[sanitize-onepass],[sanitize-staged]"
+  [test_cuda_dynamic]="[a2],[a4],[a5],[sanitize-onepass],[sanitize-staged],[sanitize-cluster]"
   [test_cuda_static]="[sanitize],[guard]"
   [test_cuda_static_backward]="[sanitize]"
   [test_cuda_backward]=""
@@ -52,6 +53,14 @@ for step in $steps; do
       "$build/bench/mhc-bench" --suite engine --json "$out/engine.json" 2>&1 | tee "$out/engine.log" || status=1 ;;
     boundary|backward|static_backward)
       "$build/bench/mhc-bench" --suite "$step" --json "$out/$step.json" 2>&1 | tee "$out/$step.log" || status=1 ;;
+    head-cluster)
+      for C in 7168 5120 4096; do
+        for T in 1 16 64 1024 4096 16384; do
+          for sku in 0 0x00900502; do
+            "$build/bench/mhc-bench" --op head --T "$T" --C "$C" --sku "$sku" 2>&1 | tail -n 1 | tee -a "$out/head_cluster.log" || status=1
+          done
+        done
+      done ;;
     ncu-gemm)
       for sku in 0x00900100 0x00900103; do
         echo "== ncu A1 T=16384 C=7168 sku=$sku" | tee -a "$out/ncu_gemm.log"
