@@ -204,6 +204,12 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_SM80_STATIC_PRE_BACKWARD   0x00505000u
 #define MHC_SKU_SM80_STATIC_POST_BACKWARD  0x00505100u
 #define MHC_SKU_SM80_STATIC_LAYER_BACKWARD 0x00505200u
+/* The same with the row buffer refilled while the row is worked on (one buffer per row slot: each
+ * thread copies the bytes it reads, the next row's as soon as it is done with them) and the
+ * finalize's Sinkhorn reverse on one warp for n <= 5; the same bits. Selected only when forced
+ * until measured. Since 0.5. */
+#define MHC_SKU_SM80_STATIC_PRE_BACKWARD_STREAMED   0x00505001u
+#define MHC_SKU_SM80_STATIC_LAYER_BACKWARD_STREAMED 0x00505201u
 /* CUDA, portable: the fused pre stage over blocks of 8 tokens (partials summed once per token). */
 #define MHC_SKU_SM80_PRE_FUSE_TOKENS 0x00500201u
 /* CUDA, portable: the layer boundary. Critical path: post + collapse + RMSNorm in one kernel, a

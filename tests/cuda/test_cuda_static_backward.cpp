@@ -258,15 +258,17 @@ std::string label(const mhc_desc_t& d) {
          " n=" + std::to_string(d.n) + " C=" + std::to_string(d.hidden) + " iters=" + std::to_string(d.sinkhorn_repeat);
 }
 
-mhc_plan_t cuda_plan(const mhc_desc_t& d) {
+// The CUDA plan of `d`: the default SKU, or `forced`.
+mhc_plan_t cuda_plan(const mhc_desc_t& d, mhc_sku_t forced = MHC_SKU_NONE) {
   mhc_preference_t pref = cuda_only();
+  pref.forced_sku = forced;
   pref.required = MHC_GUARANTEE_DETERMINISTIC | MHC_GUARANTEE_NO_ATOMICS | MHC_GUARANTEE_BIT_STABLE |
                   MHC_GUARANTEE_BATCH_INVARIANT;
   mhc_plan_t p = nullptr;
   REQUIRE_OK(mhc_plan_select(&d, &pref, &p));
   mhc_sku_t sku = 0;
   REQUIRE_OK(mhc_plan_get_sku(p, &sku));
-  REQUIRE(sku == expected_sku(d.op));
+  REQUIRE(sku == (forced != MHC_SKU_NONE ? forced : expected_sku(d.op)));
   return p;
 }
 
@@ -285,9 +287,10 @@ void fill_outputs(OpData& d, uint64_t seed) {
 // and returns the CUDA outputs. `edit` may change the inputs first.
 std::vector<std::vector<unsigned char>> check_backward(const mhc_desc_t& desc, uint64_t seed, int shift = 0,
                                                        uint32_t accumulate = 0,
-                                                       const std::function<void(OpData&)>& edit = {}) {
+                                                       const std::function<void(OpData&)>& edit = {},
+                                                       mhc_sku_t forced = MHC_SKU_NONE) {
   PlanHolder cuda, host;
-  cuda.plan = cuda_plan(desc);
+  cuda.plan = cuda_plan(desc, forced);
   mhc_preference_t hp = host_only();
   REQUIRE_OK(mhc_plan_select(&desc, &hp, &host.plan));
   OpData data = make_op_data(desc, seed);
@@ -759,9 +762,71 @@ TEST_CASE("static backward: one plan, two threads, two streams, own workspaces",
     }
 }
 
+// One row buffer per row slot (B1', B3' where two do not fit): each thread copies exactly the
+// groups it reads and refills them with its next row's during phase 2, waiting for its own copies
+// only (16-, 8- or 4-byte granules), or, where no granule fits a group (bf16 at n > 8, odd bf16 C),
+// the buffer is refilled after the step behind a barrier. Shapes: fp32 n = 4 at C = 4096 (B3') and
+// 7168 (B1'), bf16 n = 4 at C = 7168 (B3', 8-byte granules), fp32 n = 8 at C = 4096 (B1', 8-byte),
+// odd C and a misaligned run (4-byte, element-wise), n = 17 (one element a group), C = 64 (64 row
+// slots), bf16 n = 32 (no granule: the barrier path); B = 1 (no refill issued), 7, 300 (CTAs of
+// one row a step take two steps), 8192 (16-step folds), 20000 at C = 64 (two steps of 64 rows).
+// Each against the host, and two runs bit for bit.
+// The streamed SKU of B1' and B3' (none for B2').
+mhc_sku_t streamed_sku(mhc_op_t op) {
+  return op == MHC_OP_STATIC_PRE_BACKWARD     ? MHC_SKU_SM80_STATIC_PRE_BACKWARD_STREAMED
+         : op == MHC_OP_STATIC_LAYER_BACKWARD ? MHC_SKU_SM80_STATIC_LAYER_BACKWARD_STREAMED
+                                              : MHC_SKU_NONE;
+}
+
+TEST_CASE("static backward: one row buffer, streamed refill", "[cuda][static_backward][refill]") {
+  uint64_t seed = 12000;
+  struct Shape {
+    int n;
+    int64_t C;
+    mhc_dtype_t act;
+    int shift;
+    int64_t big;  // a fourth B (0: none; the host reference costs ~B C n^2)
+  };
+  const Shape shapes[] = {{4, 4096, MHC_DTYPE_FP32, 0, 8192}, {4, 7168, MHC_DTYPE_BF16, 0, 8192},
+                          {8, 4096, MHC_DTYPE_FP32, 0, 8192}, {4, 7168, MHC_DTYPE_FP32, 0, 0},
+                          {4, 4095, MHC_DTYPE_FP32, 0, 0},    {4, 4096, MHC_DTYPE_FP32, 1, 0},
+                          {8, 4096, MHC_DTYPE_BF16, 0, 0},    {17, 1280, MHC_DTYPE_FP32, 0, 0},
+                          {4, 64, MHC_DTYPE_FP32, 0, 20000},  {32, 1280, MHC_DTYPE_BF16, 0, 0},
+                          {4, 7167, MHC_DTYPE_BF16, 0, 0}};
+  for (mhc_op_t op : {MHC_OP_STATIC_PRE_BACKWARD, MHC_OP_STATIC_LAYER_BACKWARD})
+    for (const Shape& sh : shapes)
+      for (int64_t B : {int64_t{1}, int64_t{7}, int64_t{300}, sh.big}) {
+        if (B == 0 || (B > 300 && sh.n > 4 && has_post(op))) continue;  // B3' at n = 8: no buffer fits
+        const mhc_desc_t d = bdesc(op, B, sh.n, sh.C, sh.act);
+        PlanHolder cuda, base, host;
+        cuda.plan = cuda_plan(d, streamed_sku(op));
+        base.plan = cuda_plan(d);
+        mhc_preference_t hp = host_only();
+        REQUIRE_OK(mhc_plan_select(&d, &hp, &host.plan));
+        OpData data = make_op_data(d, seed++);
+        DeviceSet dev(data, sh.shift);
+        const mhc_args_t a = data.args(dev.ptrs);
+        std::vector<std::vector<unsigned char>> runs[3];  // streamed twice, then the default SKU
+        for (int k = 0; k < 3; ++k) {
+          dev.poison_outputs(data);
+          REQUIRE_OK(mhc_plan_run(k < 2 ? cuda.plan : base.plan, nullptr, nullptr, 0, &a));
+          CUDA_REQUIRE(cudaDeviceSynchronize());
+          runs[k] = dev.outputs(data);
+        }
+        INFO(label(d) << " shift=" << sh.shift);
+        CHECK(runs[0] == runs[1]);
+        CHECK(runs[0] == runs[2]);  // the same bits as the default SKU
+        const mhc_args_t ha = data.args(data.host_ptrs());
+        REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &ha));
+        check_outputs(data, runs[0], label(d) + " shift=" + std::to_string(sh.shift) + " refill");
+      }
+}
+
 // A small set for compute-sanitizer (memcheck, racecheck, synccheck, initcheck): every kernel
 // variant kind (vector, element-wise, resident with one and two buffers, re-reading, the tile
-// kernel, both partial layouts, accumulation) on shapes that run in seconds.
+// kernel, both partial layouts, accumulation) on shapes that run in seconds. One buffer with the
+// streamed refill (B3'): fp32 at n = 4, C = 64 (64 row slots) and C = 4096, n = 17, C = 1280; bf16
+// at C = 7168; the last line's B = 300 gives CTAs two steps (a refill in phase 2) on < 300 SMs.
 TEST_CASE("static backward: sanitizer subset", "[sanitize]") {
   uint64_t seed = 11000;
   for (mhc_op_t op : kOps)
@@ -774,5 +839,6 @@ TEST_CASE("static backward: sanitizer subset", "[sanitize]") {
       check_backward(bdesc(op, 40, 4, 60001, act), seed++);  // rows read twice; 16-step folds (dw in global memory)
       check_backward(bdesc(op, 97, 4, 256, act), seed++);    // 16 rows per step
       check_backward(bdesc(op, 300, 4, 64, act, 2), seed++);
+      check_backward(bdesc(op, 300, 4, act == MHC_DTYPE_BF16 ? 7168 : 4096, act), seed++, 0, 0, {}, streamed_sku(op));
     }
 }

@@ -4,8 +4,8 @@
 
 namespace mhc::cuda::static_bwd {
 
-RowKernelFn rows_kernel_bf16(int mode, int nb, bool vec, bool res) {
-  return pick_rows_kernel<uint16_t>(mode, nb, vec, res);
+RowKernelFn rows_kernel_bf16(int mode, int nb, bool vec, bool res, bool refill) {
+  return pick_rows_kernel<uint16_t>(mode, nb, vec, res, refill);
 }
 TileKernelFn tile_kernel_bf16(int mode) { return pick_tile_kernel<uint16_t>(mode); }
 

@@ -3,7 +3,9 @@
 
 namespace mhc::cuda::static_bwd {
 
-RowKernelFn rows_kernel_f32(int mode, int nb, bool vec, bool res) { return pick_rows_kernel<float>(mode, nb, vec, res); }
+RowKernelFn rows_kernel_f32(int mode, int nb, bool vec, bool res, bool refill) {
+  return pick_rows_kernel<float>(mode, nb, vec, res, refill);
+}
 TileKernelFn tile_kernel_f32(int mode) { return pick_tile_kernel<float>(mode); }
 
 }  // namespace mhc::cuda::static_bwd

@@ -89,6 +89,7 @@ struct RowParams {
   int64_t off_stage;        // byte offsets in dynamic shared memory (see fixed_bytes)
   int64_t off_acc;          // -1: the fold accumulates dw in its partial row in global memory
   int64_t off_rows;
+  int refill_bytes;         // resident, one stage: the streamed refill's granule (16, 8, 4; 0: none)
 };
 
 struct TileParams {
@@ -128,6 +129,7 @@ struct FinalizeParams {
   int pre, post;             // which parts the op has
   int acc_pre, acc_post, acc_res, acc_w;  // MHC_GRAD_ACCUMULATE_* bits set
   int record_in_smem;        // set by the launch
+  int warp_reverse;          // the Sinkhorn reverse on one warp where n x n <= 32
 };
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -209,13 +211,32 @@ __device__ __forceinline__ void copy_async(void* dst, const void* src, int64_t b
   }
 }
 
+// Waits until at most `pending` of this thread's committed groups are in flight (clamped to 0..7:
+// waiting for more is always safe).
+__device__ __forceinline__ void cp_async_wait_upto(int pending) {
+  switch (pending < 7 ? pending : 7) {
+    case 7: cp_async_wait<7>(); break;
+    case 6: cp_async_wait<6>(); break;
+    case 5: cp_async_wait<5>(); break;
+    case 4: cp_async_wait<4>(); break;
+    case 3: cp_async_wait<3>(); break;
+    case 2: cp_async_wait<2>(); break;
+    case 1: cp_async_wait<1>(); break;
+    default: cp_async_wait<0>(); break;
+  }
+}
+
 // ---- the row kernel -------------------------------------------------------------------------------
 // T: float or uint16_t (bf16). NB: n rounded up to 4, 8, 16 or 32. VEC: C % GS == 0 and every
 // pointer aligned for GS-element vectors (else element by element: the same bits). RES: the row
 // (x and the arriving gradient) is copied to shared memory (B1', B3'; otherwise phase 2 reads it
 // from global memory again).
-template <typename T, int MODE, int NB, bool VEC, bool RES>
-__global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowParams p) {
+// REFILL (RES, the streamed SKUs): one row buffer refilled group by group (below); its own
+// instantiations, so the default kernels keep their code. B1' with it at n <= 8: at most 128
+// registers, two CTAs per SM as the default B1' kernel (the refill costs registers).
+template <typename T, int MODE, int NB, bool VEC, bool RES, bool REFILL = false>
+__global__ void __launch_bounds__(kThreads, REFILL && MODE == kPre && NB <= 8 ? 2 : 1)
+    static_bwd_rows_kernel(const RowParams p) {
   constexpr int GS = group_elems(sizeof(T), NB);
   constexpr int W = VEC ? GS : 1;
   constexpr bool kPreM = MODE != kPost;
@@ -272,6 +293,41 @@ __global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowP
     copy_async(dst, xg + row * x_elems, x_elems * static_cast<int64_t>(sizeof(T)), p.copy_bytes, lt, tpr);
     copy_async(dst + p.xbuf_bytes, gg + row * g_elems, g_elems * static_cast<int64_t>(sizeof(T)), p.copy_bytes, lt, tpr);
   };
+  // The streamed refill (one stage, p.refill_bytes > 0): a thread copies exactly the bytes it reads,
+  // its groups of every stream of x and of the gradient, one commit per group. So it refills a group
+  // with the next row's as soon as phase 2 is done with it, phase 1 waits for its own copies group by
+  // group, and the buffer needs no block barrier. The granule divides a group's bytes and every
+  // stream's start (the host checks the pointers' alignment and C).
+  const bool refill = REFILL && RES && p.stages == 1 && p.refill_bytes > 0;
+  // Group g of `streams` rows of C elements (x or the gradient) from src to dst; copy_group
+  // commits x's and the gradient's together. VEC: the granule is the group's GS x sizeof(T) bytes
+  // (the host's alignment checks imply it).
+  auto copy_streams = [&](const T* dst, const T* src, int streams, int g) {
+    constexpr int kGroupBytes = GS * static_cast<int>(sizeof(T));
+    const int64_t c0 = int64_t{g} * GS;
+#pragma unroll 1
+    for (int j = 0; j < streams; ++j) {
+      char* d = reinterpret_cast<char*>(const_cast<T*>(dst + j * C + c0));
+      const char* s = reinterpret_cast<const char*>(src + j * C + c0);
+      if constexpr (VEC && kGroupBytes >= 4) {
+        if constexpr (kGroupBytes == 16) static_hc::cp_async_16(d, s);
+        else cp_async_small<kGroupBytes>(d, s);
+      } else {
+        const int bytes = static_cast<int>((c0 + GS <= C ? GS : C - c0) * static_cast<int64_t>(sizeof(T)));
+        const int q = p.refill_bytes;
+        for (int b = 0; b < bytes; b += q) {
+          if (q == 16) static_hc::cp_async_16(d + b, s + b);
+          else if (q == 8) cp_async_small<8>(d + b, s + b);
+          else static_hc::cp_async_4(d + b, s + b);
+        }
+      }
+    }
+  };
+  auto copy_group = [&](const T* xdst, const T* gdst, int64_t row, int g) {
+    copy_streams(xdst, xg + row * x_elems, n, g);
+    copy_streams(gdst, gg + row * g_elems, kPostM ? n : 1, g);
+    cp_async_commit();
+  };
   // Commits dw's value of column c for this step (rpc = 1: the row's term; else the slots' sum).
   auto dw_commit = [&](int64_t part, bool first, int64_t c, double v) {
     if (p.fold == 1) {
@@ -285,8 +341,16 @@ __global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowP
   // Everything read here may be written by the previous kernel of the stream.
   pdl_wait();
   if constexpr (RES) {
-    copy_row(step_of(0), 0);
-    cp_async_commit();
+    if (refill) {
+      const int64_t row0 = step_of(0) * p.rpc + rloc;
+      const T* xd = reinterpret_cast<const T*>(slot);
+      const T* gd = reinterpret_cast<const T*>(slot + p.xbuf_bytes);
+      if (row0 < p.rows)
+        for (int g = lt; g < groups; g += tpr) copy_group(xd, gd, row0, g);
+    } else {
+      copy_row(step_of(0), 0);
+      cp_async_commit();
+    }
   }
   if (tid < 32) {
     static_hc::Params cp{};
@@ -312,16 +376,21 @@ __global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowP
     const int64_t part = p.fold == 1 ? step : step / kFold;
     const T* xs = xg + (active ? row : 0) * x_elems;
     const T* gs = gg + (active ? row : 0) * g_elems;
+    int64_t next_row = -1;  // the refill's row: this slot's row of the next step
     if constexpr (RES) {
       const int stg = p.stages == 2 ? parity : 0;
-      if (p.stages == 2) {
+      if (refill) {
+        const int64_t ns = step_of(k + 1);
+        if (ns >= 0 && ns * p.rpc + rloc < p.rows) next_row = ns * p.rpc + rloc;
+      } else if (p.stages == 2) {
         copy_row(step_of(k + 1), parity ^ 1);
         cp_async_commit();
         cp_async_wait<1>();
+        __syncthreads();
       } else {
         cp_async_wait<0>();
+        __syncthreads();
       }
-      __syncthreads();
       const unsigned char* b = slot + stg * slot_bytes;
       xs = reinterpret_cast<const T*>(b);
       gs = reinterpret_cast<const T*>(b + p.xbuf_bytes);
@@ -334,6 +403,9 @@ __global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowP
       float sq = 0.0f, S = 0.0f;
       if (active) {
         for (int g = lt; g < groups; g += tpr) {
+          // This group's copy has landed: at most this thread's later groups are in flight.
+          if constexpr (RES)
+            if (refill) cp_async_wait_upto((groups - 1 - g) >> tpr_log2);
 #pragma unroll
           for (int s = 0; s < GS / W; ++s) {
             const int64_t c = int64_t{g} * GS + s * W;
@@ -472,6 +544,9 @@ __global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowP
           }
         }
       }
+      // This thread's last read of group g of this row is above (phase 1 read it before).
+      if constexpr (RES)
+        if (next_row >= 0) copy_group(xs, gs, next_row, g);
     }
 
     // ---- the step's L0 partials ----
@@ -535,10 +610,12 @@ __global__ void __launch_bounds__(kThreads, 1) static_bwd_rows_kernel(const RowP
       }
     }
     if constexpr (RES) {
-      __syncthreads();  // every thread is done with this stage's buffer
-      if (p.stages == 1) {
-        copy_row(step_of(k + 1), 0);
-        cp_async_commit();
+      if (!refill) {
+        __syncthreads();  // every thread is done with this stage's buffer
+        if (p.stages == 1) {
+          copy_row(step_of(k + 1), 0);
+          cp_async_commit();
+        }
       }
     }
   }
@@ -686,32 +763,35 @@ __global__ void __launch_bounds__(kThreads) static_bwd_tile_kernel(const TilePar
 using RowKernelFn = void (*)(RowParams);
 using TileKernelFn = void (*)(TileParams);
 
+template <typename T, int MODE, int NB, bool VEC>
+RowKernelFn pick_rows_res(bool res, bool refill) {
+  if (!res) return static_bwd_rows_kernel<T, MODE, NB, VEC, false>;
+  return refill ? static_bwd_rows_kernel<T, MODE, NB, VEC, true, true> : static_bwd_rows_kernel<T, MODE, NB, VEC, true>;
+}
 template <typename T, int MODE, int NB>
-RowKernelFn pick_rows_variant(bool vec, bool res) {
+RowKernelFn pick_rows_variant(bool vec, bool res, bool refill) {
   if constexpr (MODE == kPost) {
     return vec ? static_bwd_rows_kernel<T, MODE, NB, true, false> : static_bwd_rows_kernel<T, MODE, NB, false, false>;
   } else {
-    if (vec)
-      return res ? static_bwd_rows_kernel<T, MODE, NB, true, true> : static_bwd_rows_kernel<T, MODE, NB, true, false>;
-    return res ? static_bwd_rows_kernel<T, MODE, NB, false, true> : static_bwd_rows_kernel<T, MODE, NB, false, false>;
+    return vec ? pick_rows_res<T, MODE, NB, true>(res, refill) : pick_rows_res<T, MODE, NB, false>(res, refill);
   }
 }
 template <typename T, int MODE>
-RowKernelFn pick_rows_nb(int nb, bool vec, bool res) {
+RowKernelFn pick_rows_nb(int nb, bool vec, bool res, bool refill) {
   switch (nb) {
-    case 4: return pick_rows_variant<T, MODE, 4>(vec, res);
-    case 8: return pick_rows_variant<T, MODE, 8>(vec, res);
-    case 16: return pick_rows_variant<T, MODE, 16>(vec, res);
-    case 32: return pick_rows_variant<T, MODE, 32>(vec, res);
+    case 4: return pick_rows_variant<T, MODE, 4>(vec, res, refill);
+    case 8: return pick_rows_variant<T, MODE, 8>(vec, res, refill);
+    case 16: return pick_rows_variant<T, MODE, 16>(vec, res, refill);
+    case 32: return pick_rows_variant<T, MODE, 32>(vec, res, refill);
     default: return nullptr;
   }
 }
 template <typename T>
-RowKernelFn pick_rows_kernel(int mode, int nb, bool vec, bool res) {
+RowKernelFn pick_rows_kernel(int mode, int nb, bool vec, bool res, bool refill) {
   switch (mode) {
-    case kPre: return pick_rows_nb<T, kPre>(nb, vec, res);
-    case kPost: return res ? nullptr : pick_rows_nb<T, kPost>(nb, vec, false);
-    case kLayer: return pick_rows_nb<T, kLayer>(nb, vec, res);
+    case kPre: return pick_rows_nb<T, kPre>(nb, vec, res, refill);
+    case kPost: return res ? nullptr : pick_rows_nb<T, kPost>(nb, vec, false, false);
+    case kLayer: return pick_rows_nb<T, kLayer>(nb, vec, res, refill);
     default: return nullptr;
   }
 }
@@ -726,9 +806,9 @@ TileKernelFn pick_tile_kernel(int mode) {
 }
 
 // The instantiations (sm80_f32_static_bwd.cu, sm80_bf16_static_bwd.cu); nullptr for a combination
-// that does not exist (B2' has no resident variant).
-RowKernelFn rows_kernel_f32(int mode, int nb, bool vec, bool res);
-RowKernelFn rows_kernel_bf16(int mode, int nb, bool vec, bool res);
+// that does not exist (B2' has no resident variant). `refill`: the streamed refill's kernel (res).
+RowKernelFn rows_kernel_f32(int mode, int nb, bool vec, bool res, bool refill);
+RowKernelFn rows_kernel_bf16(int mode, int nb, bool vec, bool res, bool refill);
 TileKernelFn tile_kernel_f32(int mode);
 TileKernelFn tile_kernel_bf16(int mode);
 

@@ -152,33 +152,42 @@ __device__ void sinkhorn_forward(const FinalizeParams& p, double (*m)[33], doubl
 // g [n, n] = dL/dM in, dL/dh out: every step reversed, last first (a normalized line Y = X / s,
 // the record's matrix, gives dX = (dY - sum_line(dY * Y)) / s, here times the record's 1/s; a line
 // the guard left passes dY through), then exp: dh = dM0 * M0. Thread a (< n) forms line a's dot
-// (a left fold), then every thread updates its elements. Whole CTA.
+// (a left fold), then every thread updates its elements. Whole CTA; with warp_reverse and n <= 5 (n x n <= 32
+// elements, all of them and every line on warp 0 anyway): warp 0 alone with warp barriers, the same
+// threads doing the same operations, the other warps waiting at the final block barrier.
 __device__ void sinkhorn_reverse(const FinalizeParams& p, double (*g)[33], double* line_s, const double* rec) {
   const int tid = threadIdx.x;
   const int n = p.n;
   const int nn = n * n;
   const int64_t stride = record_stride(n);
-  for (int step = 2 * p.iters - 1; step >= 0; --step) {
-    const int cols = step & 1;
-    const double* r = rec + int64_t{step} * stride;
-    if (tid < n) {
-      const int a = tid;
-      double dot = 0.0;
-      if (r[nn + a] != 0.0)
-        for (int b = 0; b < n; ++b)
-          dot = __dadd_rn(dot, __dmul_rn(cols ? g[b][a] : g[a][b], r[cols ? b * n + a : a * n + b]));
-      line_s[a] = dot;
+  const bool one_warp = p.warp_reverse && nn <= 32;
+  auto sync = [one_warp] {
+    if (one_warp) __syncwarp();
+    else __syncthreads();
+  };
+  if (!one_warp || tid < 32) {
+    for (int step = 2 * p.iters - 1; step >= 0; --step) {
+      const int cols = step & 1;
+      const double* r = rec + int64_t{step} * stride;
+      if (tid < n) {
+        const int a = tid;
+        double dot = 0.0;
+        if (r[nn + a] != 0.0)
+          for (int b = 0; b < n; ++b)
+            dot = __dadd_rn(dot, __dmul_rn(cols ? g[b][a] : g[a][b], r[cols ? b * n + a : a * n + b]));
+        line_s[a] = dot;
+      }
+      sync();
+      for (int k = tid; k < nn; k += kThreads) {
+        const int i = k / n, j = k % n, l = cols ? j : i;
+        const double inv = r[nn + l];
+        if (inv != 0.0) g[i][j] = __dmul_rn(__dsub_rn(g[i][j], line_s[l]), inv);
+      }
+      sync();
     }
-    __syncthreads();
-    for (int k = tid; k < nn; k += kThreads) {
-      const int i = k / n, j = k % n, l = cols ? j : i;
-      const double inv = r[nn + l];
-      if (inv != 0.0) g[i][j] = __dmul_rn(__dsub_rn(g[i][j], line_s[l]), inv);
-    }
-    __syncthreads();
+    const double* m0 = rec + 2 * int64_t{p.iters} * stride;
+    for (int k = tid; k < nn; k += kThreads) g[k / n][k % n] = __dmul_rn(g[k / n][k % n], m0[k]);
   }
-  const double* m0 = rec + 2 * int64_t{p.iters} * stride;
-  for (int k = tid; k < nn; k += kThreads) g[k / n][k % n] = __dmul_rn(g[k / n][k % n], m0[k]);
   __syncthreads();
 }
 

@@ -9,7 +9,10 @@ namespace mhc::cuda {
 
 std::vector<Sku> skus_b1_static_pre_backward() {
   return {static_backward_sku(card_b1_static_pre_backward, MHC_SKU_SM80_STATIC_PRE_BACKWARD,
-                              "sm80_f32acc_static_pre_backward", kStaticPreBackwardMode)};
+                              "sm80_f32acc_static_pre_backward", kStaticPreBackwardMode),
+          // the SKU after it: reached only when forced (not yet measured)
+          static_backward_sku(card_b1_static_pre_backward, MHC_SKU_SM80_STATIC_PRE_BACKWARD_STREAMED,
+                              "sm80_f32acc_static_pre_backward_streamed", kStaticPreBackwardMode, /*streamed=*/true)};
 }
 
 }  // namespace mhc::cuda

@@ -132,12 +132,12 @@ Config layout(const Shape& s, const Problem& p, const DeviceInfo& dev, bool fold
   return c;
 }
 
-RowKernelFn row_kernel(const Shape& s, int mode, bool vec, bool res) {
-  return s.ab == 2 ? static_bwd::rows_kernel_bf16(mode, s.nb, vec, res)
-                   : static_bwd::rows_kernel_f32(mode, s.nb, vec, res);
+RowKernelFn row_kernel(const Shape& s, int mode, bool vec, bool res, bool refill) {
+  return s.ab == 2 ? static_bwd::rows_kernel_bf16(mode, s.nb, vec, res, refill)
+                   : static_bwd::rows_kernel_f32(mode, s.nb, vec, res, refill);
 }
 
-void run_static_backward(const RunContext& ctx, int mode) {
+void run_static_backward(const RunContext& ctx, int mode, bool streamed) {
   const Problem& p = ctx.problem;
   const mhc_args_t& a = ctx.args;
   const Shape s = shape_of(p, mode);
@@ -159,6 +159,17 @@ void run_static_backward(const RunContext& ctx, int mode) {
   const int64_t xrow = int64_t{s.n} * p.C * s.ab, grow = (s.post ? int64_t{s.n} : 1) * p.C * s.ab;
   auto granule_ok = [&](int g) { return aligned(a.residual, g) && aligned(grad, g) && xrow % g == 0 && grow % g == 0; };
   const int copy_bytes = granule_ok(16) ? 16 : granule_ok(4) ? 4 : 2;
+  // One row buffer per slot: each thread copies the groups it reads (GS elements of every stream)
+  // and refills them with the next row's during phase 2; the granule must divide a group's bytes
+  // and every stream's start (C x bytes), with both pointers aligned to it. Else (e.g. bf16 at
+  // n > 8, or odd C in bf16) the one buffer is refilled after the step, behind a block barrier.
+  int refill_bytes = 0;
+  for (int q : {16, 8, 4})
+    if (refill_bytes == 0 && (s.gs * s.ab) % q == 0 && (p.C * s.ab) % q == 0 && aligned(a.residual, q) &&
+        aligned(grad, q))
+      refill_bytes = q;
+  // The streamed SKUs refill a row slot's one buffer where a granule fits.
+  auto refills = [&](int stages) { return streamed && stages == 1 && refill_bytes > 0; };
 
   // One partial per row step while there are too few 16-step units to fill the GPU and the
   // partials stay small; else each CTA folds 16 steps. The same bits either way.
@@ -171,8 +182,8 @@ void run_static_backward(const RunContext& ctx, int mode) {
     Config best = layout(s, p, ctx.device, fold, 0);
     int best_score = -1, best_blocks = 0;
     if (s.pre) {
-      const RowKernelFn f = row_kernel(s, mode, vec, true);
       for (int stages = 2; stages >= 1; --stages) {
+        const RowKernelFn f = row_kernel(s, mode, vec, true, refills(stages));
         const Config c = layout(s, p, ctx.device, fold, stages);
         if (f == nullptr || c.smem > ctx.device.smem_optin) continue;
         const int blocks = blocks_per_sm(reinterpret_cast<const void*>(f), ctx.device, kThreads, c.smem);
@@ -183,7 +194,7 @@ void run_static_backward(const RunContext& ctx, int mode) {
     return best;
   };
   auto kernel_of = [&](const Config& c) {
-    const RowKernelFn f = row_kernel(s, mode, vec, c.resident);
+    const RowKernelFn f = row_kernel(s, mode, vec, c.resident, c.resident && refills(c.stages));
     if (f == nullptr) fail(MHC_STATUS_INTERNAL, "no static-H backward kernel for mode {}, n bucket {}", mode, s.nb);
     return f;
   };
@@ -222,6 +233,7 @@ void run_static_backward(const RunContext& ctx, int mode) {
   rp.rpc = s.rpc;
   rp.stages = cfg.stages;
   rp.copy_bytes = copy_bytes;
+  rp.refill_bytes = cfg.resident && refills(cfg.stages) ? refill_bytes : 0;
   rp.fold = fold16 ? kFold : 1;
   rp.acc_dx = (a.grad_accumulate & MHC_GRAD_ACCUMULATE_RESIDUAL) != 0;
   rp.acc_df = (a.grad_accumulate & MHC_GRAD_ACCUMULATE_LAYER_OUTPUT) != 0;
@@ -280,17 +292,18 @@ void run_static_backward(const RunContext& ctx, int mode) {
   fp.acc_post = (a.grad_accumulate & MHC_GRAD_ACCUMULATE_H_POST) != 0;
   fp.acc_res = (a.grad_accumulate & MHC_GRAD_ACCUMULATE_H_RES) != 0;
   fp.acc_w = (a.grad_accumulate & MHC_GRAD_ACCUMULATE_NORM_WEIGHT) != 0;
+  fp.warp_reverse = streamed;
   static_bwd::launch_static_bwd_finalize(fp, ctx.stream, pdl);
 }
 
 }  // namespace
 
-Sku static_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, int mode) {
+Sku static_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, int mode, bool streamed) {
   Sku s = cuda_sku(card, id, name, 80);
   s.guarantee = static_guarantee;
   s.supports = static_supports;
   s.workspace_bytes = [mode](const Problem& plan) { return sections(plan, shape_of(plan, mode)).total(); };
-  s.run = [mode](const RunContext& ctx) { run_static_backward(ctx, mode); };
+  s.run = [mode, streamed](const RunContext& ctx) { run_static_backward(ctx, mode, streamed); };
   return s;
 }
 

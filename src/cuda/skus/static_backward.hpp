@@ -9,6 +9,8 @@ namespace mhc::cuda {
 // Kernel modes (the kernels' static_hc::Mode): which part of the layer the backward covers.
 constexpr int kStaticPreBackwardMode = 0, kStaticPostBackwardMode = 1, kStaticLayerBackwardMode = 2;
 
-Sku static_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, int mode);
+// `streamed`: one row buffer per slot refilled during the row's phase 2 where a copy granule fits,
+// the finalize's Sinkhorn reverse on one warp for n <= 5 (the same bits as without).
+Sku static_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, int mode, bool streamed = false);
 
 }  // namespace mhc::cuda
