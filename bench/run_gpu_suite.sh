@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # On the GPU machine: the CUDA test suites, compute-sanitizer (memcheck, racecheck, synccheck,
 # initcheck) on every CUDA suite, then the benchmark. Logs go to $OUT (or ./gpu-out).
-# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster]...
+# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster|static-streamed]...
 #   engine: the pre engine before/after (mhc-bench --suite engine); boundary, backward,
 #   static_backward: those suites;
 #   ncu: DRAM and L2 throughput of each kernel of pre at T = 16384, C = 7168 on the default and the
 #   earlier SKU; ncu-gemm: what bounds the GEMM pass (A1, T = 16384, C = 7168: the staged wide-token
 #   kernel and the register-pipelined one): throughput, occupancy, stall reasons;
-#   head-cluster: the head's default SKU against the cluster kernel (forced) at each T and C.
+#   head-cluster: the head's default SKU against the cluster kernel (forced) at each T and C;
+#   static-streamed: the static-H backward's default SKUs against the streamed ones (forced).
 set -uo pipefail
 build=${1:-build}; shift || true
 out=${OUT:-gpu-out}; mkdir -p "$out"
@@ -59,6 +60,16 @@ for step in $steps; do
           for sku in 0 0x00900502; do
             "$build/bench/mhc-bench" --op head --T "$T" --C "$C" --sku "$sku" 2>&1 | tail -n 1 | tee -a "$out/head_cluster.log" || status=1
           done
+        done
+      done ;;
+    static-streamed)
+      for c in "static_layer_backward 8192 4096 4 fp32 0x00505201" "static_layer_backward 8192 4096 4 bf16 0x00505201" \
+               "static_layer_backward 320 1280 4 fp32 0x00505201" "static_layer_backward 4096 7168 4 bf16 0x00505201" \
+               "static_pre_backward 8192 4096 4 fp32 0x00505001" "static_pre_backward 8192 7168 4 bf16 0x00505001"; do
+        set -- $c
+        for sku in 0 "$6"; do
+          "$build/bench/mhc-bench" --op "$1" --T "$2" --C "$3" --n "$4" --dtype "$5" --sku "$sku" 2>&1 | tail -n 1 \
+            | tee -a "$out/static_streamed.log" || status=1
         done
       done ;;
     ncu-gemm)
