@@ -53,6 +53,39 @@ __device__ __forceinline__ float load_remote(const float* local, unsigned rank) 
 
 __device__ __forceinline__ float tf32_round(float f) { return __uint_as_float(tf32_rne(f)); }
 
+// One step of the reduce-scatter below (offset 16 >> kStep, kP >> (kStep + 1) values kept), then
+// the next.
+template <int kP, int kStep>
+__device__ __forceinline__ void reduce_scatter_step(float (&v)[kP], int lane) {
+  constexpr int o = 16 >> kStep, h = kP >> (kStep + 1);
+  const bool upper = (lane & o) != 0;
+#pragma unroll
+  for (int i = 0; i < h; ++i) {
+    const float send = upper ? v[i] : v[h + i];
+    const float keep = upper ? v[h + i] : v[i];
+    v[i] = keep + __shfl_xor_sync(0xffffffffu, send, o);
+  }
+  if constexpr (kStep < 4) reduce_scatter_step<kP, kStep + 1>(v, lane);
+}
+
+// The warp's sums of kV values per lane (v, flattened row-major), lane l writing the sums of
+// values [l kP/32, (l + 1) kP/32) to out: a reduce-scatter over halves (offsets 16 .. 1), each
+// lane keeping one half of its values and adding the other lane's copy of it, so a step moves
+// half as many values as the one before (62 shuffles for 40 values instead of 200). A fixed
+// tree per value: deterministic, and the same for every warp.
+template <int kV, typename Acc>
+__device__ __forceinline__ void warp_reduce_scatter(const Acc& acc, float* out, int lane) {
+  constexpr int kP = kV <= 32 ? 32 : 64;  // padded to a power of two >= 32
+  constexpr int kRow = sizeof(acc[0]) / sizeof(float);
+  float v[kP];
+#pragma unroll
+  for (int k = 0; k < kP; ++k) v[k] = k < kV ? acc[k / kRow][k % kRow] : 0.0f;
+  reduce_scatter_step<kP, 0>(v, lane);
+#pragma unroll
+  for (int i = 0; i < kP / 32; ++i)
+    if (lane * (kP / 32) + i < kV) out[lane * (kP / 32) + i] = v[i];
+}
+
 // Block b of the cluster's blocks: its tokens [b kTB, b kTB + kTB) of the run.
 template <int kN, int kStages>
 __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(const HeadClusterParams hp) {
@@ -103,7 +136,7 @@ __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(cons
   for (int64_t b = first; b < blocks; b += step, parity ^= 1, s = s + 1 == kStages ? 0 : s + 1) {
     cp_async_wait<kStages - 1>();  // this thread's copies of block b (its own bytes only)
     const int64_t t0 = b * kTB;
-    // The rank's partials: per thread i, e ascending; then lanes (a fixed tree), then warps.
+    // The rank's partials: per thread i, e ascending; then the lanes, then the warps ascending.
     float acc[kTB][kN + 1];
 #pragma unroll
     for (int t = 0; t < kTB; ++t) {
@@ -122,15 +155,7 @@ __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(cons
         }
       }
     }
-#pragma unroll
-    for (int t = 0; t < kTB; ++t)
-#pragma unroll
-      for (int j = 0; j <= kN; ++j) {
-        float v = acc[t][j];
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-        if (lane == 0) red[warp][t * (kN + 1) + j] = v;
-      }
+    warp_reduce_scatter<kV>(acc, red[warp], lane);
     __syncthreads();
     for (int u = tid; u < kV; u += nthreads) {
       float v = red[0][u];
