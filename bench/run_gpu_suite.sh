@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # On the GPU machine: the CUDA test suites, compute-sanitizer (memcheck, racecheck, synccheck,
 # initcheck) on every CUDA suite, then the benchmark. Logs go to $OUT (or ./gpu-out).
-# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster|static-streamed]...
+# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster|static-streamed|backward-chunked]...
 #   engine: the pre engine before/after (mhc-bench --suite engine); boundary, backward,
 #   static_backward: those suites;
 #   ncu: DRAM and L2 throughput of each kernel of pre at T = 16384, C = 7168 on the default and the
 #   earlier SKU; ncu-gemm: what bounds the GEMM pass (A1, T = 16384, C = 7168: the staged wide-token
 #   kernel and the register-pipelined one): throughput, occupancy, stall reasons;
 #   head-cluster: the head's default SKU against the cluster kernel (forced) at each T and C;
-#   static-streamed: the static-H backward's default SKUs against the streamed ones (forced).
+#   static-streamed: the static-H backward's default SKUs against the streamed ones (forced);
+#   backward-chunked: the pre and head backward's default SKUs against the chunked ones (forced).
 set -uo pipefail
 build=${1:-build}; shift || true
 out=${OUT:-gpu-out}; mkdir -p "$out"
@@ -25,7 +26,7 @@ declare -A sanitize_args=(
   [test_cuda_dynamic]="[a2],[a4],[a5],[sanitize-onepass],[sanitize-staged],[sanitize-cluster]"
   [test_cuda_static]="[sanitize],[guard]"
   [test_cuda_static_backward]="[sanitize]"
-  [test_cuda_backward]=""
+  [test_cuda_backward]="~[chunked]"
 )
 # test_cuda_device provokes CUDA API errors on purpose (an invalid device, a scratch too large to
 # allocate): memcheck would list them as errors, so API-error reports are off for that suite.
@@ -70,6 +71,16 @@ for step in $steps; do
         for sku in 0 "$6"; do
           "$build/bench/mhc-bench" --op "$1" --T "$2" --C "$3" --n "$4" --dtype "$5" --sku "$sku" 2>&1 | tail -n 1 \
             | tee -a "$out/static_streamed.log" || status=1
+        done
+      done ;;
+    backward-chunked)
+      for c in "pre_backward 0x00904300" "head_backward 0x00904500"; do
+        set -- $c
+        for T in 1024 4096 16384; do
+          for sku in 0 "$2"; do
+            "$build/bench/mhc-bench" --op "$1" --T "$T" --C 7168 --sku "$sku" 2>&1 | tail -n 1 \
+              | tee -a "$out/backward_chunked.log" || status=1
+          done
         done
       done ;;
     ncu-gemm)

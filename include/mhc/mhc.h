@@ -239,6 +239,11 @@ typedef uint32_t mhc_sku_t;
  * DRAM, the ranks' partials added through distributed shared memory in rank order); n <= 4, C a
  * multiple of 1024 up to 8192. Batch-invariant. Since 0.5. */
 #define MHC_SKU_SM90_HEAD_CLUSTER         0x00900502u
+/* CUDA, Hopper (sm_90): the pre and head backward per block of 256 tokens (the token kernel, then
+ * the column kernel while the block's residual is in L2), chained with programmatic dependent
+ * launch; the same bits as the sm80 SKUs. Selected only when forced until measured. Since 0.5. */
+#define MHC_SKU_SM90_PRE_BACKWARD_CHUNKED  0x00904300u
+#define MHC_SKU_SM90_HEAD_BACKWARD_CHUNKED 0x00904500u
 
 /* ---------------------------------------------------------------------------------------------
  * Descriptor: the problem. Fill it with mhc_desc_init (or MHC_DESC_INIT), then set op and dims.

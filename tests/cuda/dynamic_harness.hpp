@@ -11,6 +11,13 @@
 
 namespace mhc_test {
 
+// Whether the current device is sm_90 or newer (the Hopper-only SKUs).
+inline bool have_sm90() {
+  int dev = 0, major = 0;
+  return cudaGetDevice(&dev) == cudaSuccess &&
+         cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess && major >= 9;
+}
+
 struct RawDevice {
   std::vector<void*> ptrs;
   std::vector<size_t> bytes;

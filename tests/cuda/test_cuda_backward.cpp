@@ -112,3 +112,75 @@ TEST_CASE("A3' and A5' add into existing gradients where a bit says so", "[cuda]
     for (uint32_t bits : {MHC_GRAD_ACCUMULATE_RESIDUAL, MHC_GRAD_ACCUMULATE_FN, all})
       check_backward(make_desc(op, 40, 4, 1280), seed++, bits, false, 1e-4);
 }
+
+namespace {
+
+// Runs `desc` on the CUDA plan forcing `sku` (MHC_SKU_NONE: the default) over the same inputs and
+// prefilled outputs (seeded), returning every output.
+std::vector<std::vector<unsigned char>> run_outputs(const mhc_desc_t& desc, uint64_t seed, mhc_sku_t sku,
+                                                    uint32_t accumulate) {
+  std::function<void(OpData&)> prefill = [seed](OpData& d) { prefill_outputs(d, seed); };
+  const CudaAndHost r = run_cuda_and_host(desc, seed, sku, 0, false, accumulate, prefill);
+  return r.got;
+}
+
+}  // namespace
+
+// The chunked schedule (token and column kernels per block of 256 tokens, chained): one block, a
+// partial last block, more blocks than lanes (the dfn partial carried through the workspace),
+// against the host and bit for bit against the default SKU (gradients that accumulate too).
+TEST_CASE("A3' and A5' chunked: the same bits as the default SKU", "[cuda][backward][pre][chunked]") {
+  if (!have_sm90()) {
+    WARN("the chunked SKUs need sm_90: not run");
+    return;
+  }
+  uint64_t seed = 2100;
+  for (mhc_op_t op : {MHC_OP_PRE_BACKWARD, MHC_OP_HEAD_BACKWARD}) {
+    const mhc_sku_t chunked =
+        op == MHC_OP_PRE_BACKWARD ? MHC_SKU_SM90_PRE_BACKWARD_CHUNKED : MHC_SKU_SM90_HEAD_BACKWARD_CHUNKED;
+    for (int n : {1, 4, 8})
+      for (int64_t T : {int64_t{1}, int64_t{256}, int64_t{257}, int64_t{2304}, int64_t{2311}})
+        for (int64_t C : {int64_t{1280}, int64_t{4096}}) {
+          if (n == 8 && T > 257) continue;  // the host reference's cost
+          const mhc_desc_t d = make_desc(op, T, n, C);
+          INFO(mhc::op_name(op) << " T=" << T << " n=" << n << " C=" << C);
+          const auto base = run_outputs(d, seed, MHC_SKU_NONE, 0);
+          const auto got = run_outputs(d, seed, chunked, 0);
+          CHECK(got == base);
+          ++seed;
+        }
+    const mhc_desc_t big = weights(make_desc(op, 4100, 4, 7168), MHC_DTYPE_FP32);
+    CHECK(run_outputs(big, seed, chunked, 0) == run_outputs(big, seed, MHC_SKU_NONE, 0));
+    const uint32_t all = MHC_GRAD_ACCUMULATE_RESIDUAL | MHC_GRAD_ACCUMULATE_FN | MHC_GRAD_ACCUMULATE_SCALE |
+                         MHC_GRAD_ACCUMULATE_BASE;
+    const mhc_desc_t acc = make_desc(op, 2500, 4, 1280);
+    CHECK(run_outputs(acc, seed + 1, chunked, all) == run_outputs(acc, seed + 1, MHC_SKU_NONE, all));
+    seed += 2;
+  }
+  // Against the host directly (a forced run), with the column kernel's alignment and without it
+  // (C = 13: the unchunked schedule's FMA column kernel).
+  for (int64_t C : {int64_t{4096}, int64_t{13}}) {
+    const CudaAndHost r = run_cuda_and_host(make_desc(MHC_OP_PRE_BACKWARD, 600, 4, C), 2199 + C,
+                                            MHC_SKU_SM90_PRE_BACKWARD_CHUNKED);
+    for (size_t i = 0; i < r.data.specs.size(); ++i) {
+      const mhc::TensorSpec& s = r.data.specs[i];
+      if (s.role != mhc::Role::kOutput) continue;
+      const Mismatch m = compare(s, r.got[i].data(), r.data.host[i].data(), 1e-4);
+      INFO("C=" << C << " " << m.describe(s.name));
+      CHECK(m.bad == 0);
+    }
+  }
+}
+
+TEST_CASE("the chunked backward on small shapes (the sanitizers' subset)", "[cuda][sanitize-chunked]") {
+  if (!have_sm90()) {
+    WARN("the chunked SKUs need sm_90: not run");
+    return;
+  }
+  for (mhc_op_t op : {MHC_OP_PRE_BACKWARD, MHC_OP_HEAD_BACKWARD}) {
+    const mhc_sku_t chunked =
+        op == MHC_OP_PRE_BACKWARD ? MHC_SKU_SM90_PRE_BACKWARD_CHUNKED : MHC_SKU_SM90_HEAD_BACKWARD_CHUNKED;
+    const mhc_desc_t d = make_desc(op, 600, 4, 1280);  // three blocks
+    CHECK(run_outputs(d, 2300, chunked, 0) == run_outputs(d, 2300, MHC_SKU_NONE, 0));
+  }
+}

@@ -142,13 +142,6 @@ TEST_CASE("portable sm80 SKUs on this GPU", "[cuda][sm80]") {
 
 namespace {
 
-bool have_sm90() {
-  int dev = 0, major = 0;
-  cudaGetDevice(&dev);
-  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
-  return major >= 9;
-}
-
 // Runs `d` on the forced SKU and on `other` (same inputs) and REQUIREs byte-equal outputs.
 void check_same_bits(const mhc_desc_t& d, mhc_sku_t a, mhc_sku_t b, uint64_t seed) {
   const auto out_a = check_against_host(d, seed, a);

@@ -46,7 +46,7 @@ __global__ void __launch_bounds__(kTokMaxWarps * 32) sm80_f32_pre_backward_token
   constexpr int kMix = kN * (kN + 2);
   const int W = static_cast<int>(blockDim.x / 32);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int64_t first = static_cast<int64_t>(blockIdx.x) * W;
+  const int64_t first = p.tok_begin + static_cast<int64_t>(blockIdx.x) * W;
   const int64_t per_warp = token_scratch_doubles(kN, p.head ? 0 : p.repeat);
   double* s_red = s_dyn + W * per_warp;  // [W tokens][W warps][kN]
   constexpr int V = kVector ? 4 : 1;
@@ -54,7 +54,7 @@ __global__ void __launch_bounds__(kTokMaxWarps * 32) sm80_f32_pre_backward_token
   // dpre[i] = sum_x dli[x] R[i,x]: bf16 x bf16 products are exact in fp32, summed in fp64.
   for (int s = 0; s < W; ++s) {
     const int64_t ts = first + s;
-    if (ts >= p.T) break;  // the same for the whole CTA
+    if (ts >= p.tok_end) break;  // the same for the whole CTA
     double acc[kN] = {};
     const uint16_t* g_row = p.dli + ts * p.C;
     const uint16_t* a_row = p.A + ts * p.K;
@@ -75,9 +75,11 @@ __global__ void __launch_bounds__(kTokMaxWarps * 32) sm80_f32_pre_backward_token
       if (lane == 0) s_red[(s * W + warp) * kN + i] = acc[i];
     }
   }
+  pdl_wait();  // (a no-op unless chained) what follows reads and writes the run's workspace
   __syncthreads();
+  pdl_launch_dependents();
   const int64_t t = first + warp;
-  if (t >= p.T) return;  // no block barrier below
+  if (t >= p.tok_end) return;  // no block barrier below
   double* s_z = s_dyn + warp * per_warp;
   double* s_dz = s_z + kMix;
   double* s_term0 = s_dz + kMix;
@@ -314,7 +316,8 @@ __device__ __forceinline__ void split_tf32_rna(float f, uint32_t& hi, uint32_t& 
   hi = tf32_rna(f);
   lo = tf32_rna(f - __uint_as_float(hi));
 }
-template <int kN, int kM, bool kWLo>
+// kOneBlock: the chunked schedule's kernel (p.col_block alone, chained; its own instantiation).
+template <int kN, int kM, bool kWLo, bool kOneBlock = false>
 __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma_kernel(const PreBackwardParams p) {
   constexpr int kKS = (kM + 7) / 8;    // 8-mix steps (dR's K, dfn's N tiles)
   constexpr int kMW = (kKS + 1) / 2 * 16;  // mixes held per token (zero-padded)
@@ -331,7 +334,8 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
   const int tid = threadIdx.x, warp = tid / 32, ln = tid % 32, g = ln / 4, tq = ln % 4;
   const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kMmaCols;
   const int64_t wc = k0 + warp * 16;  // the warp's first column
-  const int lane = blockIdx.y;
+  constexpr bool one_block = kOneBlock;
+  const int lane = one_block ? static_cast<int>(p.col_block % kLanes) : static_cast<int>(blockIdx.y);
   const int64_t ds = p.dD_stride;
 
   // w(fn)^T fragments: rows = columns wc + g (+ 8), cols = mixes ks * 8 + tq (+ 4).
@@ -349,11 +353,21 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
         wh[ks][q] = tf32_rne(f);
       }
     }
+  if constexpr (kOneBlock) {
+    pdl_wait();  // the token kernel's coefficients, the lane's partial so far
+    pdl_launch_dependents();
+  }
+  // The lane's dfn partial: zero, or (one block after the lane's first) the partial so far.
+  float* part = p.w_part + static_cast<int64_t>(lane) * kM * p.K;
   float facc[kKS][4];
 #pragma unroll
   for (int nt = 0; nt < kKS; ++nt)
 #pragma unroll
-    for (int q = 0; q < 4; ++q) facc[nt][q] = 0.0f;
+    for (int q = 0; q < 4; ++q) {
+      const int j = nt * 8 + 2 * tq + q % 2;
+      const int64_t k = wc + g + (q >= 2 ? 8 : 0);
+      facc[nt][q] = one_block && p.col_block >= kLanes && j < kM && k < p.K ? part[j * p.K + k] : 0.0f;
+    }
 
   // This thread's chunks (loads and epilogue): token r, columns kc .. kc + 7 (one stream).
   int cr[kMmaChunks];
@@ -398,7 +412,8 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
   };
 
   const bool acc_r = (p.accumulate & MHC_GRAD_ACCUMULATE_RESIDUAL) != 0;
-  int64_t b0 = int64_t{lane} * kTokBlock, b1 = b0 + kTokBlock < p.T ? b0 + kTokBlock : p.T, t0 = b0;
+  int64_t b0 = (one_block ? p.col_block : int64_t{lane}) * kTokBlock;
+  int64_t b1 = b0 + kTokBlock < p.T ? b0 + kTokBlock : p.T, t0 = b0;
   fetch(t0, b1);
   while (true) {
     __syncthreads();  // the previous step's readers of sA, sD and sR are done
@@ -431,7 +446,7 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
     const int64_t cur_t0 = t0, cur_b1 = b1;
     t0 += kMmaTok;
     if (t0 >= b1) {
-      b0 += int64_t{kLanes} * kTokBlock;
+      b0 = one_block ? p.T : b0 + int64_t{kLanes} * kTokBlock;
       t0 = b0;
       b1 = b0 + kTokBlock < p.T ? b0 + kTokBlock : p.T;
     }
@@ -512,7 +527,6 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
     if (!more) break;
   }
   // The lane's dfn partial: C[col][mix] = (g, 2tq), (g, 2tq + 1), (g + 8, 2tq), (g + 8, 2tq + 1).
-  float* part = p.w_part + static_cast<int64_t>(lane) * kM * p.K;
 #pragma unroll
   for (int nt = 0; nt < kKS; ++nt)
 #pragma unroll
@@ -531,6 +545,7 @@ constexpr int kFinishThreads = 256;
 
 __global__ void __launch_bounds__(kFinishThreads) sm80_f32_pre_backward_finish_kernel(const PreBackwardParams p,
                                                                                        unsigned fn_ctas, int lanes) {
+  pdl_wait();  // (a no-op unless chained)
   if (blockIdx.x < fn_ctas) {
     const int64_t e = static_cast<int64_t>(blockIdx.x) * kFinishThreads + threadIdx.x;
     if (e >= int64_t{p.N} * p.K) return;
@@ -562,7 +577,9 @@ bool pre_backward_column_mma(const PreBackwardParams& p) {
 }
 
 template <int kN>
-void launch_n(const PreBackwardParams& p, void* stream) {
+void launch_n(const PreBackwardParams& run, void* stream, bool chunked) {
+  PreBackwardParams p = run;
+  p.tok_begin = 0, p.tok_end = p.T, p.col_block = -1, p.chain = false;
   const int repeat = p.head ? 0 : p.repeat;  // the head has no Sinkhorn iterates
   const size_t smem = pre_backward_token_smem(kN, repeat);
   if (!p.head && smem == 0)
@@ -570,41 +587,69 @@ void launch_n(const PreBackwardParams& p, void* stream) {
          p.repeat);
   const bool vec = p.C % 4 == 0 && aligned(p.A, 8) && aligned(p.dli, 8);
   const int warps = pre_backward_token_warps(kN, repeat);
-  const dim3 tok_grid(ceil_div_u(p.T, warps)), tok_block(static_cast<unsigned>(32 * warps));
+  const dim3 tok_block(static_cast<unsigned>(32 * warps));
   const size_t tok_smem = static_cast<size_t>(warps) * (smem + static_cast<size_t>(warps) * kN * sizeof(double));
-  if (vec)
-    launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, true>, tok_grid, tok_block,
-           tok_smem, stream, false, p);
-  else
-    launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, false>, tok_grid, tok_block,
-           tok_smem, stream, false, p);
+  // The token kernel over p's tokens (pdl: chained behind the previous kernel of the run).
+  const auto token = [&](const PreBackwardParams& q, bool pdl) {
+    const dim3 grid(ceil_div_u(q.tok_end - q.tok_begin, warps));
+    if (vec)
+      launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, true>, grid, tok_block,
+             tok_smem, stream, pdl, q);
+    else
+      launch("sm80_f32_pre_backward_token_kernel", sm80_f32_pre_backward_token_kernel<kN, false>, grid, tok_block,
+             tok_smem, stream, pdl, q);
+  };
   const int64_t blocks = (p.T + kTokBlock - 1) / kTokBlock;
   const int lanes = blocks < kLanes ? static_cast<int>(blocks) : kLanes;
   const dim3 col_grid(ceil_div_u(p.K, kCols), static_cast<unsigned>(lanes));
   constexpr int kMixes = kN * (kN + 2);
   constexpr int kGroupsFull = kMixes <= 24 ? 4 : 2;
   constexpr int kGroupsHead = 4;
-  if (pre_backward_column_mma(p)) {
-    const dim3 mma_grid(ceil_div_u(p.K, kMmaCols), static_cast<unsigned>(lanes));
-    const bool lo = p.weight_precision != MHC_DTYPE_TF32;
-    const auto mma = [&](auto kernel) {
-      launch("sm80_tf32_pre_backward_column_mma_kernel", kernel, mma_grid, dim3(kMmaThreads), 0, stream, false, p);
+  const bool mma_path = pre_backward_column_mma(p);
+  const bool lo = p.weight_precision != MHC_DTYPE_TF32;
+  // The tensor-core column kernel over q's blocks (every lane's, or q.col_block alone).
+  const auto mma = [&](const PreBackwardParams& q, bool pdl) {
+    const dim3 grid(ceil_div_u(q.K, kMmaCols), q.col_block >= 0 ? 1u : static_cast<unsigned>(lanes));
+    const auto go = [&](auto kernel) {
+      launch("sm80_tf32_pre_backward_column_mma_kernel", kernel, grid, dim3(kMmaThreads), 0, stream, pdl, q);
     };
-    if (p.head)
-      lo ? mma(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, true>)
-         : mma(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, false>);
+    const bool one = q.col_block >= 0;
+    if (q.head)
+      lo ? (one ? go(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, true, true>)
+                : go(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, true>))
+         : (one ? go(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, false, true>)
+                : go(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, false>));
     else
-      lo ? mma(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, true>)
-         : mma(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, false>);
-  } else if (p.head)
-    launch("sm80_f32_pre_backward_column_kernel", sm80_f32_pre_backward_column_kernel<kN, kN, kGroupsHead>, col_grid,
-           dim3(kCols * kGroupsHead), 0, stream, false, p);
-  else
-    launch("sm80_f32_pre_backward_column_kernel", sm80_f32_pre_backward_column_kernel<kN, kMixes, kGroupsFull>,
-           col_grid, dim3(kCols * kGroupsFull), 0, stream, false, p);
+      lo ? (one ? go(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, true, true>)
+                : go(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, true>))
+         : (one ? go(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, false, true>)
+                : go(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, false>));
+  };
+  const bool chain = chunked && mma_path && blocks > 1;
+  if (chain) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      PreBackwardParams q = p;
+      q.tok_begin = b * kTokBlock;
+      q.tok_end = q.tok_begin + kTokBlock < p.T ? q.tok_begin + kTokBlock : p.T;
+      q.col_block = b;
+      q.chain = b > 0;  // the run's first kernel does not overlap the caller's work
+      token(q, q.chain);
+      mma(q, true);
+    }
+  } else {
+    token(p, false);
+    if (mma_path)
+      mma(p, false);
+    else if (p.head)
+      launch("sm80_f32_pre_backward_column_kernel", sm80_f32_pre_backward_column_kernel<kN, kN, kGroupsHead>, col_grid,
+             dim3(kCols * kGroupsHead), 0, stream, false, p);
+    else
+      launch("sm80_f32_pre_backward_column_kernel", sm80_f32_pre_backward_column_kernel<kN, kMixes, kGroupsFull>,
+             col_grid, dim3(kCols * kGroupsFull), 0, stream, false, p);
+  }
   const unsigned fn_ctas = ceil_div_u(int64_t{p.N} * p.K, kFinishThreads);
   launch("sm80_f32_pre_backward_finish_kernel", sm80_f32_pre_backward_finish_kernel,
-         dim3(fn_ctas + static_cast<unsigned>(p.N + (p.head ? 1 : 3))), dim3(kFinishThreads), 0, stream, false, p,
+         dim3(fn_ctas + static_cast<unsigned>(p.N + (p.head ? 1 : 3))), dim3(kFinishThreads), 0, stream, chain, p,
          fn_ctas, lanes);
 }
 
@@ -642,16 +687,16 @@ int pre_backward_token_warps(int n, int repeat) {
   return w;
 }
 
-void launch_pre_backward(const PreBackwardParams& p, void* stream) {
+void launch_pre_backward(const PreBackwardParams& p, void* stream, bool chunked) {
   switch (p.n) {
-    case 1: return launch_n<1>(p, stream);
-    case 2: return launch_n<2>(p, stream);
-    case 3: return launch_n<3>(p, stream);
-    case 4: return launch_n<4>(p, stream);
-    case 5: return launch_n<5>(p, stream);
-    case 6: return launch_n<6>(p, stream);
-    case 7: return launch_n<7>(p, stream);
-    case kMaxN: return launch_n<kMaxN>(p, stream);
+    case 1: return launch_n<1>(p, stream, chunked);
+    case 2: return launch_n<2>(p, stream, chunked);
+    case 3: return launch_n<3>(p, stream, chunked);
+    case 4: return launch_n<4>(p, stream, chunked);
+    case 5: return launch_n<5>(p, stream, chunked);
+    case 6: return launch_n<6>(p, stream, chunked);
+    case 7: return launch_n<7>(p, stream, chunked);
+    case kMaxN: return launch_n<kMaxN>(p, stream, chunked);
     default: fail(MHC_STATUS_INTERNAL, "pre backward: n = {} exceeds {}", p.n, kMaxN);
   }
 }

@@ -48,6 +48,12 @@ struct PreBackwardParams {
   int weight_precision;    // MHC_DTYPE_TF32, _TF32X3 or _FP32: w() of the dR GEMM term
   float rms_eps, pre_eps, sinkhorn_eps, post_mult;
   int repeat;              // sinkhorn_repeat
+  // Set by launch_pre_backward: the token kernel's tokens [tok_begin, tok_end); the column
+  // kernel's block (-1: every lane's blocks; b: block b alone, its lane's dfn partial carried
+  // through w_part); chain: launched with PDL behind a kernel of the same run (the token kernel
+  // then streams its dpre sums, which read only the inputs, before it waits).
+  int64_t tok_begin, tok_end, col_block;
+  bool chain;
 };
 
 // Workspace of a run of up to T tokens: one layout that both sizes and carves it.
@@ -62,7 +68,10 @@ struct PreBackwardWorkspace {
 // and the coefficient scratch); 0 if the iterates are too large. And the tokens per CTA.
 size_t pre_backward_token_smem(int n, int repeat);
 int pre_backward_token_warps(int n, int repeat);
-// Enqueues the three kernels (T >= 1).
-void launch_pre_backward(const PreBackwardParams& p, void* stream);
+// Enqueues the three kernels (T >= 1). `chunked` (sm_90, the tensor-core column kernel): per block
+// of 256 tokens the token kernel then the column kernel, chained with programmatic dependent
+// launch, so the column kernel re-reads the block's residual and dli from L2 and the next block's
+// dpre sums stream while it runs; the same operations in the same orders, the same bits.
+void launch_pre_backward(const PreBackwardParams& p, void* stream, bool chunked = false);
 
 }  // namespace mhc::cuda

@@ -37,10 +37,10 @@ PreBackwardParams params(const RunContext& c, bool head) {
 
 }  // namespace
 
-Sku pre_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, bool head) {
+Sku pre_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, bool head, bool chunked) {
   // Per-token results depend only on their token; dfn, dscale, dbase are sums over the run's
   // tokens in an order fixed by T (docs/training.md).
-  Sku s = dynamic_sku(card, id, name, 80, /*gemm=*/true);
+  Sku s = dynamic_sku(card, id, name, chunked ? 90 : 80, /*gemm=*/true);
   s.workspace_bytes = [](const Problem& plan) { return PreBackwardWorkspace(plan.T, plan.n, int(plan.N), plan.K).total; };
   s.supports = [head](const Problem& p, const DeviceInfo&) -> std::string {
     if (p.T > 2147483647) return fmt::format("T = {}: at most 2^31 - 1 tokens (the token kernel's grid)", p.T);
@@ -49,10 +49,10 @@ Sku pre_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, bool he
                          p.n, p.desc.sinkhorn_repeat);
     return {};
   };
-  s.run = [head](const RunContext& c) {
+  s.run = [head, chunked](const RunContext& c) {
     PreBackwardParams k = params(c, head);
     PreBackwardWorkspace(c.plan_problem.T, c.problem.n, int(c.problem.N), c.problem.K).carve(c.workspace, k);
-    launch_pre_backward(k, c.stream);
+    launch_pre_backward(k, c.stream, chunked);
   };
   return s;
 }

@@ -6,7 +6,8 @@
 
 namespace mhc::cuda {
 
-// `head`: A5' (the pre gate only, N = n, one scale).
-Sku pre_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, bool head);
+// `head`: A5' (the pre gate only, N = n, one scale). `chunked` (sm_90): the token and column
+// kernels per block of 256 tokens, chained (launch_pre_backward); the same bits.
+Sku pre_backward_sku(const OpCard& card, mhc_sku_t id, const char* name, bool head, bool chunked = false);
 
 }  // namespace mhc::cuda
