@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine: the CUDA test suites, compute-sanitizer (memcheck, racecheck, synccheck,
 # initcheck) on every CUDA suite, then the benchmark. Logs go to $OUT (or ./gpu-out).
-# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster|static-streamed|backward-chunked]...
+# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster|static-streamed|backward-chunked|new-skus]...
 #   engine: the pre engine before/after (mhc-bench --suite engine); boundary, backward,
 #   static_backward: those suites;
 #   ncu: DRAM and L2 throughput of each kernel of pre at T = 16384, C = 7168 on the default and the
@@ -9,7 +9,9 @@
 #   kernel and the register-pipelined one): throughput, occupancy, stall reasons;
 #   head-cluster: the head's default SKU against the cluster kernel (forced) at each T and C;
 #   static-streamed: the static-H backward's default SKUs against the streamed ones (forced);
-#   backward-chunked: the pre and head backward's default SKUs against the chunked ones (forced).
+#   backward-chunked: the pre and head backward's default SKUs against the chunked ones (forced);
+#   new-skus: the tests of the SKUs selected only when forced (the three above), then memcheck and
+#   racecheck on their sanitizer subsets.
 set -uo pipefail
 build=${1:-build}; shift || true
 out=${OUT:-gpu-out}; mkdir -p "$out"
@@ -81,6 +83,20 @@ for step in $steps; do
             "$build/bench/mhc-bench" --op "$1" --T "$T" --C 7168 --sku "$sku" 2>&1 | tail -n 1 \
               | tee -a "$out/backward_chunked.log" || status=1
           done
+        done
+      done ;;
+    new-skus)
+      for t in "test_cuda_dynamic [cluster]" "test_cuda_backward [chunked]" "test_cuda_static_backward [refill]"; do
+        set -- $t
+        echo "== $1 $2" | tee -a "$out/new_skus.log"
+        "$build/tests/cuda/$1" "$2" 2>&1 | tail -n 4 | tee -a "$out/new_skus.log" || status=1
+      done
+      for t in "test_cuda_dynamic [sanitize-cluster]" "test_cuda_backward [sanitize-chunked]" "test_cuda_static_backward [sanitize]"; do
+        set -- $t
+        for tool in memcheck racecheck; do
+          echo "== compute-sanitizer --tool $tool $1 $2" | tee -a "$out/new_skus.log"
+          compute-sanitizer --tool "$tool" --error-exitcode 3 "$build/tests/cuda/$1" "$2" 2>&1 | tail -n 4 \
+            | tee -a "$out/new_skus.log" || status=1
         done
       done ;;
     ncu-gemm)
