@@ -1,5 +1,9 @@
 // Shared family-A SKU glue (see dynamic_glue.hpp).
 #include "dynamic_glue.hpp"
+
+#include <algorithm>
+#include <memory>
+
 #include "../kernels/sm80_bf16_post.cuh"
 #include "../../common/error.hpp"
 #include "skus.hpp"
@@ -78,6 +82,25 @@ Sku bf16_only(Sku sku) {
   sku.supports = [all = sku.supports](const Problem& plan, const DeviceInfo& dev) {
     const std::string why = bf16_gemm_limits(plan);
     return why.empty() ? all(plan, dev) : why;
+  };
+  return sku;
+}
+
+Sku with_fallback(Sku sku, Sku fallback, std::function<bool(const RunContext&)> takes) {
+  auto own = std::make_shared<const Sku>(sku);
+  auto fb = std::make_shared<const Sku>(std::move(fallback));
+  sku.workspace_bytes = [own, fb](const Problem& plan) {
+    return std::max(own->workspace_bytes(plan), fb->workspace_bytes(plan));
+  };
+  sku.supports = [own, fb](const Problem& plan, const DeviceInfo& dev) {
+    const std::string why = own->supports(plan, dev);
+    return why.empty() ? fb->supports(plan, dev) : why;
+  };
+  sku.run = [own, fb, takes = std::move(takes)](const RunContext& c) {
+    if (takes(c))
+      own->run(c);
+    else
+      fb->run(c);
   };
   return sku;
 }

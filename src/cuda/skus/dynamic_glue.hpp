@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 
@@ -49,6 +50,10 @@ void run_expand(const RunContext& c, uint16_t* out);
 
 // A family-A CUDA SKU of `card` with the guarantee bound (`gemm` as above).
 Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, bool gemm);
+
+// `sku` for the runs `takes` accepts (its tensors aligned for its kernels), `fallback` (a SKU of
+// the same op) for the others: a plan needs both to support it, the workspace covers both.
+Sku with_fallback(Sku sku, Sku fallback, std::function<bool(const RunContext&)> takes);
 
 // The bf16 GEMM serves plans whose rows already depend on T (S from T: its bits are its own) in
 // runs of at least kWideMinTokens tokens (where it is faster). bf16_gemm_limits: empty when

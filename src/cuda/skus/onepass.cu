@@ -1,6 +1,5 @@
 // The one-pass SKUs (see onepass.hpp).
 #include <algorithm>
-#include <memory>
 
 #include "../../common/error.hpp"
 #include "../launch.cuh"
@@ -116,21 +115,11 @@ bool vector_path(const RunContext& c, const OnepassSettings& s) {
 
 Sku onepass_sku(const OpCard& card, mhc_sku_t id, const char* name, OnepassSettings settings, Sku fallback) {
   Sku sku = dynamic_sku(card, id, name, 90, /*gemm=*/true);
-  auto fb = std::make_shared<const Sku>(std::move(fallback));
-  sku.workspace_bytes = [settings, fb](const Problem& plan) {
-    return std::max(workspace(plan, settings).total(), fb->workspace_bytes(plan));
-  };
-  sku.supports = [settings, fb](const Problem& plan, const DeviceInfo& dev) {
-    const std::string own = supports(plan, dev, settings);
-    return own.empty() ? fb->supports(plan, dev) : own;
-  };
-  sku.run = [settings, fb](const RunContext& c) {
-    if (vector_path(c, settings))
-      run(c, settings);
-    else
-      fb->run(c);
-  };
-  return sku;
+  sku.workspace_bytes = [settings](const Problem& plan) { return workspace(plan, settings).total(); };
+  sku.supports = [settings](const Problem& plan, const DeviceInfo& dev) { return supports(plan, dev, settings); };
+  sku.run = [settings](const RunContext& c) { run(c, settings); };
+  return with_fallback(std::move(sku), std::move(fallback),
+                       [settings](const RunContext& c) { return vector_path(c, settings); });
 }
 
 }  // namespace mhc::cuda
