@@ -117,26 +117,48 @@ inline void check_cuda(cudaError_t e, const char* what) {
   }
 }
 
-// Launches `kernel` on `stream`; with pdl the launch may overlap the previous kernel's tail
-// (the kernel then orders itself with pdl_wait()).
+// A launch configuration: clusters of `cluster` CTAs along x when cluster > 1 (sm_90), and with
+// pdl a launch that may overlap the previous kernel's tail (the kernel then orders itself with
+// pdl_wait()). `cfg` points into the object: not copyable.
+struct LaunchConfig {
+  cudaLaunchConfig_t cfg{};
+  cudaLaunchAttribute attr[2];
+  LaunchConfig(dim3 grid, dim3 block, size_t smem, void* stream, bool pdl, unsigned cluster = 1) {
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = static_cast<cudaStream_t>(stream);
+    cfg.attrs = attr;
+    if (cluster > 1) {
+      attr[cfg.numAttrs].id = cudaLaunchAttributeClusterDimension;
+      attr[cfg.numAttrs].val.clusterDim.x = cluster, attr[cfg.numAttrs].val.clusterDim.y = 1;
+      attr[cfg.numAttrs++].val.clusterDim.z = 1;
+    }
+    if (pdl) {
+      attr[cfg.numAttrs].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+      attr[cfg.numAttrs++].val.programmaticStreamSerializationAllowed = 1;
+    }
+  }
+  LaunchConfig(const LaunchConfig&) = delete;
+  LaunchConfig& operator=(const LaunchConfig&) = delete;
+};
+
+// Launches `kernel` on `stream` with `lc`'s configuration.
+template <typename... KArgs, typename... Args>
+void launch(const char* name, void (*kernel)(KArgs...), const LaunchConfig& lc, Args&&... args) {
+  const cudaError_t e = cudaLaunchKernelEx(&lc.cfg, kernel, std::forward<Args>(args)...);
+  if (e != cudaSuccess) {
+    const dim3 g = lc.cfg.gridDim;
+    fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH, "launching {} (grid {}x{}x{}, block {}): {} ({})", name, g.x, g.y, g.z,
+         lc.cfg.blockDim.x, cudaGetErrorString(e), cudaGetErrorName(e));
+  }
+}
+
+// Launches `kernel` on `stream`; with pdl the launch may overlap the previous kernel's tail.
 template <typename... KArgs, typename... Args>
 void launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, void* stream, bool pdl,
             Args&&... args) {
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = grid;
-  cfg.blockDim = block;
-  cfg.dynamicSmemBytes = smem;
-  cfg.stream = static_cast<cudaStream_t>(stream);
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl ? 1 : 0;
-  const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...);
-  if (e != cudaSuccess) {
-    fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH, "launching {} (grid {}x{}x{}, block {}): {} ({})", name, grid.x,
-         grid.y, grid.z, block.x, cudaGetErrorString(e), cudaGetErrorName(e));
-  }
+  launch(name, kernel, LaunchConfig(grid, block, smem, stream, pdl), std::forward<Args>(args)...);
 }
 
 inline unsigned ceil_div_u(int64_t a, int64_t b) { return static_cast<unsigned>((a + b - 1) / b); }

@@ -1,7 +1,7 @@
 // a5_head on thread-block clusters (see sm90_f32_head_cluster.cuh).
 #include <map>
 #include <mutex>
-#include <tuple>
+#include <utility>
 
 #include "../cp_async.cuh"
 #include "../launch.cuh"
@@ -16,7 +16,14 @@ constexpr int kRanks = kHeadClusterRanks, kTB = kHeadClusterTokens, kMaxN = kHea
 constexpr int kCols = 4;                          // columns per thread (8 bytes of a stream)
 constexpr int kMaxThreads = 256;                  // C / 32 threads: C <= 8192 (fn in registers)
 constexpr int kMaxValues = kTB * (kMaxN + 1);     // a block's mixes and square-sums
-constexpr size_t kStaticSmem = sizeof(float) * (kMaxThreads / 32 * kMaxValues + 3 * kMaxValues + kTB * kMaxN);
+
+// The kernel's static shared memory (the ring is dynamic): its size is what the host plans with.
+struct ClusterSmem {
+  float red[kMaxThreads / 32][kMaxValues];  // the warps' partials
+  float xchg[2][kMaxValues];                // the rank's partials, read by the other ranks
+  float full[kMaxValues];                   // the cluster's sums
+  float pre[kTB][kMaxN];                    // the block's pre gates
+};
 
 // ---- cluster primitives (sm_90 PTX; the kernel is launched only there) ---------------------
 enum class ClusterReg { kRank, kId, kCount };  // %cluster_ctarank, %clusterid.x, %nclusterid.x
@@ -92,10 +99,11 @@ __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(cons
   constexpr int kV = kTB * (kN + 1);
   const PreFuseParams& p = hp.f;
   extern __shared__ __align__(16) uint2 ring[];  // [kStages][kTB][kN][threads]
-  __shared__ float red[kMaxThreads / 32][kMaxValues];
-  __shared__ float xchg[2][kMaxValues];
-  __shared__ float full[kMaxValues];
-  __shared__ float pre[kTB][kMaxN];
+  __shared__ ClusterSmem sm;
+  auto& red = sm.red;
+  auto& xchg = sm.xchg;
+  auto& full = sm.full;
+  auto& pre = sm.pre;
 
   const int tid = threadIdx.x, nthreads = blockDim.x, lane = tid % 32, warp = tid / 32, warps = nthreads / 32;
   const unsigned rank = cluster_reg<ClusterReg::kRank>();
@@ -208,7 +216,7 @@ size_t stage_bytes(int n, int64_t C) { return sizeof(uint2) * kTB * n * (C / 32)
 // Ring stages that fit the device (3, else 2), or 0.
 int stages_for(int n, int64_t C, const DeviceInfo& dev) {
   for (int s = 3; s >= 2; --s)
-    if (s * stage_bytes(n, C) + kStaticSmem <= dev.smem_optin) return s;
+    if (s * stage_bytes(n, C) + sizeof(ClusterSmem) <= dev.smem_optin) return s;
   return 0;
 }
 
@@ -219,40 +227,26 @@ void launch_as(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) 
   const char* name = "sm90_f32_head_cluster_kernel";
   if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, dev, name))
     fail(MHC_STATUS_INTERNAL, "{}: {} bytes of shared memory exceed the device's {}", name, smem, dev.smem_optin);
-  cudaLaunchConfig_t cfg{};
-  cfg.blockDim = dim3(static_cast<unsigned>(p.f.C / 32));
-  cfg.dynamicSmemBytes = smem;
-  cfg.stream = static_cast<cudaStream_t>(stream);
-  cudaLaunchAttribute attr[2];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = kRanks, attr[0].val.clusterDim.y = 1, attr[0].val.clusterDim.z = 1;
-  attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[1].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = 2;
-  // Clusters that can be resident at once (a persistent grid), once per kernel, device and size.
+  const dim3 block(static_cast<unsigned>(p.f.C / 32));
+  // Clusters that can be resident at once (a persistent grid), once per device and C (this
+  // kernel's statics are its own).
   static std::mutex mu;
-  static std::map<std::tuple<const void*, int, int64_t>, int> resident;
+  static std::map<std::pair<int, int64_t>, int> resident;
   int clusters = 0;
   {
     std::lock_guard<std::mutex> lock(mu);
-    int& have = resident[{reinterpret_cast<const void*>(kernel), dev.ordinal, p.f.C}];
+    int& have = resident[{dev.ordinal, p.f.C}];
     if (have == 0) {
       const RelaxedCaptureMode relaxed;
-      cfg.gridDim = dim3(kRanks);
-      cfg.numAttrs = 1;
-      check_cuda(cudaOccupancyMaxActiveClusters(&have, kernel, &cfg), name);
-      cfg.numAttrs = 2;
+      const LaunchConfig one(dim3(kRanks), block, smem, stream, false, kRanks);
+      check_cuda(cudaOccupancyMaxActiveClusters(&have, kernel, &one.cfg), name);
       if (have < 1) fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH, "{}: no cluster of {} CTAs fits on the device", name, kRanks);
     }
     clusters = have;
   }
   const int64_t blocks = (p.f.T + kTB - 1) / kTB;
-  cfg.gridDim = dim3(static_cast<unsigned>(kRanks * (blocks < clusters ? blocks : clusters)));
-  const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, p);
-  if (e != cudaSuccess)
-    fail(MHC_STATUS_EXECUTION_FAILED_LAUNCH, "launching {} (grid {}, block {}, clusters of {}): {} ({})", name,
-         cfg.gridDim.x, cfg.blockDim.x, kRanks, cudaGetErrorString(e), cudaGetErrorName(e));
+  const dim3 grid(static_cast<unsigned>(kRanks * (blocks < clusters ? blocks : clusters)));
+  launch(name, kernel, LaunchConfig(grid, block, smem, stream, /*pdl=*/true, kRanks), p);
 }
 
 template <int kN>
