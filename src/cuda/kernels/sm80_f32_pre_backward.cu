@@ -334,8 +334,7 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
   const int tid = threadIdx.x, warp = tid / 32, ln = tid % 32, g = ln / 4, tq = ln % 4;
   const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kMmaCols;
   const int64_t wc = k0 + warp * 16;  // the warp's first column
-  constexpr bool one_block = kOneBlock;
-  const int lane = one_block ? static_cast<int>(p.col_block % kLanes) : static_cast<int>(blockIdx.y);
+  const int lane = kOneBlock ? static_cast<int>(p.col_block % kLanes) : static_cast<int>(blockIdx.y);
   const int64_t ds = p.dD_stride;
 
   // w(fn)^T fragments: rows = columns wc + g (+ 8), cols = mixes ks * 8 + tq (+ 4).
@@ -366,7 +365,7 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
     for (int q = 0; q < 4; ++q) {
       const int j = nt * 8 + 2 * tq + q % 2;
       const int64_t k = wc + g + (q >= 2 ? 8 : 0);
-      facc[nt][q] = one_block && p.col_block >= kLanes && j < kM && k < p.K ? part[j * p.K + k] : 0.0f;
+      facc[nt][q] = kOneBlock && p.col_block >= kLanes && j < kM && k < p.K ? part[j * p.K + k] : 0.0f;
     }
 
   // This thread's chunks (loads and epilogue): token r, columns kc .. kc + 7 (one stream).
@@ -412,7 +411,7 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
   };
 
   const bool acc_r = (p.accumulate & MHC_GRAD_ACCUMULATE_RESIDUAL) != 0;
-  int64_t b0 = (one_block ? p.col_block : int64_t{lane}) * kTokBlock;
+  int64_t b0 = (kOneBlock ? p.col_block : int64_t{lane}) * kTokBlock;
   int64_t b1 = b0 + kTokBlock < p.T ? b0 + kTokBlock : p.T, t0 = b0;
   fetch(t0, b1);
   while (true) {
@@ -446,7 +445,7 @@ __global__ void __launch_bounds__(kMmaThreads) sm80_tf32_pre_backward_column_mma
     const int64_t cur_t0 = t0, cur_b1 = b1;
     t0 += kMmaTok;
     if (t0 >= b1) {
-      b0 = one_block ? p.T : b0 + int64_t{kLanes} * kTokBlock;
+      b0 = kOneBlock ? p.T : b0 + int64_t{kLanes} * kTokBlock;
       t0 = b0;
       b1 = b0 + kTokBlock < p.T ? b0 + kTokBlock : p.T;
     }
@@ -579,7 +578,7 @@ bool pre_backward_column_mma(const PreBackwardParams& p) {
 template <int kN>
 void launch_n(const PreBackwardParams& run, void* stream, bool chunked) {
   PreBackwardParams p = run;
-  p.tok_begin = 0, p.tok_end = p.T, p.col_block = -1, p.chain = false;
+  p.tok_begin = 0, p.tok_end = p.T, p.col_block = -1;
   const int repeat = p.head ? 0 : p.repeat;  // the head has no Sinkhorn iterates
   const size_t smem = pre_backward_token_smem(kN, repeat);
   if (!p.head && smem == 0)
@@ -632,8 +631,7 @@ void launch_n(const PreBackwardParams& run, void* stream, bool chunked) {
       q.tok_begin = b * kTokBlock;
       q.tok_end = q.tok_begin + kTokBlock < p.T ? q.tok_begin + kTokBlock : p.T;
       q.col_block = b;
-      q.chain = b > 0;  // the run's first kernel does not overlap the caller's work
-      token(q, q.chain);
+      token(q, /*pdl=*/b > 0);  // the run's first kernel does not overlap the caller's work
       mma(q, true);
     }
   } else {

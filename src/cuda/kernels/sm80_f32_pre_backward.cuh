@@ -48,12 +48,11 @@ struct PreBackwardParams {
   int weight_precision;    // MHC_DTYPE_TF32, _TF32X3 or _FP32: w() of the dR GEMM term
   float rms_eps, pre_eps, sinkhorn_eps, post_mult;
   int repeat;              // sinkhorn_repeat
-  // Set by launch_pre_backward: the token kernel's tokens [tok_begin, tok_end); the column
-  // kernel's block (-1: every lane's blocks; b: block b alone, its lane's dfn partial carried
-  // through w_part); chain: launched with PDL behind a kernel of the same run (the token kernel
-  // then streams its dpre sums, which read only the inputs, before it waits).
+  // Set by launch_pre_backward: the token kernel's tokens [tok_begin, tok_end) (chained with PDL,
+  // it streams its dpre sums, which read only the inputs, before it waits); the column kernel's
+  // block (-1: every lane's blocks; b: block b alone, its lane's dfn partial carried through
+  // w_part).
   int64_t tok_begin, tok_end, col_block;
-  bool chain;
 };
 
 // Workspace of a run of up to T tokens: one layout that both sizes and carves it.
