@@ -293,12 +293,13 @@ __global__ void __launch_bounds__(kThreads, REFILL && MODE == kPre && NB <= 8 ? 
     copy_async(dst, xg + row * x_elems, x_elems * static_cast<int64_t>(sizeof(T)), p.copy_bytes, lt, tpr);
     copy_async(dst + p.xbuf_bytes, gg + row * g_elems, g_elems * static_cast<int64_t>(sizeof(T)), p.copy_bytes, lt, tpr);
   };
-  // The streamed refill (one stage, p.refill_bytes > 0): a thread copies exactly the bytes it reads,
-  // its groups of every stream of x and of the gradient, one commit per group. So it refills a group
-  // with the next row's as soon as phase 2 is done with it, phase 1 waits for its own copies group by
-  // group, and the buffer needs no block barrier. The granule divides a group's bytes and every
-  // stream's start (the host checks the pointers' alignment and C).
-  const bool refill = REFILL && RES && p.stages == 1 && p.refill_bytes > 0;
+  // The streamed refill (REFILL: the host takes it for one stage where a granule fits,
+  // p.refill_bytes): a thread copies exactly the bytes it reads, its groups of every stream of x
+  // and of the gradient, one commit per group. So it refills a group with the next row's as soon as
+  // phase 2 is done with it, phase 1 waits for its own copies group by group, and the buffer needs
+  // no block barrier. The granule divides a group's bytes and every stream's start (the host checks
+  // the pointers' alignment and C).
+  constexpr bool kRefill = REFILL && RES;
   // Group g of `streams` rows of C elements (x or the gradient) from src to dst; copy_group
   // commits x's and the gradient's together. VEC: the granule is the group's GS x sizeof(T) bytes
   // (the host's alignment checks imply it).
@@ -341,7 +342,7 @@ __global__ void __launch_bounds__(kThreads, REFILL && MODE == kPre && NB <= 8 ? 
   // Everything read here may be written by the previous kernel of the stream.
   pdl_wait();
   if constexpr (RES) {
-    if (refill) {
+    if constexpr (kRefill) {
       const int64_t row0 = step_of(0) * p.rpc + rloc;
       const T* xd = reinterpret_cast<const T*>(slot);
       const T* gd = reinterpret_cast<const T*>(slot + p.xbuf_bytes);
@@ -379,7 +380,7 @@ __global__ void __launch_bounds__(kThreads, REFILL && MODE == kPre && NB <= 8 ? 
     int64_t next_row = -1;  // the refill's row: this slot's row of the next step
     if constexpr (RES) {
       const int stg = p.stages == 2 ? parity : 0;
-      if (refill) {
+      if constexpr (kRefill) {
         const int64_t ns = step_of(k + 1);
         if (ns >= 0 && ns * p.rpc + rloc < p.rows) next_row = ns * p.rpc + rloc;
       } else if (p.stages == 2) {
@@ -405,7 +406,7 @@ __global__ void __launch_bounds__(kThreads, REFILL && MODE == kPre && NB <= 8 ? 
         for (int g = lt; g < groups; g += tpr) {
           // This group's copy has landed: at most this thread's later groups are in flight.
           if constexpr (RES)
-            if (refill) cp_async_wait_upto((groups - 1 - g) >> tpr_log2);
+            if constexpr (kRefill) cp_async_wait_upto((groups - 1 - g) >> tpr_log2);
 #pragma unroll
           for (int s = 0; s < GS / W; ++s) {
             const int64_t c = int64_t{g} * GS + s * W;
@@ -545,7 +546,7 @@ __global__ void __launch_bounds__(kThreads, REFILL && MODE == kPre && NB <= 8 ? 
         }
       }
       // This thread's last read of group g of this row is above (phase 1 read it before).
-      if constexpr (RES)
+      if constexpr (kRefill)
         if (next_row >= 0) copy_group(xs, gs, next_row, g);
     }
 
@@ -609,13 +610,11 @@ __global__ void __launch_bounds__(kThreads, REFILL && MODE == kPre && NB <= 8 ? 
         }
       }
     }
-    if constexpr (RES) {
-      if (!refill) {
-        __syncthreads();  // every thread is done with this stage's buffer
-        if (p.stages == 1) {
-          copy_row(step_of(k + 1), 0);
-          cp_async_commit();
-        }
+    if constexpr (RES && !kRefill) {
+      __syncthreads();  // every thread is done with this stage's buffer
+      if (p.stages == 1) {
+        copy_row(step_of(k + 1), 0);
+        cp_async_commit();
       }
     }
   }

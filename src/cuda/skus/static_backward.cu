@@ -159,16 +159,13 @@ void run_static_backward(const RunContext& ctx, int mode, bool streamed) {
   const int64_t xrow = int64_t{s.n} * p.C * s.ab, grow = (s.post ? int64_t{s.n} : 1) * p.C * s.ab;
   auto granule_ok = [&](int g) { return aligned(a.residual, g) && aligned(grad, g) && xrow % g == 0 && grow % g == 0; };
   const int copy_bytes = granule_ok(16) ? 16 : granule_ok(4) ? 4 : 2;
-  // One row buffer per slot: each thread copies the groups it reads (GS elements of every stream)
-  // and refills them with the next row's during phase 2; the granule must divide a group's bytes
-  // and every stream's start (C x bytes), with both pointers aligned to it. Else (e.g. bf16 at
+  // The streamed SKUs, one row buffer per slot: each thread copies the groups it reads (GS elements
+  // of every stream) and refills them with the next row's during phase 2; the granule must also
+  // divide a group's bytes and every stream's start (C x bytes). Where none does (e.g. bf16 at
   // n > 8, or odd C in bf16) the one buffer is refilled after the step, behind a block barrier.
   int refill_bytes = 0;
   for (int q : {16, 8, 4})
-    if (refill_bytes == 0 && (s.gs * s.ab) % q == 0 && (p.C * s.ab) % q == 0 && aligned(a.residual, q) &&
-        aligned(grad, q))
-      refill_bytes = q;
-  // The streamed SKUs refill a row slot's one buffer where a granule fits.
+    if (refill_bytes == 0 && granule_ok(q) && (s.gs * s.ab) % q == 0 && (p.C * s.ab) % q == 0) refill_bytes = q;
   auto refills = [&](int stages) { return streamed && stages == 1 && refill_bytes > 0; };
 
   // One partial per row step while there are too few 16-step units to fill the GPU and the
