@@ -89,24 +89,18 @@ struct CudaAndHost {
   std::vector<std::vector<unsigned char>> got;  // the CUDA outputs by spec index (empty for inputs)
 };
 
-// Selects a CUDA plan (optionally forcing a SKU) and the host plan of its resolved descriptor,
-// runs both with args.grad_accumulate = `accumulate`. Outputs start poisoned; `prepare` may set
-// outputs or change inputs on the host first (copied to the device before the run).
-inline CudaAndHost run_cuda_and_host(const mhc_desc_t& desc, uint64_t seed, mhc_sku_t forced = MHC_SKU_NONE,
-                                     mhc_guarantee_flags_t required = 0, bool with_optional = false,
-                                     uint32_t accumulate = 0,
-                                     const std::function<void(OpData&)>& prepare = nullptr) {
+// Selects a CUDA plan (optionally forcing a SKU) and runs it with args.grad_accumulate =
+// `accumulate`. Outputs start poisoned; `prepare` may set outputs or change inputs on the host
+// first (copied to the device before the run). r.data keeps the inputs (and outputs as prepared).
+inline CudaAndHost run_cuda(const mhc_desc_t& desc, uint64_t seed, mhc_sku_t forced = MHC_SKU_NONE,
+                            mhc_guarantee_flags_t required = 0, bool with_optional = false, uint32_t accumulate = 0,
+                            const std::function<void(OpData&)>& prepare = nullptr) {
   mhc_preference_t pref = cuda_only();
   pref.forced_sku = forced;
   pref.required = required;
-  PlanHolder cuda, host;
+  PlanHolder cuda;
   REQUIRE_OK(mhc_plan_select(&desc, &pref, &cuda.plan));
   CudaAndHost r{resolved_desc(cuda.plan), {}, {}};
-  mhc_preference_t hp = host_only();
-  hp.required = required;
-  mhc_desc_t host_desc = r.resolved;
-  REQUIRE_OK(mhc_plan_select(&host_desc, &hp, &host.plan));
-
   r.data = make_op_data(r.resolved, seed, with_optional);
   OpData& data = r.data;
   if (prepare) prepare(data);
@@ -116,12 +110,27 @@ inline CudaAndHost run_cuda_and_host(const mhc_desc_t& desc, uint64_t seed, mhc_
   REQUIRE_OK(mhc_plan_can_implement(cuda.plan, &dargs));
   REQUIRE_OK(mhc_plan_run(cuda.plan, nullptr, nullptr, 0, &dargs));
   CUDA_REQUIRE(cudaDeviceSynchronize());
-  mhc_args_t hargs = data.args(data.host_ptrs());
-  hargs.grad_accumulate = accumulate;
-  REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &hargs));
   r.got.resize(data.specs.size());
   for (size_t i = 0; i < data.specs.size(); ++i)
     if (data.specs[i].role == mhc::Role::kOutput) r.got[i] = dev.download(i);
+  return r;
+}
+
+// run_cuda, then the host plan of the resolved descriptor on the same inputs (r.data's outputs
+// are then the host's).
+inline CudaAndHost run_cuda_and_host(const mhc_desc_t& desc, uint64_t seed, mhc_sku_t forced = MHC_SKU_NONE,
+                                     mhc_guarantee_flags_t required = 0, bool with_optional = false,
+                                     uint32_t accumulate = 0,
+                                     const std::function<void(OpData&)>& prepare = nullptr) {
+  CudaAndHost r = run_cuda(desc, seed, forced, required, with_optional, accumulate, prepare);
+  PlanHolder host;
+  mhc_preference_t hp = host_only();
+  hp.required = required;
+  mhc_desc_t host_desc = r.resolved;
+  REQUIRE_OK(mhc_plan_select(&host_desc, &hp, &host.plan));
+  mhc_args_t hargs = r.data.args(r.data.host_ptrs());
+  hargs.grad_accumulate = accumulate;
+  REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &hargs));
   return r;
 }
 
