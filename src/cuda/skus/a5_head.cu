@@ -22,7 +22,7 @@ Sku cluster_sku(Sku fallback) {
   sku.supports = [](const Problem& plan, const DeviceInfo& dev) { return head_cluster_limits(plan.n, plan.C, dev); };
   sku.run = [](const RunContext& c) {
     launch_head_cluster({fuse_params(c, /*head=*/true), static_cast<const float*>(c.args.fn),
-                         c.problem.desc.weight_precision == MHC_DTYPE_TF32},
+                         /*round_fn_tf32=*/!split_weights(c.problem)},
                         c.device, c.stream);
   };
   return with_fallback(std::move(sku), std::move(fallback), [](const RunContext& c) {
