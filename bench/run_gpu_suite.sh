@@ -59,7 +59,7 @@ for step in $steps; do
       "$build/bench/mhc-bench" --suite "$step" --json "$out/$step.json" 2>&1 | tee "$out/$step.log" || status=1 ;;
     head-cluster)
       for C in 7168 5120 4096; do
-        for T in 1 16 64 1024 4096 16384; do
+        for T in 1 16 64 128 256 512 1024 4096 16384; do
           for sku in 0 0x00900502; do
             "$build/bench/mhc-bench" --op head --T "$T" --C "$C" --sku "$sku" 2>&1 | tail -n 1 | tee -a "$out/head_cluster.log" || status=1
           done

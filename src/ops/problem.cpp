@@ -171,6 +171,7 @@ Problem make_problem(const mhc_desc_t* user, bool batch_invariant) {
   p.K = int64_t{d.n} * d.hidden;
   p.G = (p.K + kGranule - 1) / kGranule;
   p.N = card.mixes == MixRule::kPreMixes ? int64_t{d.n} * (d.n + 2) : card.mixes == MixRule::kStreams ? d.n : 0;
+  p.batch_invariant = batch_invariant;
   resolve_splits(p, batch_invariant);
   return p;
 }

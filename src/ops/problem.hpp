@@ -32,6 +32,7 @@ struct Problem {
   bool shifted;      // MHC_DESC_FLAG_SHIFTED: the V4.1 collapse with the carried pre
   bool norm;         // MHC_DESC_FLAG_NORM: RMSNorm of the layer input
   bool s_from_tokens;  // S came from the T-dependent default policy: rows depend on desc.tokens
+  bool batch_invariant;  // the caller requires MHC_GUARANTEE_BATCH_INVARIANT
 
   // First K index of split s (s in [0, S]); split s covers [k_begin(s), k_begin(s + 1)).
   int64_t k_begin(int32_t s) const;

@@ -38,6 +38,7 @@ struct Sku {
   std::function<size_t(const Problem&)> workspace_bytes;
   std::function<void(const RunContext&)> run;  // throws mhc::Error
   bool varies_tokens = true;    // runs any 1 <= args.tokens <= desc.tokens
+  int64_t default_min_tokens = 0;  // unforced selection skips it for plans of fewer tokens
 };
 
 // Registered SKUs, best first within each backend; built from op_list.def.

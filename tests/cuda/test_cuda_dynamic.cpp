@@ -518,6 +518,52 @@ TEST_CASE("A5 cluster head: refused shapes, repeated runs and rows alone bit for
   }
 }
 
+TEST_CASE("A5 selection: the cluster head for plans of >= 256 tokens unless batch invariance is required",
+          "[cuda][a5][cluster]") {
+  if (!have_sm90()) {
+    WARN("the cluster head needs sm_90: not run");
+    return;
+  }
+  struct Case {
+    int64_t T, C;
+    int n;
+    mhc_guarantee_flags_t required;
+    mhc_sku_t want;
+  };
+  const Case cases[] = {{255, 7168, 4, 0, MHC_SKU_SM90_HEAD},
+                        {256, 7168, 4, 0, MHC_SKU_SM90_HEAD_CLUSTER},
+                        {4096, 4096, 4, 0, MHC_SKU_SM90_HEAD_CLUSTER},
+                        {4096, 7168, 4, MHC_GUARANTEE_BATCH_INVARIANT, MHC_SKU_SM90_HEAD},
+                        {4096, 1280, 4, 0, MHC_SKU_SM90_HEAD},   // C not a multiple of 1024
+                        {4096, 4096, 8, 0, MHC_SKU_SM90_HEAD}};  // n > 4
+  for (const Case& c : cases) {
+    mhc_desc_t d = desc(MHC_OP_HEAD, c.T, c.n, c.C);
+    mhc_preference_t pref = cuda_only();
+    pref.required = c.required;
+    PlanHolder p;
+    REQUIRE_OK(mhc_plan_select(&d, &pref, &p.plan));
+    mhc_sku_t sku = MHC_SKU_NONE;
+    REQUIRE_OK(mhc_plan_get_sku(p.plan, &sku));
+    mhc_precision_guarantee_t g{};
+    g.struct_size = sizeof g;
+    REQUIRE_OK(mhc_plan_get_precision_guarantee(p.plan, &g));
+    INFO("T=" << c.T << " C=" << c.C << " n=" << c.n << " required=" << c.required);
+    CHECK(sku == c.want);
+    CHECK(((g.flags & MHC_GUARANTEE_BATCH_INVARIANT) != 0) == (sku != MHC_SKU_SM90_HEAD_CLUSTER));
+  }
+  // Forcing it still serves any T, and a forced plan requiring batch invariance is refused.
+  mhc_desc_t small = desc(MHC_OP_HEAD, 16, 4, 4096);
+  mhc_preference_t pref = cuda_only();
+  pref.forced_sku = MHC_SKU_SM90_HEAD_CLUSTER;
+  PlanHolder forced;
+  REQUIRE_OK(mhc_plan_select(&small, &pref, &forced.plan));
+  pref.required = MHC_GUARANTEE_BATCH_INVARIANT;
+  PlanHolder refused;
+  CHECK(mhc_plan_select(&small, &pref, &refused.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+  // A default plan of 4096 tokens against the host, its optional outputs included.
+  check_against_host(desc(MHC_OP_HEAD, 4096, 4, 7168), 1210, MHC_SKU_NONE, 0, /*with_optional=*/true);
+}
+
 TEST_CASE("the cluster head on small shapes (the sanitizers' subset)", "[cuda][sanitize-cluster]") {
   if (!have_sm90()) {
     WARN("the cluster head needs sm_90: not run");

@@ -44,10 +44,11 @@ mhc_desc_t bdesc(mhc_op_t op, int64_t B, int n, int64_t C, mhc_dtype_t act, int 
   return d;
 }
 
+// The default SKUs: B1' and B3' the streamed ones (the same bits as the SKUs without the refill).
 mhc_sku_t expected_sku(mhc_op_t op) {
-  return op == MHC_OP_STATIC_PRE_BACKWARD    ? MHC_SKU_SM80_STATIC_PRE_BACKWARD
+  return op == MHC_OP_STATIC_PRE_BACKWARD    ? MHC_SKU_SM80_STATIC_PRE_BACKWARD_STREAMED
          : op == MHC_OP_STATIC_POST_BACKWARD ? MHC_SKU_SM80_STATIC_POST_BACKWARD
-                                             : MHC_SKU_SM80_STATIC_LAYER_BACKWARD;
+                                             : MHC_SKU_SM80_STATIC_LAYER_BACKWARD_STREAMED;
 }
 
 double element(const mhc::TensorSpec& s, const void* base, int64_t i) {
@@ -771,10 +772,10 @@ TEST_CASE("static backward: one plan, two threads, two streams, own workspaces",
 // slots), bf16 n = 32 (no granule: the barrier path); B = 1 (no refill issued), 7, 300 (CTAs of
 // one row a step take two steps), 8192 (16-step folds), 20000 at C = 64 (two steps of 64 rows).
 // Each against the host, and two runs bit for bit.
-// The streamed SKU of B1' and B3' (none for B2').
-mhc_sku_t streamed_sku(mhc_op_t op) {
-  return op == MHC_OP_STATIC_PRE_BACKWARD     ? MHC_SKU_SM80_STATIC_PRE_BACKWARD_STREAMED
-         : op == MHC_OP_STATIC_LAYER_BACKWARD ? MHC_SKU_SM80_STATIC_LAYER_BACKWARD_STREAMED
+// The SKU of B1' and B3' without the streamed refill (none for B2').
+mhc_sku_t unstreamed_sku(mhc_op_t op) {
+  return op == MHC_OP_STATIC_PRE_BACKWARD     ? MHC_SKU_SM80_STATIC_PRE_BACKWARD
+         : op == MHC_OP_STATIC_LAYER_BACKWARD ? MHC_SKU_SM80_STATIC_LAYER_BACKWARD
                                               : MHC_SKU_NONE;
 }
 
@@ -799,14 +800,14 @@ TEST_CASE("static backward: one row buffer, streamed refill", "[cuda][static_bac
         if (B == 0 || (B > 300 && sh.n > 4 && has_post(op))) continue;  // B3' at n = 8: no buffer fits
         const mhc_desc_t d = bdesc(op, B, sh.n, sh.C, sh.act);
         PlanHolder cuda, base, host;
-        cuda.plan = cuda_plan(d, streamed_sku(op));
-        base.plan = cuda_plan(d);
+        cuda.plan = cuda_plan(d);  // the streamed SKU is the default
+        base.plan = cuda_plan(d, unstreamed_sku(op));
         mhc_preference_t hp = host_only();
         REQUIRE_OK(mhc_plan_select(&d, &hp, &host.plan));
         OpData data = make_op_data(d, seed++);
         DeviceSet dev(data, sh.shift);
         const mhc_args_t a = data.args(dev.ptrs);
-        std::vector<std::vector<unsigned char>> runs[3];  // streamed twice, then the default SKU
+        std::vector<std::vector<unsigned char>> runs[3];  // streamed twice, then the SKU without refill
         for (int k = 0; k < 3; ++k) {
           dev.poison_outputs(data);
           REQUIRE_OK(mhc_plan_run(k < 2 ? cuda.plan : base.plan, nullptr, nullptr, 0, &a));
@@ -815,7 +816,7 @@ TEST_CASE("static backward: one row buffer, streamed refill", "[cuda][static_bac
         }
         INFO(label(d) << " shift=" << sh.shift);
         CHECK(runs[0] == runs[1]);
-        CHECK(runs[0] == runs[2]);  // the same bits as the default SKU
+        CHECK(runs[0] == runs[2]);  // the same bits as the SKU without the refill
         const mhc_args_t ha = data.args(data.host_ptrs());
         REQUIRE_OK(mhc_plan_run(host.plan, nullptr, nullptr, 0, &ha));
         check_outputs(data, runs[0], label(d) + " shift=" + std::to_string(sh.shift) + " refill");
@@ -826,7 +827,8 @@ TEST_CASE("static backward: one row buffer, streamed refill", "[cuda][static_bac
 // variant kind (vector, element-wise, resident with one and two buffers, re-reading, the tile
 // kernel, both partial layouts, accumulation) on shapes that run in seconds. One buffer with the
 // streamed refill (B3'): fp32 at n = 4, C = 64 (64 row slots) and C = 4096, n = 17, C = 1280; bf16
-// at C = 7168; the last line's B = 300 gives CTAs two steps (a refill in phase 2) on < 300 SMs.
+// at C = 7168; the last lines' B = 300 gives CTAs two steps (a refill in phase 2) on < 300 SMs,
+// with the streamed refill (the default) and with the one buffer refilled behind a barrier.
 TEST_CASE("static backward: sanitizer subset", "[sanitize]") {
   uint64_t seed = 11000;
   for (mhc_op_t op : kOps)
@@ -839,6 +841,8 @@ TEST_CASE("static backward: sanitizer subset", "[sanitize]") {
       check_backward(bdesc(op, 40, 4, 60001, act), seed++);  // rows read twice; 16-step folds (dw in global memory)
       check_backward(bdesc(op, 97, 4, 256, act), seed++);    // 16 rows per step
       check_backward(bdesc(op, 300, 4, 64, act, 2), seed++);
-      check_backward(bdesc(op, 300, 4, act == MHC_DTYPE_BF16 ? 7168 : 4096, act), seed++, 0, 0, {}, streamed_sku(op));
+      const mhc_desc_t one_buffer = bdesc(op, 300, 4, act == MHC_DTYPE_BF16 ? 7168 : 4096, act);
+      check_backward(one_buffer, seed++);                                  // the streamed refill (default)
+      check_backward(one_buffer, seed++, 0, 0, {}, unstreamed_sku(op));  // one buffer behind a barrier
     }
 }

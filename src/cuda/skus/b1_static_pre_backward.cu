@@ -8,11 +8,12 @@
 namespace mhc::cuda {
 
 std::vector<Sku> skus_b1_static_pre_backward() {
-  return {static_backward_sku(card_b1_static_pre_backward, MHC_SKU_SM80_STATIC_PRE_BACKWARD,
-                              "sm80_f32acc_static_pre_backward", kStaticPreBackwardMode),
-          // the SKU after it: reached only when forced (not yet measured)
-          static_backward_sku(card_b1_static_pre_backward, MHC_SKU_SM80_STATIC_PRE_BACKWARD_STREAMED,
-                              "sm80_f32acc_static_pre_backward_streamed", kStaticPreBackwardMode, /*streamed=*/true)};
+  // The streamed refill where one row buffer per slot is all that fits (the same bits, as fast or
+  // faster: docs/performance_static.md), else the same kernels as the SKU after it (forced only).
+  return {static_backward_sku(card_b1_static_pre_backward, MHC_SKU_SM80_STATIC_PRE_BACKWARD_STREAMED,
+                              "sm80_f32acc_static_pre_backward_streamed", kStaticPreBackwardMode, /*streamed=*/true),
+          static_backward_sku(card_b1_static_pre_backward, MHC_SKU_SM80_STATIC_PRE_BACKWARD,
+                              "sm80_f32acc_static_pre_backward", kStaticPreBackwardMode)};
 }
 
 }  // namespace mhc::cuda

@@ -9,11 +9,12 @@
 namespace mhc::cuda {
 
 std::vector<Sku> skus_b3_static_layer_backward() {
-  return {static_backward_sku(card_b3_static_layer_backward, MHC_SKU_SM80_STATIC_LAYER_BACKWARD,
-                              "sm80_f32acc_static_layer_backward", kStaticLayerBackwardMode),
-          // the SKU after it: reached only when forced (not yet measured)
-          static_backward_sku(card_b3_static_layer_backward, MHC_SKU_SM80_STATIC_LAYER_BACKWARD_STREAMED,
-                              "sm80_f32acc_static_layer_backward_streamed", kStaticLayerBackwardMode, /*streamed=*/true)};
+  // The streamed refill where one row buffer per slot is all that fits (the same bits, as fast or
+  // faster: docs/performance_static.md), else the same kernels as the SKU after it (forced only).
+  return {static_backward_sku(card_b3_static_layer_backward, MHC_SKU_SM80_STATIC_LAYER_BACKWARD_STREAMED,
+                              "sm80_f32acc_static_layer_backward_streamed", kStaticLayerBackwardMode, /*streamed=*/true),
+          static_backward_sku(card_b3_static_layer_backward, MHC_SKU_SM80_STATIC_LAYER_BACKWARD,
+                              "sm80_f32acc_static_layer_backward", kStaticLayerBackwardMode)};
 }
 
 }  // namespace mhc::cuda
