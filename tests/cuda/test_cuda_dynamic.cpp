@@ -458,19 +458,17 @@ TEST_CASE("A5 cluster head against the host: n 1..4, block and slice edges, ever
     return;
   }
   uint64_t seed = 1100;
-  for (mhc_sku_t sku : {MHC_SKU_SM90_HEAD_CLUSTER, MHC_SKU_SM90_HEAD_CLUSTER_COLS2}) {
-    for (int n : {1, 2, 3, 4})
-      for (int64_t C : {int64_t{1024}, int64_t{4096}, int64_t{7168}})
-        for (int64_t T : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{9}, int64_t{300}})
-          check_against_host(desc(MHC_OP_HEAD, T, n, C), seed++, sku);
-    for (mhc_dtype_t w : {MHC_DTYPE_FP32, MHC_DTYPE_TF32X3})
-      check_against_host(desc(MHC_OP_HEAD, 300, 4, 7168, 0, w), seed++, sku);
-    // More blocks than resident clusters (the persistent loop and the ring's refills), the saved
-    // D and Q (training), C = 5120 and 8192.
-    check_against_host(desc(MHC_OP_HEAD, 4097, 4, 7168), seed++, sku, 0, /*with_optional=*/true);
-    check_against_host(desc(MHC_OP_HEAD, 1000, 4, 5120), seed++, sku, 0, /*with_optional=*/true);
-    check_against_host(desc(MHC_OP_HEAD, 333, 4, 8192), seed++, sku);
-  }
+  for (int n : {1, 2, 3, 4})
+    for (int64_t C : {int64_t{1024}, int64_t{4096}, int64_t{7168}})
+      for (int64_t T : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{9}, int64_t{300}})
+        check_against_host(desc(MHC_OP_HEAD, T, n, C), seed++, MHC_SKU_SM90_HEAD_CLUSTER);
+  for (mhc_dtype_t w : {MHC_DTYPE_FP32, MHC_DTYPE_TF32X3})
+    check_against_host(desc(MHC_OP_HEAD, 300, 4, 7168, 0, w), seed++, MHC_SKU_SM90_HEAD_CLUSTER);
+  // More blocks than resident clusters (the persistent loop and the ring's refills), the saved
+  // D and Q (training), C = 5120 and 8192.
+  check_against_host(desc(MHC_OP_HEAD, 4097, 4, 7168), seed++, MHC_SKU_SM90_HEAD_CLUSTER, 0, /*with_optional=*/true);
+  check_against_host(desc(MHC_OP_HEAD, 1000, 4, 5120), seed++, MHC_SKU_SM90_HEAD_CLUSTER, 0, /*with_optional=*/true);
+  check_against_host(desc(MHC_OP_HEAD, 333, 4, 8192), seed++, MHC_SKU_SM90_HEAD_CLUSTER);
 }
 
 TEST_CASE("A5 cluster head: refused shapes, repeated runs and rows alone bit for bit", "[cuda][a5][cluster]") {
@@ -478,16 +476,15 @@ TEST_CASE("A5 cluster head: refused shapes, repeated runs and rows alone bit for
     WARN("the cluster head needs sm_90: not run");
     return;
   }
-  const mhc_sku_t sku = GENERATE(MHC_SKU_SM90_HEAD_CLUSTER, MHC_SKU_SM90_HEAD_CLUSTER_COLS2);
   mhc_preference_t pref = cuda_only();
-  pref.forced_sku = sku;
+  pref.forced_sku = MHC_SKU_SM90_HEAD_CLUSTER;
   for (auto [n, C] : {std::pair<int, int64_t>{8, 4096}, {4, 1280}, {4, 9216}}) {
     mhc_desc_t bad = desc(MHC_OP_HEAD, 16, n, C);
     PlanHolder p;
     CHECK(mhc_plan_select(&bad, &pref, &p.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
   }
-  const auto a = check_against_host(desc(MHC_OP_HEAD, 777, 4, 7168), 1200, sku);
-  const auto b = check_against_host(desc(MHC_OP_HEAD, 777, 4, 7168), 1200, sku);
+  const auto a = check_against_host(desc(MHC_OP_HEAD, 777, 4, 7168), 1200, MHC_SKU_SM90_HEAD_CLUSTER);
+  const auto b = check_against_host(desc(MHC_OP_HEAD, 777, 4, 7168), 1200, MHC_SKU_SM90_HEAD_CLUSTER);
   CHECK(a == b);
 
   const int n = 4;
@@ -574,5 +571,4 @@ TEST_CASE("the cluster head on small shapes (the sanitizers' subset)", "[cuda][s
   }
   check_against_host(desc(MHC_OP_HEAD, 19, 4, 1024), 1300, MHC_SKU_SM90_HEAD_CLUSTER, 0, /*with_optional=*/true);
   check_against_host(desc(MHC_OP_HEAD, 200, 2, 2048), 1301, MHC_SKU_SM90_HEAD_CLUSTER);
-  check_against_host(desc(MHC_OP_HEAD, 19, 4, 1024), 1302, MHC_SKU_SM90_HEAD_CLUSTER_COLS2, 0, /*with_optional=*/true);
 }

@@ -1,7 +1,6 @@
 // a5_head on thread-block clusters (see sm90_f32_head_cluster.cuh).
 #include <map>
 #include <mutex>
-#include <type_traits>
 #include <utility>
 
 #include "../cp_async.cuh"
@@ -14,43 +13,13 @@ namespace mhc::cuda {
 namespace {
 
 constexpr int kRanks = kHeadClusterRanks, kTB = kHeadClusterTokens, kMaxN = kHeadClusterMaxN;
-constexpr int kMaxC = 8192;                       // fn of a thread's columns in registers
+constexpr int kCols = 4;                          // columns per thread (8 bytes of a stream)
+constexpr int kMaxThreads = 256;                  // C / 32 threads: C <= 8192 (fn in registers)
 constexpr int kMaxValues = kTB * (kMaxN + 1);     // a block's mixes and square-sums
 
-// kCols columns per thread (kCols x 2 bytes of a stream: one cp.async each), C / (8 kCols)
-// threads per CTA.
-template <int kCols>
-struct ColsOf {
-  static_assert(kCols == 2 || kCols == 4, "2 or 4 columns per thread");
-  using Word = std::conditional_t<kCols == 4, uint2, uint32_t>;  // a stream's bf16 columns
-  using Weights = std::conditional_t<kCols == 4, float4, float2>;
-  static constexpr int kMaxThreads = kMaxC / (kRanks * kCols);
-  __device__ static void unpack(const Word& v, float (&r)[kCols]) {
-    if constexpr (kCols == 4) {
-      r[0] = bf16_lo(v.x), r[1] = bf16_hi(v.x), r[2] = bf16_lo(v.y), r[3] = bf16_hi(v.y);
-    } else {
-      r[0] = bf16_lo(v), r[1] = bf16_hi(v);
-    }
-  }
-  __device__ static Word pack(const float (&y)[kCols]) {
-    if constexpr (kCols == 4)
-      return make_uint2(pack_bf16(y[0], y[1]), pack_bf16(y[2], y[3]));
-    else
-      return pack_bf16(y[0], y[1]);
-  }
-  __device__ static void weights(const Weights& v, float* w) {
-    if constexpr (kCols == 4) {
-      w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
-    } else {
-      w[0] = v.x, w[1] = v.y;
-    }
-  }
-};
-
 // The kernel's static shared memory (the ring is dynamic): its size is what the host plans with.
-template <int kCols>
 struct ClusterSmem {
-  float red[ColsOf<kCols>::kMaxThreads / 32][kMaxValues];  // the warps' partials
+  float red[kMaxThreads / 32][kMaxValues];  // the warps' partials
   float xchg[2][kMaxValues];                // the rank's partials, read by the other ranks
   float full[kMaxValues];                   // the cluster's sums
   float pre[kTB][kMaxN];                    // the block's pre gates
@@ -125,15 +94,12 @@ __device__ __forceinline__ void warp_reduce_scatter(const Acc& acc, float* out, 
 }
 
 // Block b of the cluster's blocks: its tokens [b kTB, b kTB + kTB) of the run.
-template <int kN, int kStages, int kCols>
-__global__ void __launch_bounds__(ColsOf<kCols>::kMaxThreads) sm90_f32_head_cluster_kernel(const HeadClusterParams hp) {
-  using Cols = ColsOf<kCols>;
-  using Word = typename Cols::Word;
+template <int kN, int kStages>
+__global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(const HeadClusterParams hp) {
   constexpr int kV = kTB * (kN + 1);
   const PreFuseParams& p = hp.f;
-  extern __shared__ __align__(16) unsigned char ring_bytes[];
-  Word* ring = reinterpret_cast<Word*>(ring_bytes);  // [kStages][kTB][kN][threads]
-  __shared__ ClusterSmem<kCols> sm;
+  extern __shared__ __align__(16) uint2 ring[];  // [kStages][kTB][kN][threads]
+  __shared__ ClusterSmem sm;
   auto& red = sm.red;
   auto& xchg = sm.xchg;
   auto& full = sm.full;
@@ -153,7 +119,7 @@ __global__ void __launch_bounds__(ColsOf<kCols>::kMaxThreads) sm90_f32_head_clus
         const int64_t tok = b * kTB + t;
         if (tok < T)
 #pragma unroll
-          for (int i = 0; i < kN; ++i) cp_async_small<sizeof(Word)>(slot(s, t, i), p.R + tok * K + i * C + x0);
+          for (int i = 0; i < kN; ++i) cp_async_small<8>(slot(s, t, i), p.R + tok * K + i * C + x0);
       }
     cp_async_commit();
   };
@@ -164,7 +130,8 @@ __global__ void __launch_bounds__(ColsOf<kCols>::kMaxThreads) sm90_f32_head_clus
   for (int j = 0; j < kN; ++j)
 #pragma unroll
     for (int i = 0; i < kN; ++i) {
-      Cols::weights(__ldg(reinterpret_cast<const typename Cols::Weights*>(hp.fn + j * K + i * C + x0)), w[j][i]);
+      const float4 v = __ldg(reinterpret_cast<const float4*>(hp.fn + j * K + i * C + x0));
+      w[j][i][0] = v.x, w[j][i][1] = v.y, w[j][i][2] = v.z, w[j][i][3] = v.w;
       if (hp.round_fn_tf32)
 #pragma unroll
         for (int e = 0; e < kCols; ++e) w[j][i][e] = tf32_round(w[j][i][e]);
@@ -186,8 +153,8 @@ __global__ void __launch_bounds__(ColsOf<kCols>::kMaxThreads) sm90_f32_head_clus
       if (t0 + t >= T) continue;
 #pragma unroll
       for (int i = 0; i < kN; ++i) {
-        float r[kCols];
-        Cols::unpack(*slot(s, t, i), r);
+        const uint2 v = *slot(s, t, i);
+        const float r[kCols] = {bf16_lo(v.x), bf16_hi(v.x), bf16_lo(v.y), bf16_hi(v.y)};
 #pragma unroll
         for (int e = 0; e < kCols; ++e) {
 #pragma unroll
@@ -231,12 +198,12 @@ __global__ void __launch_bounds__(ColsOf<kCols>::kMaxThreads) sm90_f32_head_clus
       float y[kCols] = {};
 #pragma unroll
       for (int i = 0; i < kN; ++i) {
-        float r[kCols];
-        Cols::unpack(*slot(s, t, i), r);
+        const uint2 v = *slot(s, t, i);
+        const float r[kCols] = {bf16_lo(v.x), bf16_hi(v.x), bf16_lo(v.y), bf16_hi(v.y)};
 #pragma unroll
         for (int e = 0; e < kCols; ++e) y[e] = fmaf(pre[t][i], r[e], y[e]);
       }
-      *reinterpret_cast<Word*>(p.layer_input + (t0 + t) * C + x0) = Cols::pack(y);
+      *reinterpret_cast<uint2*>(p.layer_input + (t0 + t) * C + x0) = make_uint2(pack_bf16(y[0], y[1]), pack_bf16(y[2], y[3]));
     }
     issue(b + kStages * step, s);  // this thread is done with its bytes of stage s
   }
@@ -244,25 +211,23 @@ __global__ void __launch_bounds__(ColsOf<kCols>::kMaxThreads) sm90_f32_head_clus
   cluster_sync();  // no CTA leaves while another may still read its xchg
 }
 
-// A ring stage: the rank's slice (C / 8 columns of n streams) of kTB tokens, 2 bytes a column.
-size_t stage_bytes(int n, int64_t C) { return size_t{2} * kTB * n * (C / kRanks); }
-size_t static_smem(int cols) { return cols == 4 ? sizeof(ClusterSmem<4>) : sizeof(ClusterSmem<2>); }
+size_t stage_bytes(int n, int64_t C) { return sizeof(uint2) * kTB * n * (C / 32); }
 
 // Ring stages that fit the device (3, else 2), or 0.
-int stages_for(int n, int64_t C, int cols, const DeviceInfo& dev) {
+int stages_for(int n, int64_t C, const DeviceInfo& dev) {
   for (int s = 3; s >= 2; --s)
-    if (s * stage_bytes(n, C) + static_smem(cols) <= dev.smem_optin) return s;
+    if (s * stage_bytes(n, C) + sizeof(ClusterSmem) <= dev.smem_optin) return s;
   return 0;
 }
 
-template <int kN, int kStages, int kCols>
+template <int kN, int kStages>
 void launch_as(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) {
-  auto* kernel = sm90_f32_head_cluster_kernel<kN, kStages, kCols>;
+  auto* kernel = sm90_f32_head_cluster_kernel<kN, kStages>;
   const size_t smem = kStages * stage_bytes(kN, p.f.C);
   const char* name = "sm90_f32_head_cluster_kernel";
   if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, dev, name))
     fail(MHC_STATUS_INTERNAL, "{}: {} bytes of shared memory exceed the device's {}", name, smem, dev.smem_optin);
-  const dim3 block(static_cast<unsigned>(p.f.C / (kRanks * kCols)));
+  const dim3 block(static_cast<unsigned>(p.f.C / 32));
   // Clusters that can be resident at once (a persistent grid), once per device and C (this
   // kernel's statics are its own).
   static std::mutex mu;
@@ -284,40 +249,34 @@ void launch_as(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) 
   launch(name, kernel, LaunchConfig(grid, block, smem, stream, /*pdl=*/true, kRanks), p);
 }
 
-template <int kN, int kCols>
+template <int kN>
 void launch_n(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) {
-  if (stages_for(kN, p.f.C, kCols, dev) == 3) return launch_as<kN, 3, kCols>(p, dev, stream);
-  launch_as<kN, 2, kCols>(p, dev, stream);
-}
-
-template <int kCols>
-void launch_cols(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) {
-  switch (p.f.n) {
-    case 1: return launch_n<1, kCols>(p, dev, stream);
-    case 2: return launch_n<2, kCols>(p, dev, stream);
-    case 3: return launch_n<3, kCols>(p, dev, stream);
-    case 4: return launch_n<4, kCols>(p, dev, stream);
-    default: fail(MHC_STATUS_INTERNAL, "head cluster kernel: n = {} exceeds {}", p.f.n, kMaxN);
-  }
+  if (stages_for(kN, p.f.C, dev) == 3) return launch_as<kN, 3>(p, dev, stream);
+  launch_as<kN, 2>(p, dev, stream);
 }
 
 }  // namespace
 
-std::string head_cluster_limits(int n, int64_t C, int cols, const DeviceInfo& dev) {
+std::string head_cluster_limits(int n, int64_t C, const DeviceInfo& dev) {
   if (dev.cc < 90) return "thread-block clusters need sm_90";
   if (n > kMaxN) return fmt::format("n = {}: fn of a thread's columns is held in registers for n <= {}", n, kMaxN);
-  if (C % 1024 != 0 || C > kMaxC)
-    return fmt::format("C = {}: the 8 ranks' slices take C / {} threads of {} columns (C a multiple of 1024, at most {})",
-                       C, kRanks * cols, cols, kMaxC);
-  if (stages_for(n, C, cols, dev) == 0)
+  if (C % 1024 != 0 || C > 32 * kMaxThreads)
+    return fmt::format("C = {}: the 8 ranks' slices take C / 32 threads of 4 columns (C a multiple of 1024, at most {})",
+                       C, 32 * kMaxThreads);
+  if (stages_for(n, C, dev) == 0)
     return fmt::format("C = {}, n = {}: two ring stages of {} bytes do not fit the device's {} bytes of shared memory", C,
                        n, stage_bytes(n, C), dev.smem_optin);
   return {};
 }
 
 void launch_head_cluster(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) {
-  if (p.cols == 2) return launch_cols<2>(p, dev, stream);
-  launch_cols<4>(p, dev, stream);
+  switch (p.f.n) {
+    case 1: return launch_n<1>(p, dev, stream);
+    case 2: return launch_n<2>(p, dev, stream);
+    case 3: return launch_n<3>(p, dev, stream);
+    case 4: return launch_n<4>(p, dev, stream);
+    default: fail(MHC_STATUS_INTERNAL, "head cluster kernel: n = {} exceeds {}", p.f.n, kMaxN);
+  }
 }
 
 }  // namespace mhc::cuda

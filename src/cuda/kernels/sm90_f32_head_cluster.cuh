@@ -1,6 +1,6 @@
 // a5_head in one launch on Hopper thread-block clusters: the residual is read from DRAM once.
 // A cluster of 8 CTAs owns a block of 8 tokens at a time; CTA rank r owns the columns
-// [r C/8, (r + 1) C/8) of every stream, 4 (or 2) columns per thread, with fn of those columns in
+// [r C/8, (r + 1) C/8) of every stream, 4 columns per thread, with fn of those columns in
 // registers for the whole (persistent) kernel. Per block: the rank's slice of the residual arrives
 // in shared memory through a cp.async ring (each thread copies exactly the bytes it later reads,
 // so the ring needs no block barrier), the rank's partial mixes and square-sums are reduced in a
@@ -32,11 +32,10 @@ struct HeadClusterParams {
   PreFuseParams f;      // R, layer_input (the head's output), D_out, Q_out, scale, base, T, C, K, n, eps
   const float* fn;      // [n, K]
   bool round_fn_tf32;   // tf32 weights: fn rounded to tf32 (RNE); else fp32 products
-  int cols;             // columns per thread, 4 (C / 32 threads) or 2 (C / 16): the sums' order
 };
 
 // Empty when the kernel serves (n, C) on `dev`; else why not.
-std::string head_cluster_limits(int n, int64_t C, int cols, const DeviceInfo& dev);
+std::string head_cluster_limits(int n, int64_t C, const DeviceInfo& dev);
 // Enqueues the kernel (16-byte aligned R and output; head_cluster_limits empty). T >= 1.
 void launch_head_cluster(const HeadClusterParams& p, const DeviceInfo& dev, void* stream);
 
