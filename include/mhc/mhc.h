@@ -237,7 +237,8 @@ typedef uint32_t mhc_sku_t;
 #define MHC_SKU_SM90_PRE_BF16             0x00900303u
 /* CUDA, Hopper (sm_90): the head in one launch on clusters of 8 CTAs (the residual read once from
  * DRAM, the ranks' partials added through distributed shared memory in rank order); n <= 4, C a
- * multiple of 1024 up to 8192. Batch-invariant. Since 0.5. */
+ * multiple of 1024 up to 8192. The default for plans of >= 256 tokens that do not require
+ * MHC_GUARANTEE_BATCH_INVARIANT (which kernel a head plan gets depends on desc.tokens). Since 0.5. */
 #define MHC_SKU_SM90_HEAD_CLUSTER         0x00900502u
 /* CUDA, Hopper (sm_90): the pre and head backward per block of 256 tokens (the token kernel, then
  * the column kernel while the block's residual is in L2), chained with programmatic dependent
