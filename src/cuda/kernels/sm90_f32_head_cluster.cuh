@@ -23,9 +23,9 @@ namespace mhc::cuda {
 constexpr int kHeadClusterRanks = 8;   // CTAs per cluster (the portable cluster size)
 constexpr int kHeadClusterTokens = 8;  // tokens per block
 constexpr int kHeadClusterMaxN = 4;    // fn of a thread's columns in registers: n x n x 4 floats
-// Plans of fewer tokens run faster on the two-pass engine: with fewer than ~32 clusters' blocks
-// most SMs idle while each cluster reads all of fn (H100: 7.6 us against 5.8 at T = 16, 9.3
-// against 9.7 at T = 64, C = 7168).
+// Plans of fewer tokens run faster on the two-pass engine: with few blocks of 8 tokens most SMs
+// idle while each cluster reads all of fn (H100, C = 7168: 14.2 us against 13.3 at T = 128, 21.5
+// against 22.6 at T = 256).
 constexpr int64_t kHeadClusterMinTokens = 256;
 
 struct HeadClusterParams {
