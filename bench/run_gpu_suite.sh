@@ -7,7 +7,7 @@
 #   ncu: DRAM and L2 throughput of each kernel of pre at T = 16384, C = 7168 on the default and the
 #   earlier SKU; ncu-gemm: what bounds the GEMM pass (A1, T = 16384, C = 7168: the staged wide-token
 #   kernel and the register-pipelined one): throughput, occupancy, stall reasons;
-#   head-cluster: the head's default SKU against the cluster kernel (forced) at each T and C;
+#   head-cluster: the head's two-pass SKU, the cluster kernel and the pipelined one (forced) at each T and C;
 #   static-streamed: the static-H backward's default SKUs against the streamed ones (forced);
 #   backward-chunked: the pre and head backward's default SKUs against the chunked ones (forced);
 #   new-skus: the tests of the SKUs selected only when forced (the three above), then memcheck and
@@ -60,7 +60,7 @@ for step in $steps; do
     head-cluster)
       for C in 7168 5120 4096; do
         for T in 1 16 64 128 256 512 1024 4096 16384; do
-          for sku in 0 0x00900502; do
+          for sku in 0x00900500 0x00900502 0x00900503; do
             "$build/bench/mhc-bench" --op head --T "$T" --C "$C" --sku "$sku" 2>&1 | tail -n 1 | tee -a "$out/head_cluster.log" || status=1
           done
         done

@@ -184,6 +184,7 @@ const (
 	SKUSM80StaticPreBackwardStreamed   SKU = 0x00505001
 	SKUSM80StaticLayerBackwardStreamed SKU = 0x00505201
 	SKUSM90HeadCluster                 SKU = 0x00900502
+	SKUSM90HeadClusterPipelined        SKU = 0x00900503
 	SKUSM90PreBackwardChunked          SKU = 0x00904300
 	SKUSM90HeadBackwardChunked         SKU = 0x00904500
 )

@@ -240,6 +240,9 @@ typedef uint32_t mhc_sku_t;
  * multiple of 1024 up to 8192. The default for plans of >= 256 tokens that do not require
  * MHC_GUARANTEE_BATCH_INVARIANT (which kernel a head plan gets depends on desc.tokens). Since 0.5. */
 #define MHC_SKU_SM90_HEAD_CLUSTER         0x00900502u
+/* CUDA, Hopper (sm_90): as MHC_SKU_SM90_HEAD_CLUSTER, its cluster barrier split around the next
+ * block's partials (the same bits); selected only when forced. Since 0.5. */
+#define MHC_SKU_SM90_HEAD_CLUSTER_PIPELINED 0x00900503u
 /* CUDA, Hopper (sm_90): the pre and head backward per block of 256 tokens (the token kernel, then
  * the column kernel while the block's residual is in L2), chained with programmatic dependent
  * launch; the same bits as the sm80 SKUs. Selected only when forced until measured. Since 0.5. */

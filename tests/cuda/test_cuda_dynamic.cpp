@@ -564,6 +564,34 @@ TEST_CASE("A5 selection: the cluster head for plans of >= 256 tokens unless batc
   check_against_host(desc(MHC_OP_HEAD, 4096, 4, 7168), 1210, MHC_SKU_NONE, 0, /*with_optional=*/true);
 }
 
+TEST_CASE("A5 pipelined cluster head: the cluster head's bits, the host's values", "[cuda][a5][cluster]") {
+  if (!have_sm90()) {
+    WARN("the cluster head needs sm_90: not run");
+    return;
+  }
+  // Every n; one block, a partial block, two blocks (the pipeline's first and last), more blocks
+  // than resident clusters (the ring's refills and both exchange buffers many times); the saved
+  // D and Q; tf32 and fp32 weights.
+  uint64_t seed = 1250;
+  for (int n : {1, 2, 3, 4})
+    for (int64_t C : {int64_t{1024}, int64_t{7168}})
+      for (int64_t T : {int64_t{1}, int64_t{7}, int64_t{16}, int64_t{300}, int64_t{4097}}) {
+        if (T == 4097 && n < 4) continue;
+        for (mhc_dtype_t w : {MHC_DTYPE_TF32, MHC_DTYPE_FP32}) {
+          if (w == MHC_DTYPE_FP32 && T != 300) continue;
+          const mhc_desc_t d = desc(MHC_OP_HEAD, T, n, C, 0, w);
+          const auto base = check_against_host(d, seed, MHC_SKU_SM90_HEAD_CLUSTER, 0, /*with_optional=*/true);
+          const auto piped = check_against_host(d, seed, MHC_SKU_SM90_HEAD_CLUSTER_PIPELINED, 0, /*with_optional=*/true);
+          ++seed;
+          REQUIRE(base.size() == piped.size());
+          for (size_t i = 0; i < base.size(); ++i) {
+            INFO("T=" << T << " n=" << n << " C=" << C << " w=" << w << " output " << i);
+            CHECK(base[i] == piped[i]);
+          }
+        }
+      }
+}
+
 TEST_CASE("the cluster head on small shapes (the sanitizers' subset)", "[cuda][sanitize-cluster]") {
   if (!have_sm90()) {
     WARN("the cluster head needs sm_90: not run");
@@ -571,4 +599,5 @@ TEST_CASE("the cluster head on small shapes (the sanitizers' subset)", "[cuda][s
   }
   check_against_host(desc(MHC_OP_HEAD, 19, 4, 1024), 1300, MHC_SKU_SM90_HEAD_CLUSTER, 0, /*with_optional=*/true);
   check_against_host(desc(MHC_OP_HEAD, 200, 2, 2048), 1301, MHC_SKU_SM90_HEAD_CLUSTER);
+  check_against_host(desc(MHC_OP_HEAD, 200, 4, 1024), 1302, MHC_SKU_SM90_HEAD_CLUSTER_PIPELINED, 0, /*with_optional=*/true);
 }

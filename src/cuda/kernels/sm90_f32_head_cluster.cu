@@ -19,7 +19,7 @@ constexpr int kMaxValues = kTB * (kMaxN + 1);     // a block's mixes and square-
 
 // The kernel's static shared memory (the ring is dynamic): its size is what the host plans with.
 struct ClusterSmem {
-  float red[kMaxThreads / 32][kMaxValues];  // the warps' partials
+  float red[2][kMaxThreads / 32][kMaxValues];  // the warps' partials (two blocks in flight)
   float xchg[2][kMaxValues];                // the rank's partials, read by the other ranks
   float full[kMaxValues];                   // the cluster's sums
   float pre[kTB][kMaxN];                    // the block's pre gates
@@ -44,6 +44,18 @@ __device__ __forceinline__ unsigned cluster_reg() {
 __device__ __forceinline__ void cluster_sync() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+#endif
+}
+// The two halves of cluster_sync: a thread's writes before its arrive are visible to every CTA's
+// threads after their wait; in between, a thread works on without waiting for the others.
+__device__ __forceinline__ void cluster_arrive() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void cluster_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 #endif
 }
 // The float at `local` (this CTA's shared memory) in the shared memory of cluster rank `rank`.
@@ -93,17 +105,18 @@ __device__ __forceinline__ void warp_reduce_scatter(const Acc& acc, float* out, 
     if (lane * (kP / 32) + i < kV) out[lane * (kP / 32) + i] = v[i];
 }
 
-// Block b of the cluster's blocks: its tokens [b kTB, b kTB + kTB) of the run.
-template <int kN, int kStages>
+// Block b of the cluster's blocks: its tokens [b kTB, b kTB + kTB) of the run. Per block: the
+// rank's partials (ring -> registers -> the warps' red), the rank's sum of them into xchg, the
+// cluster barrier, the ranks' sums in rank order (full), the gates, the apply. kPipelined: the
+// barrier is split, and between its arrive (block b's partials shared) and its wait the CTA
+// computes the next block's partials, so the barrier's latency hides behind that work; the same
+// operations on the same values in the same order: the same bits.
+template <int kN, int kStages, bool kPipelined>
 __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(const HeadClusterParams hp) {
   constexpr int kV = kTB * (kN + 1);
   const PreFuseParams& p = hp.f;
   extern __shared__ __align__(16) uint2 ring[];  // [kStages][kTB][kN][threads]
   __shared__ ClusterSmem sm;
-  auto& red = sm.red;
-  auto& xchg = sm.xchg;
-  auto& full = sm.full;
-  auto& pre = sm.pre;
 
   const int tid = threadIdx.x, nthreads = blockDim.x, lane = tid % 32, warp = tid / 32, warps = nthreads / 32;
   const unsigned rank = cluster_reg<ClusterReg::kRank>();
@@ -136,15 +149,11 @@ __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(cons
 #pragma unroll
         for (int e = 0; e < kCols; ++e) w[j][i][e] = tf32_round(w[j][i][e]);
     }
-  const int64_t first = cluster_reg<ClusterReg::kId>();
-#pragma unroll
-  for (int s = 0; s < kStages; ++s) issue(first + s * step, s);
 
-  int parity = 0, s = 0;
-  for (int64_t b = first; b < blocks; b += step, parity ^= 1, s = s + 1 == kStages ? 0 : s + 1) {
-    cp_async_wait<kStages - 1>();  // this thread's copies of block b (its own bytes only)
+  // The rank's partials of block b (ring stage s) into red[q]: per thread i, e ascending; then
+  // the lanes (the reduce-scatter).
+  auto partials = [&](int64_t b, int s, int q) {
     const int64_t t0 = b * kTB;
-    // The rank's partials: per thread i, e ascending; then the lanes, then the warps ascending.
     float acc[kTB][kN + 1];
 #pragma unroll
     for (int t = 0; t < kTB; ++t) {
@@ -163,26 +172,32 @@ __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(cons
         }
       }
     }
-    warp_reduce_scatter<kV>(acc, red[warp], lane);
-    __syncthreads();
+    warp_reduce_scatter<kV>(acc, sm.red[q][warp], lane);
+  };
+  // The warps ascending (red[r], complete behind a block barrier) into xchg[q], for the others.
+  auto share = [&](int r, int q) {
     for (int u = tid; u < kV; u += nthreads) {
-      float v = red[0][u];
-      for (int k = 1; k < warps; ++k) v += red[k][u];
-      xchg[parity][u] = v;
+      float v = sm.red[r][0][u];
+      for (int k = 1; k < warps; ++k) v += sm.red[r][k][u];
+      sm.xchg[q][u] = v;
     }
-    cluster_sync();  // every rank's partials of block b are in its xchg[parity]
+  };
+  // After the cluster barrier: the ranks' xchg[q] in rank order, the gates, the saved D and Q,
+  // then y = bf16(sum_i pre_i R_i) over this thread's 4 columns (fmaf chain in ascending i).
+  auto finish = [&](int64_t b, int s, int q) {
+    const int64_t t0 = b * kTB;
     for (int u = tid; u < kV; u += nthreads) {
-      float v = load_remote(&xchg[parity][u], 0);
-      for (unsigned q = 1; q < kRanks; ++q) v += load_remote(&xchg[parity][u], q);
-      full[u] = v;
+      float v = load_remote(&sm.xchg[q][u], 0);
+      for (unsigned r = 1; r < kRanks; ++r) v += load_remote(&sm.xchg[q][u], r);
+      sm.full[u] = v;
     }
     __syncthreads();
     if (tid < kTB && t0 + tid < T) {
       const int t = tid;
-      const float* m = &full[t * (kN + 1)];
+      const float* m = &sm.full[t * (kN + 1)];
       const float rms = fuse::rms_factor(p, m[kN]);
 #pragma unroll
-      for (int i = 0; i < kN; ++i) pre[t][i] = fuse::pre_gate(p, m[i] * rms, i);
+      for (int i = 0; i < kN; ++i) sm.pre[t][i] = fuse::pre_gate(p, m[i] * rms, i);
       if (rank == 0) {
         if (p.D_out)
 #pragma unroll
@@ -191,7 +206,6 @@ __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(cons
       }
     }
     __syncthreads();
-    // y = bf16(sum_i pre_i R_i) over this thread's 4 columns (fmaf chain in ascending i).
 #pragma unroll
     for (int t = 0; t < kTB; ++t) {
       if (t0 + t >= T) continue;
@@ -201,11 +215,55 @@ __global__ void __launch_bounds__(kMaxThreads) sm90_f32_head_cluster_kernel(cons
         const uint2 v = *slot(s, t, i);
         const float r[kCols] = {bf16_lo(v.x), bf16_hi(v.x), bf16_lo(v.y), bf16_hi(v.y)};
 #pragma unroll
-        for (int e = 0; e < kCols; ++e) y[e] = fmaf(pre[t][i], r[e], y[e]);
+        for (int e = 0; e < kCols; ++e) y[e] = fmaf(sm.pre[t][i], r[e], y[e]);
       }
       *reinterpret_cast<uint2*>(p.layer_input + (t0 + t) * C + x0) = make_uint2(pack_bf16(y[0], y[1]), pack_bf16(y[2], y[3]));
     }
-    issue(b + kStages * step, s);  // this thread is done with its bytes of stage s
+  };
+
+  const int64_t first = cluster_reg<ClusterReg::kId>();
+#pragma unroll
+  for (int s = 0; s < kStages; ++s) issue(first + s * step, s);
+  auto next_stage = [](int s) { return s + 1 == kStages ? 0 : s + 1; };
+
+  if constexpr (!kPipelined) {
+    int q = 0, s = 0;
+    for (int64_t b = first; b < blocks; b += step, q ^= 1, s = next_stage(s)) {
+      cp_async_wait<kStages - 1>();  // this thread's copies of block b (its own bytes only)
+      partials(b, s, 0);  // red[0]: read before the cluster barrier
+      __syncthreads();
+      share(0, q);
+      cluster_sync();  // every rank's partials of block b are in its xchg[q]
+      finish(b, s, q);
+      issue(b + kStages * step, s);  // this thread is done with its bytes of stage s
+    }
+  } else {
+    // Block k of this CTA (b = first + k step) is in ring stage k % kStages and uses red[k % 2]
+    // and xchg[k % 2]. Before block k's wait, block k + 1's partials need its copies: committed
+    // groups are then kStages + k, of which the first k + 2 must be complete.
+    static_assert(kStages >= 2, "a stage for the block being finished and one for the next");
+    if (first < blocks) {
+      cp_async_wait<kStages - 1>();
+      partials(first, 0, 0);
+      __syncthreads();
+      share(0, 0);
+      cluster_arrive();
+    }
+    int q = 0, s = 0;
+    for (int64_t b = first; b < blocks; b += step, q ^= 1, s = next_stage(s)) {
+      const bool more = b + step < blocks;  // the same for every rank of the cluster
+      if (more) {
+        cp_async_wait<kStages - 2>();
+        partials(b + step, next_stage(s), q ^ 1);
+      }
+      cluster_wait();  // every rank's partials of block b are in its xchg[q]
+      finish(b, s, q);  // its block barriers also complete red[q ^ 1]
+      issue(b + kStages * step, s);
+      if (more) {
+        share(q ^ 1, q ^ 1);  // xchg[q ^ 1] was last read for block b - step, before the ranks' arrive on b
+        cluster_arrive();
+      }
+    }
   }
   pdl_launch_dependents();
   cluster_sync();  // no CTA leaves while another may still read its xchg
@@ -220,9 +278,9 @@ int stages_for(int n, int64_t C, const DeviceInfo& dev) {
   return 0;
 }
 
-template <int kN, int kStages>
+template <int kN, int kStages, bool kPipelined>
 void launch_as(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) {
-  auto* kernel = sm90_f32_head_cluster_kernel<kN, kStages>;
+  auto* kernel = sm90_f32_head_cluster_kernel<kN, kStages, kPipelined>;
   const size_t smem = kStages * stage_bytes(kN, p.f.C);
   const char* name = "sm90_f32_head_cluster_kernel";
   if (!opt_in_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, dev, name))
@@ -249,10 +307,16 @@ void launch_as(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) 
   launch(name, kernel, LaunchConfig(grid, block, smem, stream, /*pdl=*/true, kRanks), p);
 }
 
+template <int kN, bool kPipelined>
+void launch_stages(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) {
+  if (stages_for(kN, p.f.C, dev) == 3) return launch_as<kN, 3, kPipelined>(p, dev, stream);
+  launch_as<kN, 2, kPipelined>(p, dev, stream);
+}
+
 template <int kN>
 void launch_n(const HeadClusterParams& p, const DeviceInfo& dev, void* stream) {
-  if (stages_for(kN, p.f.C, dev) == 3) return launch_as<kN, 3>(p, dev, stream);
-  launch_as<kN, 2>(p, dev, stream);
+  if (p.pipelined) return launch_stages<kN, true>(p, dev, stream);
+  launch_stages<kN, false>(p, dev, stream);
 }
 
 }  // namespace

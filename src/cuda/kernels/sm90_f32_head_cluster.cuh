@@ -32,6 +32,7 @@ struct HeadClusterParams {
   PreFuseParams f;      // R, layer_input (the head's output), D_out, Q_out, scale, base, T, C, K, n, eps
   const float* fn;      // [n, K]
   bool round_fn_tf32;   // tf32 weights: fn rounded to tf32 (RNE); else fp32 products
+  bool pipelined;       // the cluster barrier split around the next block's partials (same bits)
 };
 
 // Empty when the kernel serves (n, C) on `dev`; else why not.

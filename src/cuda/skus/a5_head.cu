@@ -14,8 +14,8 @@ namespace {
 // takes it for plans of at least kHeadClusterMinTokens tokens (below them the two-pass engine,
 // which spreads fn over more SMs, is faster): a row then depends on the plan's desc.tokens, so
 // its plans are not batch-invariant, and a caller requiring that gets the two-pass engine.
-Sku cluster_sku(Sku fallback) {
-  Sku sku = dynamic_sku(card_a5_head, MHC_SKU_SM90_HEAD_CLUSTER, "sm90_f32_head_cluster", 90, /*gemm=*/true);
+Sku cluster_sku(Sku fallback, mhc_sku_t id, const char* name, bool pipelined) {
+  Sku sku = dynamic_sku(card_a5_head, id, name, 90, /*gemm=*/true);
   sku.guarantee = [](const Problem& p) {
     mhc_precision_guarantee_t g = dynamic_guarantee(p, /*gemm=*/true);
     g.flags &= ~MHC_GUARANTEE_BATCH_INVARIANT;
@@ -29,11 +29,11 @@ Sku cluster_sku(Sku fallback) {
     return head_cluster_limits(plan.n, plan.C, dev);
   };
   sku.default_min_tokens = kHeadClusterMinTokens;
-  sku.run = [](const RunContext& c) {
+  sku.run = [pipelined](const RunContext& c) {
     PreFuseParams f = fuse_params(c, /*head=*/true);
     f.D_out = static_cast<float*>(c.args.out_gemm);  // the saved D and Q (training), when asked for
     f.Q_out = static_cast<float*>(c.args.out_sqrsum);
-    launch_head_cluster({f, static_cast<const float*>(c.args.fn), /*round_fn_tf32=*/!split_weights(c.problem)},
+    launch_head_cluster({f, static_cast<const float*>(c.args.fn), /*round_fn_tf32=*/!split_weights(c.problem), pipelined},
                         c.device, c.stream);
   };
   return with_fallback(std::move(sku), std::move(fallback), [](const RunContext& c) {
@@ -45,8 +45,9 @@ Sku cluster_sku(Sku fallback) {
 
 std::vector<Sku> skus_a5_head() {
   const Sku two_pass = two_pass_sku(card_a5_head, MHC_SKU_SM90_HEAD, "sm90_tf32_head_splitk_pdl", 90, {true, false, true});
-  return {cluster_sku(two_pass),  // plans of at least kHeadClusterMinTokens tokens
-          two_pass,               // the SKUs after it: reached only when forced
+  return {cluster_sku(two_pass, MHC_SKU_SM90_HEAD_CLUSTER, "sm90_f32_head_cluster", false),  // plans of >= 256 tokens
+          two_pass,  // the SKUs after it: reached only when forced
+          cluster_sku(two_pass, MHC_SKU_SM90_HEAD_CLUSTER_PIPELINED, "sm90_f32_head_cluster_pipelined", true),
           onepass_sku(card_a5_head, MHC_SKU_SM90_HEAD_ONEPASS, "sm90_tf32_head_onepass", {OnepassKind::kHead, false, 0},
                       two_pass),
           two_pass_sku(card_a5_head, MHC_SKU_SM80_HEAD, "sm80_tf32_head_splitk", 80, {true, false, false})};
