@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine: the CUDA test suites, compute-sanitizer (memcheck, racecheck, synccheck,
 # initcheck) on every CUDA suite, then the benchmark. Logs go to $OUT (or ./gpu-out).
-# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster|static-streamed|backward-chunked|new-skus]...
+# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster|static-streamed|backward-chunked|new-skus|python|compare]...
 #   engine: the pre engine before/after (mhc-bench --suite engine); boundary, backward,
 #   static_backward: those suites;
 #   ncu: DRAM and L2 throughput of each kernel of pre at T = 16384, C = 7168 on the default and the
@@ -11,7 +11,10 @@
 #   static-streamed: the static-H backward's default SKUs against the streamed ones (forced);
 #   backward-chunked: the pre and head backward's default SKUs against the chunked ones (forced);
 #   new-skus: the tests of the SKUs selected only when forced (the three above), then memcheck and
-#   racecheck on their sanitizer subsets.
+#   racecheck on their sanitizer subsets;
+#   python: the Python package's torch tests on this GPU (mhc.torch, the CUDA-graph training step);
+#   compare: A3', A4', A5' as training steps against PyTorch eager and torch.compile, in one process
+#   (bench/compare_torch.py, libmhc's rows from mhc-bench at T = 4096, C = 7168).
 set -uo pipefail
 build=${1:-build}; shift || true
 out=${OUT:-gpu-out}; mkdir -p "$out"
@@ -99,6 +102,21 @@ for step in $steps; do
             | tee -a "$out/new_skus.log" || status=1
         done
       done ;;
+    python)
+      MHC_LIBRARY=$(ls "$build"/libmhc.so.1 "$build"/*/libmhc.so.1 2>/dev/null | head -n 1) \
+        PYTHONPATH="$PWD/bindings/python" PYTHONUNBUFFERED=1 \
+        python3 -m pytest -q bindings/python/tests/test_torch.py 2>&1 | tee "$out/python.log" | tail -n 15 || status=1 ;;
+    compare)
+      rows=()
+      for op in pre pre_backward head head_backward post post_backward; do
+        "$build/bench/mhc-bench" --op "$op" --T 4096 --C 7168 --json "$out/rows_$op.json" >/dev/null 2>&1 || status=1
+        rows+=("$out/rows_$op.json")
+      done
+      python3 bench/json_table.py --merge "$out/rows.json" "${rows[@]}" || status=1
+      MHC_LIBRARY=$(ls "$build"/libmhc.so.1 "$build"/*/libmhc.so.1 2>/dev/null | head -n 1) \
+        PYTHONPATH="$PWD/bindings/python" PYTHONUNBUFFERED=1 \
+        python3 bench/compare_torch.py --json "$out/rows.json" --ops pre_backward,head_backward,post_backward \
+        --mode default 2>&1 | tee "$out/compare.log" || status=1 ;;
     ncu-gemm)
       for sku in 0x00900100 0x00900103; do
         echo "== ncu A1 T=16384 C=7168 sku=$sku" | tee -a "$out/ncu_gemm.log"
