@@ -30,10 +30,8 @@ Sku cluster_sku(Sku fallback, mhc_sku_t id, const char* name, bool pipelined) {
   };
   sku.default_min_tokens = kHeadClusterMinTokens;
   sku.run = [pipelined](const RunContext& c) {
-    PreFuseParams f = fuse_params(c, /*head=*/true);
-    f.D_out = static_cast<float*>(c.args.out_gemm);  // the saved D and Q (training), when asked for
-    f.Q_out = static_cast<float*>(c.args.out_sqrsum);
-    launch_head_cluster({f, static_cast<const float*>(c.args.fn), /*round_fn_tf32=*/!split_weights(c.problem), pipelined},
+    launch_head_cluster({fuse_params(c, /*head=*/true), static_cast<const float*>(c.args.fn),
+                         /*round_fn_tf32=*/!split_weights(c.problem), pipelined},
                         c.device, c.stream);
   };
   return with_fallback(std::move(sku), std::move(fallback), [](const RunContext& c) {

@@ -27,6 +27,8 @@ PreFuseParams fuse_params(const RunContext& c, bool head) {
   f.pre_out = static_cast<float*>(c.args.out_pre_mix);
   f.comb_mix = static_cast<float*>(c.args.out_comb_mix);
   f.layer_input = static_cast<uint16_t*>(c.args.out_layer_input);
+  f.D_out = static_cast<float*>(c.args.out_gemm);  // the reduced D and Q, where the op saves them
+  f.Q_out = static_cast<float*>(c.args.out_sqrsum);
   f.T = p.T, f.C = p.C, f.K = p.K;
   f.n = p.n, f.N = int(p.N), f.repeat = p.desc.sinkhorn_repeat;
   f.rms_eps = p.desc.rms_eps, f.pre_eps = p.desc.pre_eps, f.sinkhorn_eps = p.desc.sinkhorn_eps;

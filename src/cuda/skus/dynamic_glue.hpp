@@ -34,7 +34,8 @@ inline bool cols_vector(const Problem& p, std::initializer_list<const void*> ptr
 // multiplies by fn, so its math precision is the weight precision.
 mhc_precision_guarantee_t dynamic_guarantee(const Problem& p, bool gemm);
 
-// The fuse pass's parameters for the run's tokens, without D/Q (the caller points them).
+// The fuse pass's parameters for the run's tokens (the optional reduced D and Q outputs included),
+// without the D/Q partials it reads (the caller points them).
 // `head`: the A5 variant (pre gate only).
 PreFuseParams fuse_params(const RunContext& c, bool head);
 

@@ -82,7 +82,13 @@ void run(const RunContext& c, const OnepassSettings& s) {
   check_cuda(cudaMemsetAsync(tickets, 0, static_cast<size_t>((p.T + tb - 1) / tb + 1) * sizeof(int),
                              static_cast<cudaStream_t>(c.stream)),
              "cudaMemsetAsync(one-pass tickets)");
-  const PreFuseParams base = s.kind == OnepassKind::kGemm ? PreFuseParams{} : fuse_params(c, head);
+  PreFuseParams base{};
+  if (s.kind != OnepassKind::kGemm) {
+    base = fuse_params(c, head);
+  } else {  // A1: only the reduced D and Q
+    base.D_out = static_cast<float*>(c.args.out_gemm);
+    base.Q_out = static_cast<float*>(c.args.out_sqrsum);
+  }
   for (int64_t t0 = 0; t0 < p.T; t0 += Tc) {
     const int64_t tc = std::min(Tc, p.T - t0);
     op.A = A + t0 * p.K;
@@ -98,8 +104,8 @@ void run(const RunContext& c, const OnepassSettings& s) {
       if (f.post_mix) f.post_mix += t0 * p.n;
       if (f.comb_mix) f.comb_mix += t0 * p.n * p.n;
     }
-    if (c.args.out_gemm) f.D_out = static_cast<float*>(c.args.out_gemm) + t0 * p.N;
-    if (c.args.out_sqrsum) f.Q_out = static_cast<float*>(c.args.out_sqrsum) + t0;
+    if (f.D_out) f.D_out += t0 * p.N;
+    if (f.Q_out) f.Q_out += t0;
     op.fuse = f;
     launch_onepass(op, p.n, split_weights(p), tb, c.device, c.stream);
   }

@@ -44,8 +44,8 @@ void run(const RunContext& c, const TwoPassSettings& s) {
     if (f.pre_out) f.pre_out += t0 * p.n;
     if (f.post_mix) f.post_mix += t0 * p.n;
     if (f.comb_mix) f.comb_mix += t0 * p.n * p.n;
-    if (c.args.out_gemm) f.D_out = static_cast<float*>(c.args.out_gemm) + t0 * p.N;
-    if (c.args.out_sqrsum) f.Q_out = static_cast<float*>(c.args.out_sqrsum) + t0;
+    if (f.D_out) f.D_out += t0 * p.N;
+    if (f.Q_out) f.Q_out += t0;
     // Long chunks take the token-block fuse (partials summed once per token; same bits).
     launch_pre_fuse(f, fvec, c.stream, s.pdl, /*token_blocks=*/!s.head && tc >= kTokenBlockMinTokens);
   }
