@@ -211,21 +211,6 @@ __device__ __forceinline__ void copy_async(void* dst, const void* src, int64_t b
   }
 }
 
-// Waits until at most `pending` of this thread's committed groups are in flight (clamped to 0..7:
-// waiting for more is always safe).
-__device__ __forceinline__ void cp_async_wait_upto(int pending) {
-  switch (pending < 7 ? pending : 7) {
-    case 7: cp_async_wait<7>(); break;
-    case 6: cp_async_wait<6>(); break;
-    case 5: cp_async_wait<5>(); break;
-    case 4: cp_async_wait<4>(); break;
-    case 3: cp_async_wait<3>(); break;
-    case 2: cp_async_wait<2>(); break;
-    case 1: cp_async_wait<1>(); break;
-    default: cp_async_wait<0>(); break;
-  }
-}
-
 // ---- the row kernel -------------------------------------------------------------------------------
 // T: float or uint16_t (bf16). NB: n rounded up to 4, 8, 16 or 32. VEC: C % GS == 0 and every
 // pointer aligned for GS-element vectors (else element by element: the same bits). RES: the row

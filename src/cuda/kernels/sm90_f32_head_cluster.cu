@@ -40,14 +40,9 @@ __device__ __forceinline__ unsigned cluster_reg() {
 #endif
   return r;
 }
-// Every thread of the cluster: shared-memory writes before it are visible to every CTA after it.
-__device__ __forceinline__ void cluster_sync() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
-#endif
-}
-// The two halves of cluster_sync: a thread's writes before its arrive are visible to every CTA's
-// threads after their wait; in between, a thread works on without waiting for the others.
+// The cluster barrier, in two halves: a thread's shared-memory writes before its arrive are
+// visible to every CTA's threads after their wait; in between, a thread works on without waiting
+// for the others. cluster_sync: both at once.
 __device__ __forceinline__ void cluster_arrive() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
@@ -57,6 +52,10 @@ __device__ __forceinline__ void cluster_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 #endif
+}
+__device__ __forceinline__ void cluster_sync() {
+  cluster_arrive();
+  cluster_wait();
 }
 // The float at `local` (this CTA's shared memory) in the shared memory of cluster rank `rank`.
 __device__ __forceinline__ float load_remote(const float* local, unsigned rank) {
