@@ -575,6 +575,17 @@ bool pre_backward_column_mma(const PreBackwardParams& p) {
   return p.C % 8 == 0 && aligned(p.A, 16) && aligned(p.dli, 16) && aligned(p.dR, 16);
 }
 
+// The tensor-core column kernel of kM mixes: with fn's lo terms (weights other than tf32) or
+// not, over every lane's blocks or one block (the chunked schedule).
+template <int kN, int kM>
+auto column_mma_kernel(bool lo, bool one_block) {
+  if (lo)
+    return one_block ? sm80_tf32_pre_backward_column_mma_kernel<kN, kM, true, true>
+                     : sm80_tf32_pre_backward_column_mma_kernel<kN, kM, true>;
+  return one_block ? sm80_tf32_pre_backward_column_mma_kernel<kN, kM, false, true>
+                   : sm80_tf32_pre_backward_column_mma_kernel<kN, kM, false>;
+}
+
 template <int kN>
 void launch_n(const PreBackwardParams& run, void* stream, bool chunked) {
   PreBackwardParams p = run;
@@ -608,21 +619,11 @@ void launch_n(const PreBackwardParams& run, void* stream, bool chunked) {
   const bool lo = p.weight_precision != MHC_DTYPE_TF32;
   // The tensor-core column kernel over q's blocks (every lane's, or q.col_block alone).
   const auto mma = [&](const PreBackwardParams& q, bool pdl) {
-    const dim3 grid(ceil_div_u(q.K, kMmaCols), q.col_block >= 0 ? 1u : static_cast<unsigned>(lanes));
-    const auto go = [&](auto kernel) {
-      launch("sm80_tf32_pre_backward_column_mma_kernel", kernel, grid, dim3(kMmaThreads), 0, stream, pdl, q);
-    };
     const bool one = q.col_block >= 0;
-    if (q.head)
-      lo ? (one ? go(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, true, true>)
-                : go(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, true>))
-         : (one ? go(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, false, true>)
-                : go(sm80_tf32_pre_backward_column_mma_kernel<kN, kN, false>));
-    else
-      lo ? (one ? go(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, true, true>)
-                : go(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, true>))
-         : (one ? go(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, false, true>)
-                : go(sm80_tf32_pre_backward_column_mma_kernel<kN, kMixes, false>));
+    const dim3 grid(ceil_div_u(q.K, kMmaCols), one ? 1u : static_cast<unsigned>(lanes));
+    launch("sm80_tf32_pre_backward_column_mma_kernel",
+           q.head ? column_mma_kernel<kN, kN>(lo, one) : column_mma_kernel<kN, kMixes>(lo, one), grid,
+           dim3(kMmaThreads), 0, stream, pdl, q);
   };
   const bool chain = chunked && mma_path && blocks > 1;
   if (chain) {
