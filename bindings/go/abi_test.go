@@ -187,6 +187,8 @@ var goConstants = map[string]int64{
 	"MHC_SKU_SM90_HEAD_ONEPASS":                   int64(SKUSM90HeadOnepass),
 	"MHC_SKU_SM80_STATIC_PRE_BACKWARD_STREAMED":   int64(SKUSM80StaticPreBackwardStreamed),
 	"MHC_SKU_SM80_STATIC_LAYER_BACKWARD_STREAMED": int64(SKUSM80StaticLayerBackwardStreamed),
+	"MHC_SKU_SM90_PRE_CLUSTER":                    int64(SKUSM90PreCluster),
+	"MHC_SKU_SM90_BOUNDARY_CLUSTER":               int64(SKUSM90BoundaryCluster),
 	"MHC_SKU_SM90_HEAD_CLUSTER":                   int64(SKUSM90HeadCluster),
 	"MHC_SKU_SM90_HEAD_CLUSTER_PIPELINED":         int64(SKUSM90HeadClusterPipelined),
 	"MHC_SKU_SM90_PRE_BACKWARD_CHUNKED":           int64(SKUSM90PreBackwardChunked),

@@ -183,6 +183,8 @@ const (
 	SKUSM90HeadOnepass                 SKU = 0x00900501
 	SKUSM80StaticPreBackwardStreamed   SKU = 0x00505001
 	SKUSM80StaticLayerBackwardStreamed SKU = 0x00505201
+	SKUSM90PreCluster                  SKU = 0x00900304
+	SKUSM90BoundaryCluster             SKU = 0x00900700
 	SKUSM90HeadCluster                 SKU = 0x00900502
 	SKUSM90HeadClusterPipelined        SKU = 0x00900503
 	SKUSM90PreBackwardChunked          SKU = 0x00904300

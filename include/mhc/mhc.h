@@ -243,6 +243,14 @@ typedef uint32_t mhc_sku_t;
 /* CUDA, Hopper (sm_90): as MHC_SKU_SM90_HEAD_CLUSTER, its cluster barrier split around the next
  * block's partials (the same bits); selected only when forced. Since 0.5. */
 #define MHC_SKU_SM90_HEAD_CLUSTER_PIPELINED 0x00900503u
+/* CUDA, Hopper (sm_90): pre for decode-size runs in one launch on clusters of 16 CTAs (each a
+ * 1/16 slice of C and of fn in shared memory, the ranks' partials added through distributed shared
+ * memory in rank order, no partial through global memory); n <= 4, C a multiple of 128; plans that
+ * neither require MHC_GUARANTEE_BATCH_INVARIANT nor set desc.num_splits. BOUNDARY_CLUSTER: the A7
+ * boundary (V4 or shifted) in one launch of that kernel, then the RMSNorm's. Selected only when
+ * forced until measured on a GPU. Since 0.5. */
+#define MHC_SKU_SM90_PRE_CLUSTER          0x00900304u
+#define MHC_SKU_SM90_BOUNDARY_CLUSTER     0x00900700u
 /* CUDA, Hopper (sm_90): the pre and head backward per block of 256 tokens (the token kernel, then
  * the column kernel while the block's residual is in L2), chained with programmatic dependent
  * launch; the same bits as the sm80 SKUs. Selected only when forced until measured. Since 0.5. */

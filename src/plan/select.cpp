@@ -88,7 +88,8 @@ mhc_plan_s* select_plan(const mhc_desc_t* desc, const mhc_preference_t* user_pre
     for (const Sku& sku : *list) {
       if (sku.op != p.desc.op || !(sku.backend & pref.backends)) continue;
       if (forced && &sku != forced) continue;
-      if (!forced && p.T < sku.default_min_tokens) continue;  // another SKU is faster there
+      // Another SKU is faster there.
+      if (!forced && (p.T < sku.default_min_tokens || p.T > sku.default_max_tokens)) continue;
       if (sku.backend == MHC_BACKEND_CUDA && dev.ordinal < 0) continue;
       mhc_status_t status = MHC_STATUS_NOT_SUPPORTED;
       const std::string why = reject_reason(sku, p, dev, pref, &status);

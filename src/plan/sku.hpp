@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ struct Sku {
   std::function<void(const RunContext&)> run;  // throws mhc::Error
   bool varies_tokens = true;    // runs any 1 <= args.tokens <= desc.tokens
   int64_t default_min_tokens = 0;  // unforced selection skips it for plans of fewer tokens
+  int64_t default_max_tokens = INT64_MAX;  // ... and for plans of more tokens
 };
 
 // Registered SKUs, best first within each backend; built from op_list.def.

@@ -67,9 +67,11 @@ struct Boundary {
   }
 };
 
-void run(mhc_op_t op, const Boundary& b, uint32_t flags, int S, cudaStream_t stream = nullptr, int64_t T = 0) {
+void run(mhc_op_t op, const Boundary& b, uint32_t flags, int S, cudaStream_t stream = nullptr, int64_t T = 0,
+         mhc_sku_t forced = MHC_SKU_NONE) {
   mhc_desc_t d = bdesc(op, T ? T : b.T, b.n, b.C, flags, S);
   mhc_preference_t pref = cuda_only();
+  pref.forced_sku = forced;
   PlanHolder plan;
   REQUIRE_OK(mhc_plan_select(&d, &pref, &plan.plan));
   const mhc_args_t a = b.args(op, flags);
@@ -113,9 +115,9 @@ TEST_CASE("Boundary ops against the host reference", "[cuda][boundary]") {
 }
 
 TEST_CASE("Boundary ops equal the ops they are made of, bit for bit", "[cuda][boundary][bits]") {
-  for (int64_t T : {int64_t{3}, int64_t{1100}}) {
-    INFO("T " << T);
-    const int S = 16;
+  // S = 0: the default split rule (decode plans take the cluster pre, long ones the bf16 GEMM).
+  for (auto [T, S] : {std::pair<int64_t, int>{3, 16}, {1100, 16}, {3, 0}, {64, 0}, {1100, 0}}) {
+    INFO("T " << T << " S " << S);
     Boundary b(T, 4, 5120);
     // V4: POST then PRE.
     run(MHC_OP_BOUNDARY, b, 0, S);
@@ -141,6 +143,70 @@ TEST_CASE("Boundary ops equal the ops they are made of, bit for bit", "[cuda][bo
     for (int r = 0; r < 30; ++r) {
       b.poison();
       run(MHC_OP_BOUNDARY, b, f, S);
+      REQUIRE(shifted == b.outputs());
+    }
+  }
+}
+
+TEST_CASE("The boundary in one cluster launch: against the host, and the ops it is made of bit for bit",
+          "[cuda][boundary][cluster]") {
+  if (!have_sm90()) {
+    WARN("the cluster boundary needs sm_90: not run");
+    return;
+  }
+  uint64_t seed = 1900;
+  for (int n : {1, 2, 4})
+    for (int64_t C : {int64_t{128}, int64_t{4096}, int64_t{5120}, int64_t{7168}})
+      for (int64_t T : {int64_t{1}, int64_t{9}, int64_t{64}})
+        for (uint32_t f : kModes) {
+          if (C == 128 && T == 64) continue;
+          check_against_host(bdesc(MHC_OP_BOUNDARY, T, n, C, f), seed++, MHC_SKU_SM90_BOUNDARY_CLUSTER);
+        }
+  for (mhc_dtype_t w : {MHC_DTYPE_FP32, MHC_DTYPE_TF32X3}) {
+    mhc_desc_t d = bdesc(MHC_OP_BOUNDARY, 5, 4, 5120, MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM);
+    d.weight_precision = w;
+    check_against_host(d, seed++, MHC_SKU_SM90_BOUNDARY_CLUSTER);
+  }
+  // An explicit split count, a batch-invariant requirement, n = 8: refused.
+  mhc_preference_t pref = cuda_only();
+  pref.forced_sku = MHC_SKU_SM90_BOUNDARY_CLUSTER;
+  for (const mhc_desc_t& bad : {bdesc(MHC_OP_BOUNDARY, 4, 4, 4096, 0, 16), bdesc(MHC_OP_BOUNDARY, 4, 8, 4096, 0)}) {
+    PlanHolder p;
+    CHECK(mhc_plan_select(&bad, &pref, &p.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+  }
+  pref.required = MHC_GUARANTEE_BATCH_INVARIANT;
+  const mhc_desc_t d = bdesc(MHC_OP_BOUNDARY, 4, 4, 4096, 0);
+  PlanHolder bi;
+  CHECK(mhc_plan_select(&d, &pref, &bi.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+
+  for (int64_t T : {int64_t{3}, int64_t{20}}) {
+    INFO("T " << T);
+    Boundary b(T, 4, 5120);
+    // V4: POST then PRE on the same kernel, bit for bit (the norm's kernel is the other SKU's).
+    run(MHC_OP_BOUNDARY, b, 0, 0, nullptr, 0, MHC_SKU_SM90_BOUNDARY_CLUSTER);
+    const Boundary::Outs fused = b.outputs();
+    b.poison();
+    run(MHC_OP_POST, b, 0, 0);
+    run(MHC_OP_PRE, b, 0, 0, nullptr, 0, MHC_SKU_SM90_PRE_CLUSTER);
+    const Boundary::Outs parts = b.outputs();
+    CHECK(fused.H == parts.H);
+    CHECK(fused.out == parts.out);
+    CHECK(Boundary::same_bits(fused.post, parts.post));
+    CHECK(Boundary::same_bits(fused.comb, parts.comb));
+    // V4.1 shifted with the norm: the new residual and the layer input of the critical part.
+    const uint32_t f = MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM;
+    b.poison();
+    run(MHC_OP_BOUNDARY, b, f, 0, nullptr, 0, MHC_SKU_SM90_BOUNDARY_CLUSTER);
+    const Boundary::Outs shifted = b.outputs();
+    b.poison();
+    run(MHC_OP_BOUNDARY_COLLAPSE, b, MHC_DESC_FLAG_NORM, 0);
+    const Boundary::Outs collapse = b.outputs();
+    CHECK(shifted.H == collapse.H);
+    CHECK(shifted.out == collapse.out);
+    // 30 repeats give the same bits.
+    for (int r = 0; r < 30; ++r) {
+      b.poison();
+      run(MHC_OP_BOUNDARY, b, f, 0, nullptr, 0, MHC_SKU_SM90_BOUNDARY_CLUSTER);
       REQUIRE(shifted == b.outputs());
     }
   }

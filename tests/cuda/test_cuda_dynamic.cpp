@@ -58,6 +58,57 @@ TEST_CASE("A2 fused pre stage: reduced and split partials", "[cuda][a2]") {
   check_against_host(r1, seed++);
 }
 
+// A token's outputs do not depend on the run's other tokens: runs of 1 and 3 tokens starting at
+// each of `starts`, cut out of a run of the whole plan (the residual and the named outputs sliced at
+// that row), give the whole run's rows bit for bit.
+void check_rows_alone(const mhc_desc_t& d, const mhc_preference_t& pref, uint64_t seed,
+                      std::initializer_list<int64_t> starts, std::initializer_list<const char*> outputs) {
+  OpData data = make_op_data(d, seed);
+  RawDevice dev(data);
+  PlanHolder plan;
+  REQUIRE_OK(mhc_plan_select(&d, &pref, &plan.plan));
+  const mhc_args_t all = data.args(dev.ptrs);
+  REQUIRE_OK(mhc_plan_run(plan.plan, nullptr, nullptr, 0, &all));
+  auto index_of = [&](const char* name) {
+    for (size_t i = 0; i < data.specs.size(); ++i)
+      if (data.specs[i].name == std::string(name)) return i;
+    FAIL("no tensor " << name);
+    return size_t{0};
+  };
+  const size_t ir = index_of("args->residual");
+  std::vector<size_t> outs;
+  std::vector<std::vector<unsigned char>> whole;
+  for (const char* name : outputs) {
+    outs.push_back(index_of(name));
+    whole.push_back(dev.download(outs.back()));
+  }
+  const int64_t T = d.tokens;
+  for (int64_t t : starts)
+    for (int64_t tokens : {int64_t{1}, int64_t{3}}) {
+      if (t + tokens > T) continue;
+      mhc_args_t one = all;
+      one.tokens = tokens;
+      auto set_field = [&one](size_t offset, const void* ptr) {
+        *reinterpret_cast<const void**>(reinterpret_cast<char*>(&one) + offset) = ptr;
+      };
+      set_field(data.specs[ir].offset, static_cast<const char*>(dev.ptrs[ir]) + t * (data.specs[ir].bytes() / T));
+      std::vector<DeviceBuffer<unsigned char>> bufs;  // poisoned: all-ones bytes are NaNs in bf16 and fp32
+      for (size_t o : outs) {
+        const size_t bytes = tokens * (data.specs[o].bytes() / T);
+        bufs.emplace_back(bytes);
+        CUDA_REQUIRE(cudaMemset(bufs.back().get(), 0xff, bytes));
+        set_field(data.specs[o].offset, bufs.back().get());
+      }
+      REQUIRE_OK(mhc_plan_run(plan.plan, nullptr, nullptr, 0, &one));
+      for (size_t k = 0; k < outs.size(); ++k) {
+        const size_t row = data.specs[outs[k]].bytes() / T;
+        const auto got = bufs[k].download();
+        INFO(data.specs[outs[k]].name << ": token " << t << ", run of " << tokens);
+        CHECK(std::memcmp(got.data(), whole[k].data() + t * row, tokens * row) == 0);
+      }
+    }
+}
+
 TEST_CASE("A3 pre end to end: decode, prefill chunks, odd shapes", "[cuda][a3]") {
   uint64_t seed = 200;
   for (int n : kN)
@@ -487,35 +538,7 @@ TEST_CASE("A5 cluster head: refused shapes, repeated runs and rows alone bit for
   const auto b = check_against_host(desc(MHC_OP_HEAD, 777, 4, 7168), 1200, MHC_SKU_SM90_HEAD_CLUSTER);
   CHECK(a == b);
 
-  const int n = 4;
-  const int64_t C = 4096, K = n * C, T = 300;
-  mhc_desc_t d = desc(MHC_OP_HEAD, T, n, C);
-  OpData data = make_op_data(d, 1201);
-  RawDevice dev(data);
-  PlanHolder plan;
-  REQUIRE_OK(mhc_plan_select(&d, &pref, &plan.plan));
-  const mhc_args_t all = data.args(dev.ptrs);
-  REQUIRE_OK(mhc_plan_run(plan.plan, nullptr, nullptr, 0, &all));
-  size_t y_index = data.specs.size();
-  for (size_t i = 0; i < data.specs.size(); ++i)
-    if (data.specs[i].name == std::string("args->out_layer_input")) y_index = i;
-  REQUIRE(y_index < data.specs.size());
-  const auto whole = dev.download(y_index);
-  DeviceBuffer<uint16_t> row(C);
-  for (int64_t t : {int64_t{0}, int64_t{7}, int64_t{8}, int64_t{150}, T - 1}) {
-    for (int64_t tokens : {int64_t{1}, int64_t{3}}) {
-      if (t + tokens > T) continue;
-      DeviceBuffer<uint16_t> out(tokens * C);
-      mhc_args_t one = all;
-      one.tokens = tokens;
-      one.residual = static_cast<const uint16_t*>(all.residual) + t * K;
-      one.out_layer_input = out.get();
-      REQUIRE_OK(mhc_plan_run(plan.plan, nullptr, nullptr, 0, &one));
-      const auto got = out.download();
-      INFO("token " << t << ", run of " << tokens);
-      CHECK(std::memcmp(got.data(), whole.data() + t * C * 2, size_t(tokens * C) * 2) == 0);
-    }
-  }
+  check_rows_alone(desc(MHC_OP_HEAD, 300, 4, 4096), pref, 1201, {0, 7, 8, 150, 299}, {"args->out_layer_input"});
 }
 
 TEST_CASE("A5 selection: the cluster head for plans of >= 256 tokens unless batch invariance is required",
@@ -586,6 +609,87 @@ TEST_CASE("A5 pipelined cluster head: the cluster head's bits, the host's values
       }
 }
 
+TEST_CASE("A3 decode cluster pre against the host: n 1..4, every token count of a cluster, every weight precision",
+          "[cuda][a3][cluster]") {
+  if (!have_sm90()) {
+    WARN("the cluster pre needs sm_90: not run");
+    return;
+  }
+  uint64_t seed = 1400;
+  for (int n : {1, 2, 3, 4})
+    for (int64_t C : {int64_t{128}, int64_t{1280}, int64_t{4096}, int64_t{7168}})
+      for (int64_t T : {int64_t{1}, int64_t{3}, int64_t{8}, int64_t{9}, int64_t{64}})
+        check_against_host(desc(MHC_OP_PRE, T, n, C), seed++, MHC_SKU_SM90_PRE_CLUSTER);
+  for (mhc_dtype_t w : {MHC_DTYPE_FP32, MHC_DTYPE_TF32X3})
+    for (int64_t T : {int64_t{1}, int64_t{16}})
+      check_against_host(desc(MHC_OP_PRE, T, 4, 7168, 0, w), seed++, MHC_SKU_SM90_PRE_CLUSTER);
+  // The saved D and Q and the pre gates (training, the boundary); C = 5120 and 8192 (the largest
+  // slice that fits); a forced plan of many clusters (more than are resident at once).
+  check_against_host(desc(MHC_OP_PRE, 5, 4, 7168), seed++, MHC_SKU_SM90_PRE_CLUSTER, 0, /*with_optional=*/true);
+  check_against_host(desc(MHC_OP_PRE, 16, 4, 5120), seed++, MHC_SKU_SM90_PRE_CLUSTER, 0, /*with_optional=*/true);
+  check_against_host(desc(MHC_OP_PRE, 2, 4, 8192), seed++, MHC_SKU_SM90_PRE_CLUSTER);
+  check_against_host(desc(MHC_OP_PRE, 1000, 4, 4096), seed++, MHC_SKU_SM90_PRE_CLUSTER);
+  mhc_desc_t r1 = desc(MHC_OP_PRE, 4, 4, 1280);
+  r1.sinkhorn_repeat = 1;
+  check_against_host(r1, seed++, MHC_SKU_SM90_PRE_CLUSTER);
+}
+
+TEST_CASE("A3 decode cluster pre: refused shapes, repeated runs and rows alone bit for bit", "[cuda][a3][cluster]") {
+  if (!have_sm90()) {
+    WARN("the cluster pre needs sm_90: not run");
+    return;
+  }
+  mhc_preference_t pref = cuda_only();
+  pref.forced_sku = MHC_SKU_SM90_PRE_CLUSTER;
+  for (auto [n, C] : {std::pair<int, int64_t>{8, 4096}, {4, 1000}, {4, 9216}, {2, 64}}) {
+    mhc_desc_t bad = desc(MHC_OP_PRE, 16, n, C);
+    PlanHolder p;
+    INFO("n=" << n << " C=" << C);
+    CHECK(mhc_plan_select(&bad, &pref, &p.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+  }
+  mhc_desc_t split = desc(MHC_OP_PRE, 16, 4, 4096, 8);  // an explicit split count
+  PlanHolder ps;
+  CHECK(mhc_plan_select(&split, &pref, &ps.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+  const auto a = check_against_host(desc(MHC_OP_PRE, 37, 4, 7168), 1500, MHC_SKU_SM90_PRE_CLUSTER);
+  const auto b = check_against_host(desc(MHC_OP_PRE, 37, 4, 7168), 1500, MHC_SKU_SM90_PRE_CLUSTER);
+  CHECK(a == b);
+
+  // At the edges of the 8-token cluster blocks.
+  check_rows_alone(desc(MHC_OP_PRE, 64, 4, 4096), pref, 1501, {0, 7, 8, 30, 63},
+                   {"args->out_layer_input", "args->out_post_mix", "args->out_comb_mix"});
+}
+
+TEST_CASE("A3 selection: the decode cluster pre only when forced; the plans it refuses", "[cuda][a3][cluster]") {
+  if (!have_sm90()) {
+    WARN("the cluster pre needs sm_90: not run");
+    return;
+  }
+  // Until measured on a GPU, a default decode plan keeps the two-pass engine.
+  mhc_desc_t decode = desc(MHC_OP_PRE, 1, 4, 7168);
+  mhc_preference_t pref = cuda_only();
+  PlanHolder p;
+  REQUIRE_OK(mhc_plan_select(&decode, &pref, &p.plan));
+  mhc_sku_t sku = MHC_SKU_NONE;
+  REQUIRE_OK(mhc_plan_get_sku(p.plan, &sku));
+  CHECK(sku == MHC_SKU_SM90_PRE);
+  // Forced: no BATCH_INVARIANT in its guarantee, and a plan that requires it, or sets a split
+  // count, is refused.
+  pref.forced_sku = MHC_SKU_SM90_PRE_CLUSTER;
+  PlanHolder forced;
+  REQUIRE_OK(mhc_plan_select(&decode, &pref, &forced.plan));
+  mhc_precision_guarantee_t g{};
+  g.struct_size = sizeof g;
+  REQUIRE_OK(mhc_plan_get_precision_guarantee(forced.plan, &g));
+  CHECK((g.flags & MHC_GUARANTEE_BATCH_INVARIANT) == 0);
+  CHECK((g.flags & MHC_GUARANTEE_DETERMINISTIC) != 0);
+  mhc_desc_t split = desc(MHC_OP_PRE, 1, 4, 7168, 32);
+  PlanHolder ps;
+  CHECK(mhc_plan_select(&split, &pref, &ps.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+  pref.required = MHC_GUARANTEE_BATCH_INVARIANT;
+  PlanHolder pbi;
+  CHECK(mhc_plan_select(&decode, &pref, &pbi.plan) == MHC_STATUS_NOT_SUPPORTED_SKU);
+}
+
 TEST_CASE("the cluster head on small shapes (the sanitizers' subset)", "[cuda][sanitize-cluster]") {
   if (!have_sm90()) {
     WARN("the cluster head needs sm_90: not run");
@@ -594,4 +698,6 @@ TEST_CASE("the cluster head on small shapes (the sanitizers' subset)", "[cuda][s
   check_against_host(desc(MHC_OP_HEAD, 19, 4, 1024), 1300, MHC_SKU_SM90_HEAD_CLUSTER, 0, /*with_optional=*/true);
   check_against_host(desc(MHC_OP_HEAD, 200, 2, 2048), 1301, MHC_SKU_SM90_HEAD_CLUSTER);
   check_against_host(desc(MHC_OP_HEAD, 200, 4, 1024), 1302, MHC_SKU_SM90_HEAD_CLUSTER_PIPELINED, 0, /*with_optional=*/true);
+  check_against_host(desc(MHC_OP_PRE, 9, 4, 1024), 1303, MHC_SKU_SM90_PRE_CLUSTER, 0, /*with_optional=*/true);
+  check_against_host(desc(MHC_OP_PRE, 3, 2, 2048), 1304, MHC_SKU_SM90_PRE_CLUSTER);
 }

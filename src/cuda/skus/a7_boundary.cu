@@ -1,9 +1,10 @@
-// a7_boundary CUDA SKU. V4: post (new residual), the two-pass pre engine on it (mix and collapse
+// a7_boundary CUDA SKUs (the decode cluster one: src/cuda/skus/pre_cluster_sku.hpp). V4: post (new residual), the two-pass pre engine on it (mix and collapse
 // with this site's pre, the same kernels as A4 then A3), then the RMSNorm in place. V4.1 shifted:
 // post + collapse with the carried pre + RMSNorm in one kernel, then the engine's mix part.
 #include "../../ops/op_card.hpp"
 #include "boundary_glue.hpp"
 #include "dynamic_glue.hpp"
+#include "pre_cluster_sku.hpp"
 #include "skus.hpp"
 
 namespace mhc::cuda {
@@ -23,7 +24,9 @@ std::vector<Sku> skus_a7_boundary() {
     mix.run(c, H, out);
     run_norm(c, out, out);
   };
-  return {s};
+  // The whole boundary in one launch of the decode cluster kernel (sm_90): selected only when
+  // forced until measured on a GPU.
+  return {s, boundary_cluster_sku(card_a7_boundary, MHC_SKU_SM90_BOUNDARY_CLUSTER, "sm90_f32_boundary_cluster", s)};
 }
 
 }  // namespace mhc::cuda
