@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # On the GPU machine: the CUDA test suites, compute-sanitizer (memcheck, racecheck, synccheck,
 # initcheck) on every CUDA suite, then the benchmark. Logs go to $OUT (or ./gpu-out).
-# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster|static-streamed|backward-chunked|new-skus|python|compare]...
+# Usage: bench/run_gpu_suite.sh BUILD_DIR [tests|sanitize|bench|engine|boundary|backward|static_backward|ncu|ncu-gemm|head-cluster|cluster-decode|static-streamed|backward-chunked|new-skus|python|compare]...
 #   engine: the pre engine before/after (mhc-bench --suite engine); boundary, backward,
 #   static_backward: those suites;
 #   ncu: DRAM and L2 throughput of each kernel of pre at T = 16384, C = 7168 on the default and the
 #   earlier SKU; ncu-gemm: what bounds the GEMM pass (A1, T = 16384, C = 7168: the staged wide-token
 #   kernel and the register-pipelined one): throughput, occupancy, stall reasons;
 #   head-cluster: the head's two-pass SKU, the cluster kernel and the pipelined one (forced) at each T and C;
+#   cluster-decode: pre (C = 7168, 5120, 4096; T = 1 .. 128) and the boundary (V4 and shifted,
+#   with the norm) on the two-pass SKUs against the decode cluster ones (forced);
 #   static-streamed: the static-H backward's default SKUs against the streamed ones (forced);
 #   backward-chunked: the pre and head backward's default SKUs against the chunked ones (forced);
-#   new-skus: the tests of the SKUs selected only when forced (the three above), then memcheck and
+#   new-skus: the tests of the SKUs selected only when forced (the four above), then memcheck and
 #   racecheck on their sanitizer subsets;
 #   python: the Python package's torch tests on this GPU (mhc.torch, the CUDA-graph training step);
 #   compare: A3', A4', A5' as training steps against PyTorch eager and torch.compile, in one process
@@ -78,6 +80,21 @@ for step in $steps; do
             | tee -a "$out/static_streamed.log" || status=1
         done
       done ;;
+    cluster-decode)
+      for C in 7168 5120 4096; do
+        for T in 1 4 16 64 128; do
+          for sku in 0x00900300 0x00900304; do
+            "$build/bench/mhc-bench" --op pre --T "$T" --C "$C" --sku "$sku" 2>&1 | tail -n 1 | tee -a "$out/cluster_decode.log" || status=1
+          done
+        done
+      done
+      for a in "--T 1 --C 7168 --norm" "--T 16 --C 7168 --norm" "--T 64 --C 7168 --norm" "--T 1 --C 5120 --shifted --norm" \
+               "--T 16 --C 5120 --shifted --norm"; do
+        for sku in 0x00500700 0x00900700; do
+          # shellcheck disable=SC2086
+          "$build/bench/mhc-bench" --op boundary $a --sku "$sku" 2>&1 | tail -n 1 | tee -a "$out/cluster_decode.log" || status=1
+        done
+      done ;;
     backward-chunked)
       for c in "pre_backward 0x00904300" "head_backward 0x00904500"; do
         set -- $c
@@ -89,12 +106,12 @@ for step in $steps; do
         done
       done ;;
     new-skus)
-      for t in "test_cuda_dynamic [cluster]" "test_cuda_backward [chunked]" "test_cuda_static_backward [refill]"; do
+      for t in "test_cuda_dynamic [cluster]" "test_cuda_boundary [cluster]" "test_cuda_backward [chunked]" "test_cuda_static_backward [refill]"; do
         set -- $t
         echo "== $1 $2" | tee -a "$out/new_skus.log"
         "$build/tests/cuda/$1" "$2" 2>&1 | tail -n 4 | tee -a "$out/new_skus.log" || status=1
       done
-      for t in "test_cuda_dynamic [sanitize-cluster]" "test_cuda_backward [sanitize-chunked]" "test_cuda_static_backward [sanitize]"; do
+      for t in "test_cuda_dynamic [sanitize-cluster]" "test_cuda_boundary [sanitize-cluster]" "test_cuda_backward [sanitize-chunked]" "test_cuda_static_backward [sanitize]"; do
         set -- $t
         for tool in memcheck racecheck; do
           echo "== compute-sanitizer --tool $tool $1 $2" | tee -a "$out/new_skus.log"

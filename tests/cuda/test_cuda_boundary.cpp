@@ -212,6 +212,15 @@ TEST_CASE("The boundary in one cluster launch: against the host, and the ops it 
   }
 }
 
+TEST_CASE("The boundary in one cluster launch on small shapes (the sanitizers' subset)", "[cuda][sanitize-cluster]") {
+  if (!have_sm90()) {
+    WARN("the cluster boundary needs sm_90: not run");
+    return;
+  }
+  uint64_t seed = 1950;
+  for (uint32_t f : kModes) check_against_host(bdesc(MHC_OP_BOUNDARY, 9, 4, 1024, f), seed++, MHC_SKU_SM90_BOUNDARY_CLUSTER);
+}
+
 TEST_CASE("Boundary rows do not depend on their position or the batch", "[cuda][boundary][invariance]") {
   // Token 0's inputs copied to rows 63, 64, 511, 512 and T-1: every output row equal to row 0's.
   const int64_t T = 700, C = 4096;
