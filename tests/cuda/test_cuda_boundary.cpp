@@ -62,6 +62,13 @@ struct Boundary {
     }
   };
   Outs outputs() const { return {H.download(), out.download(), post_out.download(), comb_out.download(), pre_out.download()}; }
+  // A V4 boundary against POST then PRE: the new residual, the layer input, post and comb.
+  friend void check_same_v4(const Outs& fused, const Outs& parts) {
+    CHECK(fused.H == parts.H);
+    CHECK(fused.out == parts.out);
+    CHECK(same_bits(fused.post, parts.post));
+    CHECK(same_bits(fused.comb, parts.comb));
+  }
   static bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
   }
@@ -126,10 +133,7 @@ TEST_CASE("Boundary ops equal the ops they are made of, bit for bit", "[cuda][bo
     run(MHC_OP_POST, b, 0, 0);
     run(MHC_OP_PRE, b, 0, S);
     Boundary::Outs parts = b.outputs();
-    CHECK(fused.H == parts.H);
-    CHECK(fused.out == parts.out);
-    CHECK(Boundary::same_bits(fused.post, parts.post));
-    CHECK(Boundary::same_bits(fused.comb, parts.comb));
+    check_same_v4(fused, parts);
     // V4.1 shifted: COLLAPSE then MIX (the split a server runs on two streams).
     const uint32_t f = MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM;
     b.poison();
@@ -189,10 +193,7 @@ TEST_CASE("The boundary in one cluster launch: against the host, and the ops it 
     run(MHC_OP_POST, b, 0, 0);
     run(MHC_OP_PRE, b, 0, 0, nullptr, 0, MHC_SKU_SM90_PRE_CLUSTER);
     const Boundary::Outs parts = b.outputs();
-    CHECK(fused.H == parts.H);
-    CHECK(fused.out == parts.out);
-    CHECK(Boundary::same_bits(fused.post, parts.post));
-    CHECK(Boundary::same_bits(fused.comb, parts.comb));
+    check_same_v4(fused, parts);
     // V4.1 shifted with the norm: the new residual and the layer input of the critical part.
     const uint32_t f = MHC_DESC_FLAG_SHIFTED | MHC_DESC_FLAG_NORM;
     b.poison();

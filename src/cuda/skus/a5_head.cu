@@ -15,12 +15,7 @@ namespace {
 // which spreads fn over more SMs, is faster): a row then depends on the plan's desc.tokens, so
 // its plans are not batch-invariant, and a caller requiring that gets the two-pass engine.
 Sku cluster_sku(Sku fallback, mhc_sku_t id, const char* name, bool pipelined) {
-  Sku sku = dynamic_sku(card_a5_head, id, name, 90, /*gemm=*/true);
-  sku.guarantee = [](const Problem& p) {
-    mhc_precision_guarantee_t g = dynamic_guarantee(p, /*gemm=*/true);
-    g.flags &= ~MHC_GUARANTEE_BATCH_INVARIANT;
-    return g;
-  };
+  Sku sku = by_tokens_sku(card_a5_head, id, name, 90);
   sku.workspace_bytes = [](const Problem&) { return size_t{0}; };
   sku.supports = [](const Problem& plan, const DeviceInfo& dev) {
     if (plan.batch_invariant)

@@ -113,4 +113,14 @@ Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, 
   return s;
 }
 
+Sku by_tokens_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc) {
+  Sku s = cuda_sku(card, id, name, min_cc);
+  s.guarantee = [](const Problem& p) {
+    mhc_precision_guarantee_t g = dynamic_guarantee(p, /*gemm=*/true);
+    g.flags &= ~MHC_GUARANTEE_BATCH_INVARIANT;
+    return g;
+  };
+  return s;
+}
+
 }  // namespace mhc::cuda

@@ -51,6 +51,10 @@ void run_expand(const RunContext& c, uint16_t* out);
 
 // A family-A CUDA SKU of `card` with the guarantee bound (`gemm` as above).
 Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, bool gemm);
+// The same for a GEMM SKU that default selection takes by desc.tokens (Sku::default_min_tokens,
+// default_max_tokens): a row then depends on which kernel the plan got, so its guarantee drops
+// BATCH_INVARIANT.
+Sku by_tokens_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc);
 
 // `sku` for the runs `takes` accepts (its tensors aligned for its kernels), `fallback` (a SKU of
 // the same op) for the others: a plan needs both to support it, the workspace covers both.

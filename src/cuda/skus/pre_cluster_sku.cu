@@ -46,12 +46,7 @@ bool run_boundary_cluster(const RunContext& c) {
 }
 
 Sku pre_cluster_sku(const OpCard& card, mhc_sku_t id, const char* name, Sku fallback) {
-  Sku sku = dynamic_sku(card, id, name, 90, /*gemm=*/true);
-  sku.guarantee = [](const Problem& p) {
-    mhc_precision_guarantee_t g = dynamic_guarantee(p, /*gemm=*/true);
-    g.flags &= ~MHC_GUARANTEE_BATCH_INVARIANT;
-    return g;
-  };
+  Sku sku = by_tokens_sku(card, id, name, 90);
   sku.workspace_bytes = [](const Problem&) { return size_t{0}; };
   sku.supports = [](const Problem& plan, const DeviceInfo& dev) { return pre_cluster_limits(plan, dev); };
   sku.default_max_tokens = kPreClusterMaxTokens;
@@ -62,12 +57,7 @@ Sku pre_cluster_sku(const OpCard& card, mhc_sku_t id, const char* name, Sku fall
 }
 
 Sku boundary_cluster_sku(const OpCard& card, mhc_sku_t id, const char* name, Sku fallback) {
-  Sku sku = dynamic_sku(card, id, name, 90, /*gemm=*/true);
-  sku.guarantee = [](const Problem& p) {
-    mhc_precision_guarantee_t g = dynamic_guarantee(p, /*gemm=*/true);
-    g.flags &= ~MHC_GUARANTEE_BATCH_INVARIANT;
-    return g;
-  };
+  Sku sku = by_tokens_sku(card, id, name, 90);
   sku.workspace_bytes = fallback.workspace_bytes;  // unaligned runs take the fallback's kernels
   sku.supports = [fallback](const Problem& plan, const DeviceInfo& dev) {
     std::string why = pre_cluster_limits(plan, dev, /*boundary=*/true);
