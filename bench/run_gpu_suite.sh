@@ -31,6 +31,7 @@ declare -A sanitize_args=(
   [test_cuda_tokens]=""
   [test_cuda_runtime]="[determinism],[graph],[threads],[validation]"
   [test_cuda_dynamic]="[a2],[a4],[a5],[sanitize-onepass],[sanitize-staged],[sanitize-cluster]"
+  [test_cuda_boundary]="[sanitize],[sanitize-cluster]"
   [test_cuda_static]="[sanitize],[guard]"
   [test_cuda_static_backward]="[sanitize]"
   [test_cuda_backward]="~[chunked]"

@@ -213,6 +213,17 @@ TEST_CASE("The boundary in one cluster launch: against the host, and the ops it 
   }
 }
 
+TEST_CASE("Boundary ops on small shapes (the sanitizers' subset)", "[cuda][sanitize]") {
+  uint64_t seed = 1980;
+  for (auto [n, C] : {std::pair<int, int64_t>{4, 1024}, {2, 72}})
+    for (uint32_t f : kModes) {
+      check_against_host(bdesc(MHC_OP_BOUNDARY, 5, n, C, f), seed++);
+      check_against_host(bdesc(MHC_OP_BOUNDARY_FIRST, 5, n, C, f), seed++);
+      if (!(f & MHC_DESC_FLAG_SHIFTED)) check_against_host(bdesc(MHC_OP_BOUNDARY_COLLAPSE, 5, n, C, f), seed++);
+    }
+  check_against_host(bdesc(MHC_OP_BOUNDARY_MIX, 5, 4, 1024, 0), seed++);
+}
+
 TEST_CASE("The boundary in one cluster launch on small shapes (the sanitizers' subset)", "[cuda][sanitize-cluster]") {
   if (!have_sm90()) {
     WARN("the cluster boundary needs sm_90: not run");
