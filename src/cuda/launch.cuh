@@ -15,6 +15,17 @@ __device__ __forceinline__ float bf16_lo(uint32_t w) { return __uint_as_float(w 
 __device__ __forceinline__ float bf16_hi(uint32_t w) { return __uint_as_float(w & 0xffff0000u); }
 __device__ __forceinline__ float bf16_to_f32(uint16_t b) { return __uint_as_float(uint32_t{b} << 16); }
 
+// 8 bf16 (one 16-byte vector) to fp32, lowest address first; and 8 bf16 bit patterns packed back.
+__device__ __forceinline__ void unpack_bf16x8(const uint4& v, float (&f)[8]) {
+  const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+  for (int e = 0; e < 4; ++e) f[2 * e] = bf16_lo(w[e]), f[2 * e + 1] = bf16_hi(w[e]);
+}
+__device__ __forceinline__ uint4 pack_bf16x8(const uint16_t (&h)[8]) {
+  return {h[0] | (uint32_t{h[1]} << 16), h[2] | (uint32_t{h[3]} << 16), h[4] | (uint32_t{h[5]} << 16),
+          h[6] | (uint32_t{h[7]} << 16)};
+}
+
 // Round-to-nearest-even fp32 -> bf16 (finite inputs; NaN stays NaN).
 __device__ __forceinline__ uint16_t f32_to_bf16(float f) {
   const uint32_t u = __float_as_uint(f);

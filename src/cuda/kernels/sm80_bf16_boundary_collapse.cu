@@ -9,12 +9,6 @@ constexpr int kVec = 8;    // bf16 per 16-byte access
 constexpr int kBatch = 3;  // column vectors a thread loads before using the first (bytes in flight)
 constexpr int kMaxN = 8;
 
-__device__ __forceinline__ void unpack8(uint4 v, float (&f)[8]) {
-  const uint32_t w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-  for (int e = 0; e < 4; ++e) f[2 * e] = bf16_lo(w[e]), f[2 * e + 1] = bf16_hi(w[e]);
-}
-
 // Sum over the CTA in a fixed order: a butterfly in each warp, then the warps ascending.
 __device__ __forceinline__ float block_sum(float v, float* s_warp) {
 #pragma unroll
@@ -33,13 +27,13 @@ __device__ __forceinline__ void collapse8(const CollapseParams& p, int64_t t, in
                                           const uint4 (&hv)[kN], const float (&q)[kN], const float (&c)[kN * kN],
                                           const float (&pre)[kN], float (&u)[8]) {
   if (!kPost) {
-    unpack8(yv, u);
+    unpack_bf16x8(yv, u);
     return;
   }
   float y[8], h[kN][8];
-  unpack8(yv, y);
+  unpack_bf16x8(yv, y);
 #pragma unroll
-  for (int j = 0; j < kN; ++j) unpack8(hv[j], h[j]);
+  for (int j = 0; j < kN; ++j) unpack_bf16x8(hv[j], h[j]);
   double acc_u[8] = {};
 #pragma unroll
   for (int k = 0; k < kN; ++k) {
@@ -53,9 +47,7 @@ __device__ __forceinline__ void collapse8(const CollapseParams& p, int64_t t, in
       acc_u[e] = fma(double{pre[k]}, double{bf16_to_f32(hb[e])}, acc_u[e]);  // the ROUNDED H
     }
     if (p.H)
-      *reinterpret_cast<uint4*>(p.H + (t * kN + k) * p.C + x) =
-          uint4{hb[0] | (uint32_t{hb[1]} << 16), hb[2] | (uint32_t{hb[3]} << 16), hb[4] | (uint32_t{hb[5]} << 16),
-                hb[6] | (uint32_t{hb[7]} << 16)};
+      *reinterpret_cast<uint4*>(p.H + (t * kN + k) * p.C + x) = pack_bf16x8(hb);
   }
 #pragma unroll
   for (int e = 0; e < 8; ++e) u[e] = bf16_to_f32(f64_to_bf16(acc_u[e]));
@@ -96,7 +88,7 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_boundary_collapse_kernel(c
         collapse8<kN, kPost>(p, t, x, yv[b], hv[b], q, c, pre, u);
         const uint4 o = {pack_bf16(u[0], u[1]), pack_bf16(u[2], u[3]), pack_bf16(u[4], u[5]), pack_bf16(u[6], u[7])};
         float r[8];
-        unpack8(o, r);
+        unpack_bf16x8(o, r);
 #pragma unroll
         for (int e = 0; e < 8; ++e) ss = fmaf(r[e], r[e], ss);
         if (p.norm_w == nullptr || kPost) *reinterpret_cast<uint4*>(out + x) = o;
@@ -137,8 +129,8 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_boundary_collapse_kernel(c
   if (kVector) {
     for (int64_t x = int64_t{threadIdx.x} * kVec; x < p.C; x += int64_t{kThreads} * kVec) {
       float u[8], w[8], o[8];
-      unpack8(*reinterpret_cast<const uint4*>(u_row + x), u);
-      unpack8(__ldg(reinterpret_cast<const uint4*>(p.norm_w + x)), w);
+      unpack_bf16x8(*reinterpret_cast<const uint4*>(u_row + x), u);
+      unpack_bf16x8(__ldg(reinterpret_cast<const uint4*>(p.norm_w + x)), w);
 #pragma unroll
       for (int e = 0; e < 8; ++e) o[e] = (u[e] * rs) * (w[e] * p.norm_scale);
       *reinterpret_cast<uint4*>(out + x) =

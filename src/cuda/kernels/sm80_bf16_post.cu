@@ -59,9 +59,7 @@ __global__ void __launch_bounds__(kThreads) sm80_bf16_post_kernel(const PostPara
         for (int j = 0; j < kN; ++j) acc = fma(double{cc[j * kN + k]}, double{rv[j][e]}, acc);
         h[e] = f64_to_bf16(acc);
       }
-      const uint4 o = {h[0] | (uint32_t{h[1]} << 16), h[2] | (uint32_t{h[3]} << 16), h[4] | (uint32_t{h[5]} << 16),
-                       h[6] | (uint32_t{h[7]} << 16)};
-      *reinterpret_cast<uint4*>(o_tok + k * p.C + x) = o;
+      *reinterpret_cast<uint4*>(o_tok + k * p.C + x) = pack_bf16x8(h);
     }
   } else {
     const int64_t x = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;

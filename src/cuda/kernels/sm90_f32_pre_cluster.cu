@@ -40,16 +40,6 @@ size_t dynamic_bytes(int n, int64_t C, bool boundary) {
   return fn_floats(n, C) * sizeof(float) + size_t(kTB) * size_t(rank_vectors(n, C)) * 16 + u;
 }
 
-__device__ __forceinline__ void unpack8(const uint4& q, float (&r)[kVec]) {
-  const uint32_t w[4] = {q.x, q.y, q.z, q.w};
-#pragma unroll
-  for (int e = 0; e < 4; ++e) r[2 * e] = bf16_lo(w[e]), r[2 * e + 1] = bf16_hi(w[e]);
-}
-__device__ __forceinline__ uint4 pack8(const uint16_t (&h)[kVec]) {
-  return {h[0] | (uint32_t{h[1]} << 16), h[2] | (uint32_t{h[3]} << 16), h[4] | (uint32_t{h[5]} << 16),
-          h[6] | (uint32_t{h[7]} << 16)};
-}
-
 // The boundary's first step for the rank's 8 columns c of token t: H[k] = bf16(post[k] Y + sum_j
 // comb[j][k] H_prev[j]) in fp64 (A4's post kernel: the same bits), into the residual slice and
 // H_out; shifted: u = bf16(sum_k pre[k] H[k]) in fp64 over the ROUNDED H (the collapse kernel's).
@@ -83,19 +73,21 @@ __device__ __forceinline__ void post8(const PreClusterParams& cp, int64_t tok, i
       for (int j = 0; j < kN; ++j) a = fma(double{c[j]}, double{half(hq[j], e)}, a);
       hb[e] = f64_to_bf16(a);
     }
-    const uint4 o = pack8(hb);
+    const uint4 o = pack_bf16x8(hb);
     sr_k[k * vps] = o;
     *reinterpret_cast<uint4*>(cp.H_out + (tok * kN + k) * C + x) = o;
-    if (kMode == kShifted) {
+    if constexpr (kMode == kShifted) {
       const double pk = __ldg(cp.pre_in + tok * kN + k);
 #pragma unroll
       for (int e = 0; e < kVec; ++e) u[e] = fma(pk, double{bf16_to_f32(hb[e])}, u[e]);
     }
   }
-  uint16_t ub[kVec];
+  if constexpr (kMode == kShifted) {
+    uint16_t ub[kVec];
 #pragma unroll
-  for (int e = 0; e < kVec; ++e) ub[e] = f64_to_bf16(u[e]);
-  if (kMode == kShifted) *su = pack8(ub);
+    for (int e = 0; e < kVec; ++e) ub[e] = f64_to_bf16(u[e]);
+    *su = pack_bf16x8(ub);
+  }
 }
 
 // Cluster c takes tokens [c kTB, c kTB + kTB). Warp j < N forms mix j of each token over the
@@ -168,7 +160,7 @@ __global__ void __launch_bounds__(threads_for<kN>()) sm90_f32_pre_cluster_kernel
     for (int t = 0; t < kTB; ++t) {
       if (t >= tb) break;
       float r[kVec];
-      unpack8(sr[t * nv + v], r);
+      unpack_bf16x8(sr[t * nv + v], r);
 #pragma unroll
       for (int e = 0; e < kVec; ++e) acc[t][0] = fmaf(warp < N ? f[e] : r[e], r[e], acc[t][0]);
     }
@@ -295,7 +287,7 @@ std::string pre_cluster_limits(int n, int64_t C, int64_t T, const DeviceInfo& de
     return fmt::format("C = {}, n = {}: fn's slice and the block's residual ({} bytes) exceed the device's {} bytes of "
                        "shared memory",
                        C, n, smem, dev.smem_optin);
-  // The V4 and shifted kernels of one n have the same shape: asking for one covers both.
+  // A boundary plan runs the V4 or the shifted kernel (by its flags, not passed here): both must fit.
   if (resident(n, C, boundary ? kBoundary : kPre, dev) < 1 || (boundary && resident(n, C, kShifted, dev) < 1))
     return fmt::format("no cluster of {} CTAs fits on the device", kRanks);
   return {};
