@@ -168,7 +168,11 @@ __global__ void __launch_bounds__(threads_for<kN>()) sm90_f32_pre_cluster_kernel
   warp_reduce_scatter<kTB>(acc, &sm.xchg[warp * kTB], lane);  // lane t: token t's sum of the warp
 
   cluster_sync();  // every rank's partials are in its xchg
-  for (int u = tid; u < (N + 1) * kTB; u += blockDim.x) {
+  // Rank 0 sums every mix (post, comb and the saved D are its to write); the others only the pre
+  // mixes and the square-sum that their apply needs.
+  const int sums = (rank == 0 ? N + 1 : kN + 1) * kTB;
+  for (int i = tid; i < sums; i += blockDim.x) {
+    const int u = i < kN * kTB ? i : i + (rank == 0 ? 0 : (N - kN) * kTB);
     float v = load_remote(&sm.xchg[u], 0);
     for (unsigned r = 1; r < kRanks; ++r) v += load_remote(&sm.xchg[u], r);
     sm.full[u] = v;

@@ -15,23 +15,17 @@ namespace {
 // which spreads fn over more SMs, is faster): a row then depends on the plan's desc.tokens, so
 // its plans are not batch-invariant, and a caller requiring that gets the two-pass engine.
 Sku cluster_sku(Sku fallback, mhc_sku_t id, const char* name, bool pipelined) {
-  Sku sku = by_tokens_sku(card_a5_head, id, name, 90);
-  sku.workspace_bytes = [](const Problem&) { return size_t{0}; };
-  sku.supports = [](const Problem& plan, const DeviceInfo& dev) {
-    if (plan.batch_invariant)
-      return std::string("its plans are chosen by desc.tokens, so not batch-invariant "
-                         "(MHC_GUARANTEE_BATCH_INVARIANT takes the two-pass engine)");
+  Sku sku = by_tokens_sku(card_a5_head, id, name, 90, [](const Problem& plan, const DeviceInfo& dev) {
     return head_cluster_limits(plan.n, plan.C, dev);
-  };
+  });
+  sku.workspace_bytes = [](const Problem&) { return size_t{0}; };
   sku.default_min_tokens = kHeadClusterMinTokens;
   sku.run = [pipelined](const RunContext& c) {
     launch_head_cluster({fuse_params(c, /*head=*/true), static_cast<const float*>(c.args.fn),
                          /*round_fn_tf32=*/!split_weights(c.problem), pipelined},
                         c.device, c.stream);
   };
-  return with_fallback(std::move(sku), std::move(fallback), [](const RunContext& c) {
-    return aligned(c.args.residual, 16) && aligned(c.args.fn, 16) && aligned(c.args.out_layer_input, 16);
-  });
+  return with_fallback(std::move(sku), std::move(fallback), residual_fn_output_aligned);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// a7_boundary CUDA SKUs (the decode cluster one: src/cuda/skus/pre_cluster_sku.hpp). V4: post (new residual), the two-pass pre engine on it (mix and collapse
+// a7_boundary CUDA SKUs. V4: post (new residual), the two-pass pre engine on it (mix and collapse
 // with this site's pre, the same kernels as A4 then A3), then the RMSNorm in place. V4.1 shifted:
-// post + collapse with the carried pre + RMSNorm in one kernel, then the engine's mix part.
+// post + collapse with the carried pre + RMSNorm in one kernel, then the engine's mix part. The
+// decode cluster SKU (forced only) is in pre_cluster_sku.hpp.
 #include "../../ops/op_card.hpp"
 #include "boundary_glue.hpp"
 #include "dynamic_glue.hpp"

@@ -113,12 +113,19 @@ Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, 
   return s;
 }
 
-Sku by_tokens_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc) {
+Sku by_tokens_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc,
+                  std::function<std::string(const Problem&, const DeviceInfo&)> limits) {
   Sku s = cuda_sku(card, id, name, min_cc);
   s.guarantee = [](const Problem& p) {
     mhc_precision_guarantee_t g = dynamic_guarantee(p, /*gemm=*/true);
     g.flags &= ~MHC_GUARANTEE_BATCH_INVARIANT;
     return g;
+  };
+  s.supports = [limits = std::move(limits)](const Problem& plan, const DeviceInfo& dev) {
+    if (plan.batch_invariant)
+      return std::string("its plans are chosen by desc.tokens, so not batch-invariant "
+                         "(MHC_GUARANTEE_BATCH_INVARIANT takes the two-pass engine)");
+    return limits(plan, dev);
   };
   return s;
 }

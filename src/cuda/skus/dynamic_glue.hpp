@@ -53,8 +53,13 @@ void run_expand(const RunContext& c, uint16_t* out);
 Sku dynamic_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc, bool gemm);
 // The same for a GEMM SKU that default selection takes by desc.tokens (Sku::default_min_tokens,
 // default_max_tokens): a row then depends on which kernel the plan got, so its guarantee drops
-// BATCH_INVARIANT.
-Sku by_tokens_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc);
+// BATCH_INVARIANT and it refuses plans that require it; else `limits` says what it supports.
+Sku by_tokens_sku(const OpCard& card, mhc_sku_t id, const char* name, int min_cc,
+                  std::function<std::string(const Problem&, const DeviceInfo&)> limits);
+// The 16-byte vectors of the one-launch kernels: residual, fn and layer input aligned.
+inline bool residual_fn_output_aligned(const RunContext& c) {
+  return aligned(c.args.residual, 16) && aligned(c.args.fn, 16) && aligned(c.args.out_layer_input, 16);
+}
 
 // `sku` for the runs `takes` accepts (its tensors aligned for its kernels), `fallback` (a SKU of
 // the same op) for the others: a plan needs both to support it, the workspace covers both.
